@@ -1,0 +1,37 @@
+# The two commands a newcomer types: `make run` and `make test`.
+GO      ?= go
+BIN     := bin/grantbench
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test build bench lint tools provider fuzz
+
+## run: build and run the main job on the embedded default
+run: build tools
+	$(BIN) provider
+
+## test: the whole test suite (unit tests, Ginkgo suites in headless Chrome)
+test: tools
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+## build: the grantbench binary in bin/
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/grantbench
+
+## provider: the bundled mock provider alone on 127.0.0.1:9000
+provider: build
+	$(BIN) provider
+
+## bench: Go benchmarks (token endpoint, runner)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## tools: install what a fresh machine lacks (Chromium as root, else a message)
+tools:
+	@scripts/ensure-tools.sh chromium

@@ -1,0 +1,40 @@
+package flows
+
+import (
+	"net/http"
+	"time"
+)
+
+// Step is one timed exchange inside a flow: the unit the runner measures and the
+// suites cite as evidence. Steps are recorded in the order they happened.
+type Step struct {
+	// Name is a short, bounded step name such as "authorize", "login",
+	// "consent", "token", "refresh", "device_authorization", "device_poll",
+	// "userinfo", "introspect" or "revoke"; safe to use as a metric label.
+	Name  string
+	Start time.Time
+	End   time.Time
+	// Status is the HTTP status code, 0 when no response arrived.
+	Status int
+	// OAuthError is the RFC 6749 / RFC 8628 error code of the response, "" if none.
+	OAuthError string
+	// Err describes a transport or parse failure, "" if none.
+	Err string
+}
+
+// Duration is how long the step took.
+func (s Step) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+// Exchange is one raw HTTP request and response, kept as evidence for reports.
+// It holds secrets as sent: reports redact them before writing anything out.
+type Exchange struct {
+	Step           string
+	Method         string
+	URL            string
+	RequestHeader  http.Header
+	RequestBody    string
+	Status         int
+	ResponseHeader http.Header
+	ResponseBody   string
+	Err            string
+}
