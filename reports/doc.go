@@ -1,0 +1,15 @@
+// Package reports turns saved results into what people and CI systems read:
+// JUnit XML, a Markdown summary and a self-contained HTML page with charts.
+// Its Redactor hides secrets everywhere grantbench writes for people.
+//
+// Conformance results are Ginkgo v2 reports ([]types.Report as
+// `ginkgo --json-report` writes them). A spec's text starts with its check ID
+// ("AC2: a reused code is refused"); its labels carry the ID, the area and
+// the source. Suites attach failure evidence with AddReportEntry:
+//   - "exchange": a flows.Exchange or []flows.Exchange (redacted here before
+//     anything is written, but see RedactGinkgoReport for results.json);
+//   - "screenshot": the path of a PNG file, absolute or relative to the
+//     results file, inlined into the HTML as a data: URI.
+//
+//go:generate go run ./internal/gencatalog -in ../../shared/CHECKS.md -out catalog.go
+package reports

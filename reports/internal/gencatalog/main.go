@@ -1,0 +1,41 @@
+// Command gencatalog turns the check catalogue (shared/CHECKS.md, outside this
+// repository) into reports/catalog.go, so the binary carries every check's area
+// and sources without reading the Markdown at run time. Run through
+// `go generate ./reports`.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/grantbench/grantbench/reports/internal/checksmd"
+)
+
+func main() {
+	in := flag.String("in", "../../shared/CHECKS.md", "the check catalogue")
+	out := flag.String("out", "catalog.go", "the Go file to write")
+	flag.Parse()
+	if err := run(*in, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "gencatalog:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in, out string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	checks, err := checksmd.Parse(f)
+	if err != nil {
+		return err
+	}
+	src, err := checksmd.GoSource(checks)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, src, 0o644)
+}
+
