@@ -38,4 +38,3 @@ func run(in, out string) error {
 	}
 	return os.WriteFile(out, src, 0o644)
 }
-
