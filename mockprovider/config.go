@@ -1,0 +1,367 @@
+package mockprovider
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML returns the embedded default configuration as written, for
+// printing or as a starting point for a custom file.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Grant type names as clients list them in the configuration. The device
+// grant may also be written with its URN.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+	GrantPassword          = "password"
+	GrantDeviceCode        = "device_code"
+	GrantImplicit          = "implicit"
+
+	// DeviceCodeGrantURN is the grant_type the token endpoint expects for the
+	// device grant (RFC 8628 3.4).
+	DeviceCodeGrantURN = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+var knownGrants = [...]string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken,
+	GrantPassword, GrantDeviceCode, GrantImplicit}
+
+// Signing algorithms and access-token formats.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+
+	AccessTokenJWT    = "jwt"
+	AccessTokenOpaque = "opaque"
+)
+
+// Config is the provider configuration. DefaultConfig gives the embedded
+// default; LoadConfig and ParseConfig read YAML in the same shape.
+type Config struct {
+	// Issuer is the base URL the provider serves, without a trailing slash.
+	// New requires it; StartLocal fills it in when empty.
+	Issuer string `yaml:"issuer"`
+	// SigningAlg is RS256 or ES256.
+	SigningAlg string `yaml:"signing_alg"`
+	// AccessTokenFormat is "jwt" (RFC 9068) or "opaque".
+	AccessTokenFormat string `yaml:"access_token_format"`
+	// AccessTokenAudience is the aud of JWT access tokens; empty means the client_id.
+	AccessTokenAudience string `yaml:"access_token_audience"`
+
+	Lifetimes Lifetimes `yaml:"lifetimes"`
+	// Scopes lists every scope the provider knows.
+	Scopes []string `yaml:"scopes"`
+	Limits Limits   `yaml:"limits"`
+
+	Clients []Client `yaml:"clients"`
+	Users   []User   `yaml:"users"`
+}
+
+// Lifetimes of what the provider issues.
+type Lifetimes struct {
+	AuthorizationCode  time.Duration `yaml:"authorization_code"`
+	AccessToken        time.Duration `yaml:"access_token"`
+	IDToken            time.Duration `yaml:"id_token"`
+	RefreshToken       time.Duration `yaml:"refresh_token"`
+	DeviceCode         time.Duration `yaml:"device_code"`
+	DevicePollInterval time.Duration `yaml:"device_poll_interval"`
+	Session            time.Duration `yaml:"session"`
+	// Interaction bounds how long a login or consent page stays usable.
+	Interaction time.Duration `yaml:"interaction"`
+}
+
+// Limits bound what one request and the whole instance may hold.
+type Limits struct {
+	// MaxBodyBytes caps request bodies; a larger body gets invalid_request.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxEntries caps each kind of state (codes, access tokens, refresh
+	// tokens, sessions, device codes, ...); past it the oldest entry goes.
+	MaxEntries int `yaml:"max_entries"`
+}
+
+// Client is a registered OAuth client.
+type Client struct {
+	ID string `yaml:"id"`
+	// Secret is required for confidential clients and must be empty for
+	// public ones.
+	Secret string `yaml:"secret"`
+	// Public clients authenticate with "none" and must use PKCE.
+	Public       bool     `yaml:"public"`
+	Name         string   `yaml:"name"`
+	GrantTypes   []string `yaml:"grant_types"`
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// Scopes the client may request; each must be in Config.Scopes.
+	Scopes []string `yaml:"scopes"`
+	// DefaultScopes are granted when a request names no scope.
+	DefaultScopes []string `yaml:"default_scopes"`
+}
+
+// Allows reports whether the client may use the grant (a name from the
+// Grant* constants).
+func (c *Client) Allows(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
+
+// User is a resource owner who can log in.
+type User struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Subject is the sub claim; empty means the username.
+	Subject string `yaml:"subject"`
+	// Claims are standard OIDC claims (name, email, ...) released by scope.
+	Claims map[string]any `yaml:"claims"`
+}
+
+// DefaultConfig returns the embedded default configuration.
+func DefaultConfig() (Config, error) { return ParseConfig(defaultYAML) }
+
+// LoadConfig reads a YAML configuration file. Fields the file leaves out keep
+// the embedded default's values, except lists (clients, users, scopes), which
+// replace the default's when present.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("mockprovider: read config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig parses YAML over the embedded default and validates the result.
+// Unknown fields are an error.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	if err := decodeStrict(defaultYAML, &cfg); err != nil {
+		return Config{}, fmt.Errorf("mockprovider: embedded default config: %w", err)
+	}
+	// yaml replaces slices rather than merging them, so a file that lists
+	// clients does not inherit the default ones.
+	if err := decodeStrict(data, &cfg); err != nil {
+		return Config{}, fmt.Errorf("mockprovider: config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func decodeStrict(data []byte, into *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// FieldError is a configuration error naming the offending field, such as
+// "clients[1].redirect_uris[0]".
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "mockprovider: config: " + e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the configuration; the first error names the field. The
+// issuer may be empty here (StartLocal fills it in); New requires it.
+func (c *Config) Validate() error {
+	if c.Issuer != "" {
+		if err := validateIssuer(c.Issuer); err != nil {
+			return fieldErr("issuer", "%v", err)
+		}
+	}
+	switch c.SigningAlg {
+	case AlgRS256, AlgES256:
+	default:
+		return fieldErr("signing_alg", "%q is not RS256 or ES256", c.SigningAlg)
+	}
+	switch c.AccessTokenFormat {
+	case AccessTokenJWT, AccessTokenOpaque:
+	default:
+		return fieldErr("access_token_format", "%q is not jwt or opaque", c.AccessTokenFormat)
+	}
+	lifetimes := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"authorization_code", c.Lifetimes.AuthorizationCode},
+		{"access_token", c.Lifetimes.AccessToken},
+		{"id_token", c.Lifetimes.IDToken},
+		{"refresh_token", c.Lifetimes.RefreshToken},
+		{"device_code", c.Lifetimes.DeviceCode},
+		{"device_poll_interval", c.Lifetimes.DevicePollInterval},
+		{"session", c.Lifetimes.Session},
+		{"interaction", c.Lifetimes.Interaction},
+	}
+	for _, l := range lifetimes {
+		if l.d <= 0 {
+			return fieldErr("lifetimes."+l.name, "must be a positive duration such as 60s, got %v", l.d)
+		}
+	}
+	if c.Lifetimes.DevicePollInterval%time.Second != 0 {
+		return fieldErr("lifetimes.device_poll_interval", "must be whole seconds (RFC 8628 interval), got %v", c.Lifetimes.DevicePollInterval)
+	}
+	if c.Limits.MaxBodyBytes < 1024 {
+		return fieldErr("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxEntries < 16 {
+		return fieldErr("limits.max_entries", "must be at least 16, got %d", c.Limits.MaxEntries)
+	}
+	known := map[string]bool{}
+	for i, s := range c.Scopes {
+		if !validScopeToken(s) {
+			return fieldErr(fmt.Sprintf("scopes[%d]", i), "%q is not a valid scope token", s)
+		}
+		if known[s] {
+			return fieldErr(fmt.Sprintf("scopes[%d]", i), "%q listed twice", s)
+		}
+		known[s] = true
+	}
+	if len(c.Clients) == 0 {
+		return fieldErr("clients", "at least one client is required")
+	}
+	ids := map[string]bool{}
+	for i := range c.Clients {
+		if err := c.Clients[i].validate(fmt.Sprintf("clients[%d]", i), known); err != nil {
+			return err
+		}
+		if ids[c.Clients[i].ID] {
+			return fieldErr(fmt.Sprintf("clients[%d].id", i), "%q registered twice", c.Clients[i].ID)
+		}
+		ids[c.Clients[i].ID] = true
+	}
+	names := map[string]bool{}
+	for i, u := range c.Users {
+		field := fmt.Sprintf("users[%d]", i)
+		if u.Username == "" {
+			return fieldErr(field+".username", "required")
+		}
+		if names[u.Username] {
+			return fieldErr(field+".username", "%q listed twice", u.Username)
+		}
+		names[u.Username] = true
+		if u.Password == "" {
+			return fieldErr(field+".password", "required")
+		}
+		for k := range u.Claims {
+			if _, reserved := reservedClaims[k]; reserved {
+				return fieldErr(field+".claims."+k, "is set by the provider and cannot be configured")
+			}
+		}
+	}
+	return nil
+}
+
+var reservedClaims = map[string]struct{}{"iss": {}, "sub": {}, "aud": {}, "exp": {}, "iat": {}, "nbf": {},
+	"jti": {}, "azp": {}, "nonce": {}, "auth_time": {}, "at_hash": {}, "c_hash": {}, "client_id": {}, "scope": {}}
+
+func (c *Client) validate(field string, knownScopes map[string]bool) error {
+	if c.ID == "" {
+		return fieldErr(field+".id", "required")
+	}
+	if strings.ContainsAny(c.ID, ":\x00") {
+		return fieldErr(field+".id", "%q may not contain ':' (HTTP Basic) or NUL", c.ID)
+	}
+	if c.Public && c.Secret != "" {
+		return fieldErr(field+".secret", "a public client has no secret")
+	}
+	if !c.Public && c.Secret == "" {
+		return fieldErr(field+".secret", "required for a confidential client (or set public: true)")
+	}
+	if len(c.GrantTypes) == 0 {
+		return fieldErr(field+".grant_types", "at least one grant type is required")
+	}
+	for j, g := range c.GrantTypes {
+		if g == DeviceCodeGrantURN {
+			c.GrantTypes[j] = GrantDeviceCode
+			g = GrantDeviceCode
+		}
+		if !slices.Contains(knownGrants[:], g) {
+			return fieldErr(fmt.Sprintf("%s.grant_types[%d]", field, j), "%q is not one of %s", g, strings.Join(knownGrants[:], ", "))
+		}
+		if c.Public && (g == GrantClientCredentials || g == GrantPassword) {
+			return fieldErr(fmt.Sprintf("%s.grant_types[%d]", field, j), "%s needs a confidential client", g)
+		}
+	}
+	needsRedirect := c.Allows(GrantAuthorizationCode) || c.Allows(GrantImplicit)
+	if needsRedirect && len(c.RedirectURIs) == 0 {
+		return fieldErr(field+".redirect_uris", "required for authorization_code and implicit")
+	}
+	for j, u := range c.RedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return fieldErr(fmt.Sprintf("%s.redirect_uris[%d]", field, j), "%v", err)
+		}
+	}
+	for j, s := range c.Scopes {
+		if !knownScopes[s] {
+			return fieldErr(fmt.Sprintf("%s.scopes[%d]", field, j), "%q is not in the provider's scopes", s)
+		}
+	}
+	for j, s := range c.DefaultScopes {
+		if !slices.Contains(c.Scopes, s) {
+			return fieldErr(fmt.Sprintf("%s.default_scopes[%d]", field, j), "%q is not in the client's scopes", s)
+		}
+	}
+	return nil
+}
+
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("%q must be an http or https URL", issuer)
+	}
+	if u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q must have a host and no query, fragment or user info", issuer)
+	}
+	if strings.HasSuffix(issuer, "/") {
+		return fmt.Errorf("%q must not end with a slash", issuer)
+	}
+	return nil
+}
+
+func validateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if !u.IsAbs() {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q has a fragment (RFC 6749 3.1.2)", raw)
+	}
+	return nil
+}
+
+// validScopeToken follows RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,96 @@
+package mockprovider
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// renderMetadata builds the discovery document once (RFC 8414 2, OIDC
+// Discovery 3); both well-known paths serve it.
+func (p *Provider) renderMetadata() ([]byte, error) {
+	grants := []string{}
+	responseTypes := []string{}
+	seen := map[string]bool{}
+	for _, c := range p.cfg.Clients {
+		for _, g := range c.GrantTypes {
+			if seen[g] {
+				continue
+			}
+			seen[g] = true
+			switch g {
+			case GrantDeviceCode:
+				grants = append(grants, DeviceCodeGrantURN)
+			case GrantImplicit:
+				grants = append(grants, GrantImplicit)
+				responseTypes = append(responseTypes, "token")
+			case GrantAuthorizationCode:
+				grants = append(grants, g)
+				responseTypes = append([]string{"code"}, responseTypes...)
+			default:
+				grants = append(grants, g)
+			}
+		}
+	}
+	iss := p.issuer
+	doc := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/authorize",
+		"token_endpoint":                        iss + "/token",
+		"jwks_uri":                              iss + "/jwks",
+		"userinfo_endpoint":                     iss + "/userinfo",
+		"introspection_endpoint":                iss + "/introspect",
+		"revocation_endpoint":                   iss + "/revoke",
+		"device_authorization_endpoint":         iss + "/device_authorization",
+		"scopes_supported":                      p.cfg.Scopes,
+		"response_types_supported":              responseTypes,
+		"response_modes_supported":              []string{"query", "fragment"},
+		"grant_types_supported":                 grants,
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{p.cfg.SigningAlg},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash",
+			"name", "given_name", "family_name", "preferred_username", "email", "email_verified"},
+		"prompt_values_supported": []string{"none", "login", "consent"},
+	}
+	if p.cfg.AccessTokenFormat == AccessTokenJWT {
+		doc["access_token_signing_alg_values_supported"] = []string{p.cfg.SigningAlg}
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		p.methodNotAllowed(w, "GET")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(p.metadata)
+}
+
+// handleJWKS publishes the public signing keys (RFC 7517): the current key
+// and any retired key whose tokens have not all expired.
+func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		p.methodNotAllowed(w, "GET")
+		return
+	}
+	body, err := p.keys.jwksJSON(p.now())
+	if err != nil {
+		p.log.Error("jwks render failed", "err", err)
+		http.Error(w, "jwks unavailable", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/jwk-set+json")
+	// Short caching: clients must see a rotation soon.
+	h.Set("Cache-Control", "public, max-age=30")
+	h.Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(body)
+}

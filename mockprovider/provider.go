@@ -1,0 +1,200 @@
+package mockprovider
+
+import (
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Provider is the mock authorization server: an http.Handler serving the
+// endpoints of docs/mockprovider.md. All its state lives in the instance.
+type Provider struct {
+	cfg    Config
+	issuer string
+	clock  Clock
+	// offset is how far the admin API has moved the clock, in nanoseconds.
+	offset     atomic.Int64
+	adminToken string
+	log        *slog.Logger
+	initialKey crypto.Signer
+
+	keys    *keySet
+	clients map[string]*Client
+	users   map[string]*User
+	// csrfKey signs the CSRF tokens of the pages (HMAC of a browser cookie).
+	csrfKey []byte
+	// metadata is the discovery document, rendered once.
+	metadata []byte
+
+	store    *store
+	counters counters
+}
+
+// Option configures a Provider; an invalid option makes New fail.
+type Option func(*Provider) error
+
+// WithClock makes the provider read time from c (default: the system clock).
+func WithClock(c Clock) Option {
+	return func(p *Provider) error {
+		if c == nil {
+			return errors.New("mockprovider: WithClock: nil clock")
+		}
+		p.clock = c
+		return nil
+	}
+}
+
+// WithAdminToken turns the admin API on under /admin/, guarded by
+// "Authorization: Bearer token". The token must be at least 8 characters.
+func WithAdminToken(token string) Option {
+	return func(p *Provider) error {
+		if len(token) < 8 {
+			return errors.New("mockprovider: WithAdminToken: the admin token must be at least 8 characters")
+		}
+		p.adminToken = token
+		return nil
+	}
+}
+
+// WithLogger sends the provider's logs to l (default: discarded). Logs
+// never hold a token, code, secret or password.
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Provider) error {
+		if l == nil {
+			return errors.New("mockprovider: WithLogger: nil logger")
+		}
+		p.log = l
+		return nil
+	}
+}
+
+// WithSigningKey makes key (an *rsa.PrivateKey of at least 2048 bits for
+// RS256, an *ecdsa.PrivateKey on P-256 for ES256) the first signing key
+// instead of a freshly generated one. Keys made by a rotation are generated.
+func WithSigningKey(key crypto.Signer) Option {
+	return func(p *Provider) error {
+		if key == nil {
+			return errors.New("mockprovider: WithSigningKey: nil key")
+		}
+		p.initialKey = key
+		return nil
+	}
+}
+
+// New builds a provider from a validated configuration. cfg.Issuer is
+// required: it is the base URL the provider is served at.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Issuer == "" {
+		return nil, fieldErr("issuer", "required: the base URL the provider is served at")
+	}
+	p := &Provider{
+		cfg:    cfg,
+		issuer: cfg.Issuer,
+		clock:  systemClock{},
+		log:    slog.New(slog.DiscardHandler),
+	}
+	for _, opt := range opts {
+		if err := opt(p); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if p.keys, err = newKeySet(cfg.SigningAlg, p.initialKey); err != nil {
+		return nil, err
+	}
+	p.clients = make(map[string]*Client, len(cfg.Clients))
+	for i := range cfg.Clients {
+		c := cfg.Clients[i] // a copy: the caller's config stays theirs
+		p.clients[c.ID] = &c
+	}
+	p.users = make(map[string]*User, len(cfg.Users))
+	for i := range cfg.Users {
+		u := cfg.Users[i]
+		if u.Subject == "" {
+			u.Subject = u.Username
+		}
+		p.users[u.Username] = &u
+	}
+	p.csrfKey = make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, p.csrfKey); err != nil {
+		return nil, fmt.Errorf("mockprovider: csrf key: %w", err)
+	}
+	if p.metadata, err = p.renderMetadata(); err != nil {
+		return nil, err
+	}
+	p.store = newStore(cfg.Limits.MaxEntries)
+	return p, nil
+}
+
+// Issuer is the provider's issuer identifier (its base URL).
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Config returns the configuration the provider runs with.
+func (p *Provider) Config() Config { return p.cfg }
+
+// now is the provider's time: the clock plus what the admin API added.
+func (p *Provider) now() time.Time {
+	return p.clock.Now().Add(time.Duration(p.offset.Load()))
+}
+
+// ServeHTTP routes a request to its endpoint.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/token":
+		p.counters.countRequest(endpointToken)
+		p.handleToken(w, r)
+	case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+		p.counters.countRequest(endpointDiscovery)
+		p.handleDiscovery(w, r)
+	case "/jwks":
+		p.counters.countRequest(endpointJWKS)
+		p.handleJWKS(w, r)
+	case "/authorize":
+		p.counters.countRequest(endpointAuthorize)
+		p.handleAuthorize(w, r)
+	case "/login":
+		p.counters.countRequest(endpointLogin)
+		p.handleLogin(w, r)
+	case "/consent":
+		p.counters.countRequest(endpointConsent)
+		p.handleConsent(w, r)
+	case "/device_authorization":
+		p.counters.countRequest(endpointDeviceAuthorization)
+		p.handleDeviceAuthorization(w, r)
+	case "/device":
+		p.counters.countRequest(endpointDevice)
+		p.handleDevicePage(w, r)
+	case "/introspect":
+		p.counters.countRequest(endpointIntrospect)
+		p.handleIntrospect(w, r)
+	case "/revoke":
+		p.counters.countRequest(endpointRevoke)
+		p.handleRevoke(w, r)
+	case "/userinfo":
+		p.counters.countRequest(endpointUserinfo)
+		p.handleUserinfo(w, r)
+	default:
+		if len(r.URL.Path) >= len("/admin/") && r.URL.Path[:len("/admin/")] == "/admin/" {
+			p.counters.countRequest(endpointAdmin)
+			p.handleAdmin(w, r)
+			return
+		}
+		p.counters.countRequest(endpointOther)
+		http.NotFound(w, r)
+	}
+}
+
+// methodNotAllowed answers a wrong method with 405, Allow and a JSON error.
+func (p *Provider) methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	p.writeJSONError(w, &oauthError{code: errInvalidRequest, description: "method not allowed; use " + allow, status: http.StatusMethodNotAllowed})
+}

@@ -1,0 +1,204 @@
+package mockprovider
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Server is a provider listening on a local address, as StartLocal returns it.
+type Server struct {
+	provider *Provider
+	issuer   string
+	listener net.Listener
+	http     *http.Server
+	done     chan struct{}
+	serveErr error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// TLSConfig turns on HTTPS for StartLocalTLS.
+type TLSConfig struct {
+	// CertFile and KeyFile are PEM files; leave both empty with SelfSigned.
+	CertFile string
+	KeyFile  string
+	// SelfSigned generates a certificate for the listening address at start.
+	SelfSigned bool
+}
+
+// StartLocal listens on addr ("127.0.0.1:0" for an ephemeral port), sets
+// cfg.Issuer to the base URL when it is empty, and serves the provider until
+// Close or until ctx is done.
+func StartLocal(ctx context.Context, addr string, cfg Config, opts ...Option) (*Server, error) {
+	return StartLocalTLS(ctx, addr, cfg, nil, opts...)
+}
+
+// StartLocalTLS is StartLocal over HTTPS when tlsCfg is not nil.
+func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConfig, opts ...Option) (*Server, error) {
+	var certs []tls.Certificate
+	if tlsCfg != nil {
+		cert, err := loadOrMakeCert(tlsCfg, addr)
+		if err != nil {
+			return nil, err
+		}
+		certs = []tls.Certificate{cert}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("mockprovider: listen on %s: %w", addr, err)
+	}
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12})
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = scheme + "://" + issuerHost(ln.Addr())
+	}
+	p, err := New(cfg, opts...)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	s := &Server{
+		provider: p,
+		issuer:   cfg.Issuer,
+		listener: ln,
+		http: &http.Server{
+			Handler:           p,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    32 << 10,
+		},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr = err
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = s.Close()
+		case <-s.done:
+		}
+	}()
+	return s, nil
+}
+
+// issuerHost renders a listening address for a URL: an unspecified address
+// becomes 127.0.0.1, IPv6 gets brackets.
+func issuerHost(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// Issuer is the base URL the server answers at.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Provider is the handler being served, e.g. for its admin methods in tests.
+func (s *Server) Provider() *Provider { return s.provider }
+
+// Addr is the listening address.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Done is closed when the server has stopped serving.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Close stops the server, waiting up to 5 seconds for requests in flight.
+// It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.closeErr = errors.Join(err, s.http.Close())
+		}
+		<-s.done
+		if s.serveErr != nil {
+			s.closeErr = errors.Join(s.closeErr, s.serveErr)
+		}
+	})
+	return s.closeErr
+}
+
+func loadOrMakeCert(c *TLSConfig, addr string) (tls.Certificate, error) {
+	switch {
+	case c.SelfSigned && (c.CertFile != "" || c.KeyFile != ""):
+		return tls.Certificate{}, errors.New("mockprovider: TLS: choose certificate files or self-signed, not both")
+	case c.SelfSigned:
+		return selfSignedCert(addr)
+	case c.CertFile == "" || c.KeyFile == "":
+		return tls.Certificate{}, errors.New("mockprovider: TLS: both a certificate and a key file are needed")
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("mockprovider: TLS: %w", err)
+	}
+	return cert, nil
+}
+
+// selfSignedCert makes a one-day certificate for localhost, the loopback
+// addresses and the host of addr.
+func selfSignedCert(addr string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "grantbench mock provider"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, host)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("mockprovider: self-signed certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}

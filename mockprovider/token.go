@@ -1,0 +1,322 @@
+package mockprovider
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// handleToken is the token endpoint (RFC 6749 3.2): POST, form-encoded,
+// client authenticated, then dispatched by grant_type.
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		p.methodNotAllowed(w, http.MethodPost)
+		return
+	}
+	form, oerr := p.readForm(r)
+	if oerr != nil {
+		p.writeJSONError(w, oerr)
+		return
+	}
+	client, oerr := p.authenticateClient(r, form)
+	if oerr != nil {
+		p.writeJSONError(w, oerr)
+		return
+	}
+	now := p.now()
+	var resp tokenResponse
+	grantType := form.Get("grant_type")
+	switch grantType {
+	case "":
+		oerr = invalidRequest("grant_type is required")
+	case GrantClientCredentials:
+		resp, oerr = p.grantClientCredentials(client, form, now)
+	case GrantAuthorizationCode:
+		resp, oerr = p.grantAuthorizationCode(client, form, now)
+	case GrantRefreshToken:
+		resp, oerr = p.grantRefreshToken(client, form, now)
+	case GrantPassword:
+		resp, oerr = p.grantPassword(client, form, now)
+	case DeviceCodeGrantURN:
+		grantType = GrantDeviceCode
+		resp, oerr = p.grantDeviceCode(client, form, now)
+	default:
+		oerr = newError(errUnsupportedGrantType, "grant_type "+truncate(grantType, 60)+" is not supported")
+	}
+	if oerr != nil {
+		p.writeJSONError(w, oerr)
+		return
+	}
+	p.counters.countGrant(grantType)
+	writeTokenResponse(w, resp)
+}
+
+// issueOrFail turns an issuance failure (a signing error) into server_error.
+func (p *Provider) issueOrFail(req issueRequest, now time.Time) (tokenResponse, *oauthError) {
+	resp, err := p.issueTokens(req, now)
+	if err != nil {
+		p.log.Error("token issuance failed", "err", err)
+		return tokenResponse{}, &oauthError{code: errServerError, description: "could not issue tokens", status: http.StatusInternalServerError}
+	}
+	return resp, nil
+}
+
+// grantClientCredentials is RFC 6749 4.4: confidential clients only, no
+// refresh token (4.4.3).
+func (p *Provider) grantClientCredentials(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !client.Allows(GrantClientCredentials) {
+		return tokenResponse{}, unauthorizedClient("this client may not use client_credentials")
+	}
+	scopes, oerr := p.resolveScope(client, form.Get("scope"))
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	g := &grant{clientID: client.ID, subject: client.ID, scopes: scopes}
+	return p.issueOrFail(issueRequest{grant: g, accessScope: joinScopes(scopes)}, now)
+}
+
+// grantAuthorizationCode is RFC 6749 4.1.3 with PKCE (RFC 7636 4.6). A code
+// is consumed by its first redemption; a second one revokes everything the
+// first issued (RFC 6749 4.1.2).
+func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !client.Allows(GrantAuthorizationCode) {
+		return tokenResponse{}, unauthorizedClient("this client may not use authorization_code")
+	}
+	code := form.Get("code")
+	if code == "" {
+		return tokenResponse{}, invalidRequest("code is required")
+	}
+	p.store.mu.Lock()
+	rec, ok := p.store.codes.get(keyOf(code))
+	if ok && rec.used {
+		rec.grant.revoked = true
+	}
+	wasUsed := ok && rec.used
+	if ok {
+		rec.used = true
+	}
+	p.store.mu.Unlock()
+	switch {
+	case !ok:
+		return tokenResponse{}, invalidGrant("the authorization code is invalid")
+	case wasUsed:
+		p.log.Warn("authorization code reused; tokens of its first exchange revoked", "client_id", client.ID)
+		return tokenResponse{}, invalidGrant("the authorization code was already used")
+	case !now.Before(rec.exp):
+		return tokenResponse{}, invalidGrant("the authorization code has expired")
+	case rec.grant.clientID != client.ID:
+		return tokenResponse{}, invalidGrant("the authorization code was issued to another client")
+	case form.Get("redirect_uri") != rec.redirectURI:
+		return tokenResponse{}, invalidGrant("redirect_uri does not match the authorization request")
+	}
+	verifier, hasVerifier := form["code_verifier"]
+	if rec.challenge == "" {
+		if hasVerifier {
+			// RFC 9700 2.1.1: a verifier without a challenge is a downgrade attempt.
+			return tokenResponse{}, invalidGrant("code_verifier sent but the authorization request had no code_challenge")
+		}
+	} else {
+		if !hasVerifier {
+			return tokenResponse{}, invalidGrant("code_verifier is required")
+		}
+		if !validVerifier(verifier[0]) || !s256Matches(verifier[0], rec.challenge) {
+			return tokenResponse{}, invalidGrant("code_verifier does not match the code_challenge")
+		}
+	}
+	g := rec.grant
+	return p.issueOrFail(issueRequest{
+		grant:        g,
+		accessScope:  joinScopes(g.scopes),
+		refresh:      client.Allows(GrantRefreshToken),
+		refreshScope: joinScopes(g.scopes),
+		idToken:      hasScope(g.scopes, "openid"),
+		code:         code,
+	}, now)
+}
+
+// validVerifier checks RFC 7636 4.1: 43 to 128 unreserved characters.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+func s256Matches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	want := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+}
+
+func hasScope(scopes []string, s string) bool {
+	for _, x := range scopes {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// grantRefreshToken is RFC 6749 6 with rotation: every use returns a new
+// refresh token, and replaying a rotated one revokes the whole family
+// (RFC 9700 4.14.2). The scope may narrow, never widen.
+func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !client.Allows(GrantRefreshToken) {
+		return tokenResponse{}, unauthorizedClient("this client may not use refresh_token")
+	}
+	token := form.Get("refresh_token")
+	if token == "" {
+		return tokenResponse{}, invalidRequest("refresh_token is required")
+	}
+	p.store.mu.Lock()
+	rec, ok := p.store.refresh.get(keyOf(token))
+	var replay, usable bool
+	if ok && rec.grant.clientID == client.ID {
+		replay = rec.used
+		if replay {
+			rec.grant.revoked = true
+		}
+		usable = rec.active(now)
+		if usable {
+			rec.used = true // consumed here, under the lock: one winner per token
+		}
+	}
+	p.store.mu.Unlock()
+	switch {
+	case !ok:
+		return tokenResponse{}, invalidGrant("the refresh token is invalid")
+	case rec.grant.clientID != client.ID:
+		return tokenResponse{}, invalidGrant("the refresh token was issued to another client")
+	case replay:
+		p.log.Warn("rotated refresh token replayed; token family revoked", "client_id", client.ID)
+		return tokenResponse{}, invalidGrant("the refresh token was already used; its token family is revoked")
+	case !usable:
+		return tokenResponse{}, invalidGrant("the refresh token is expired or revoked")
+	}
+	scope := rec.scope
+	if requested := form.Get("scope"); requested != "" {
+		want, valid := parseScope(requested)
+		granted, _ := parseScope(rec.scope)
+		if !valid || !subsetOf(want, granted) {
+			// The token was consumed above; hand it back so a bad scope
+			// request does not cost the client its grant.
+			p.store.mu.Lock()
+			rec.used = false
+			p.store.mu.Unlock()
+			return tokenResponse{}, invalidScope("the requested scope exceeds the scope originally granted")
+		}
+		scope = joinScopes(want)
+	}
+	granted, _ := parseScope(scope)
+	return p.issueOrFail(issueRequest{
+		grant:        rec.grant,
+		accessScope:  scope,
+		refresh:      true,
+		refreshScope: rec.scope,
+		idToken:      rec.grant.user != nil && hasScope(granted, "openid"),
+	}, now)
+}
+
+// grantPassword is RFC 6749 4.3, only for clients configured for it.
+func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !client.Allows(GrantPassword) {
+		return tokenResponse{}, unauthorizedClient("this client may not use the password grant")
+	}
+	username, password := form.Get("username"), form.Get("password")
+	if username == "" || password == "" {
+		return tokenResponse{}, invalidRequest("username and password are required")
+	}
+	user := p.checkPassword(username, password)
+	if user == nil {
+		return tokenResponse{}, invalidGrant("the username or password is wrong")
+	}
+	scopes, oerr := p.resolveScope(client, form.Get("scope"))
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	g := &grant{clientID: client.ID, user: user, subject: user.Subject, scopes: scopes, authTime: now}
+	return p.issueOrFail(issueRequest{
+		grant:        g,
+		accessScope:  joinScopes(scopes),
+		refresh:      client.Allows(GrantRefreshToken),
+		refreshScope: joinScopes(scopes),
+		idToken:      hasScope(scopes, "openid"),
+	}, now)
+}
+
+// checkPassword returns the user when the password is right. The compare is
+// constant-time whether or not the user exists.
+func (p *Provider) checkPassword(username, password string) *User {
+	u := p.users[username]
+	want := "\x00no such user"
+	if u != nil {
+		want = u.Password
+	}
+	if !secretEqual(want, password) || u == nil {
+		return nil
+	}
+	return u
+}
+
+// grantDeviceCode is RFC 8628 3.4 and 3.5: the client polls until the user
+// decides, no faster than the interval.
+func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !client.Allows(GrantDeviceCode) {
+		return tokenResponse{}, unauthorizedClient("this client may not use the device grant")
+	}
+	code := form.Get("device_code")
+	if code == "" {
+		return tokenResponse{}, invalidRequest("device_code is required")
+	}
+	p.store.mu.Lock()
+	rec, ok := p.store.devices.get(keyOf(code))
+	var status int
+	var tooFast bool
+	if ok && rec.clientID == client.ID && now.Before(rec.exp) {
+		status = rec.status
+		// RFC 8628 3.5: polling faster than the interval earns slow_down and
+		// an interval 5 seconds longer for this and later requests.
+		if status == devicePending && !rec.lastPoll.IsZero() && now.Sub(rec.lastPoll) < rec.interval {
+			tooFast = true
+			rec.interval += 5 * time.Second
+		}
+		rec.lastPoll = now
+		if status == deviceApproved {
+			rec.status = deviceIssued
+		}
+	}
+	p.store.mu.Unlock()
+	switch {
+	case !ok:
+		return tokenResponse{}, invalidGrant("the device code is invalid")
+	case rec.clientID != client.ID:
+		return tokenResponse{}, invalidGrant("the device code was issued to another client")
+	case !now.Before(rec.exp):
+		return tokenResponse{}, newError(errExpiredToken, "the device code has expired")
+	case tooFast:
+		return tokenResponse{}, newError(errSlowDown, "polling too fast; the interval is now longer")
+	case status == devicePending:
+		return tokenResponse{}, newError(errAuthorizationPending, "the user has not decided yet")
+	case status == deviceDenied:
+		return tokenResponse{}, newError(errAccessDenied, "the user denied the request")
+	case status == deviceIssued:
+		return tokenResponse{}, invalidGrant("the device code was already used")
+	}
+	g := &grant{clientID: client.ID, user: rec.user, subject: rec.user.Subject, scopes: rec.scopes, authTime: rec.authTime}
+	return p.issueOrFail(issueRequest{
+		grant:        g,
+		accessScope:  joinScopes(rec.scopes),
+		refresh:      client.Allows(GrantRefreshToken),
+		refreshScope: joinScopes(rec.scopes),
+		idToken:      hasScope(rec.scopes, "openid"),
+	}, now)
+}

@@ -1,0 +1,186 @@
+package mockprovider
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// issueRequest says what one successful grant hands out.
+type issueRequest struct {
+	grant *grant
+	// accessScope is the access token's scope; a refresh may narrow it.
+	accessScope string
+	// refresh asks for a refresh token carrying refreshScope.
+	refresh      bool
+	refreshScope string
+	// idToken asks for an ID token (the openid scope with a user).
+	idToken bool
+	// code is the authorization code being exchanged, for c_hash.
+	code string
+}
+
+type tokenResponse struct {
+	accessToken  string
+	expiresIn    int64
+	scope        string
+	refreshToken string
+	idToken      string
+}
+
+// issueTokens mints and records what req asks for. Signing happens outside
+// the store lock.
+func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, error) {
+	access, rec, err := p.mintAccessToken(req.grant, req.accessScope, now)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	resp := tokenResponse{accessToken: access, expiresIn: int64(p.cfg.Lifetimes.AccessToken / time.Second), scope: req.accessScope}
+	var refreshRec *refreshRecord
+	if req.refresh {
+		resp.refreshToken = newSecret()
+		refreshRec = &refreshRecord{grant: req.grant, scope: req.refreshScope, issuedAt: now, exp: now.Add(p.cfg.Lifetimes.RefreshToken)}
+	}
+	if req.idToken {
+		if resp.idToken, err = p.mintIDToken(req.grant, access, req.code, now); err != nil {
+			return tokenResponse{}, err
+		}
+	}
+	p.store.mu.Lock()
+	p.store.access.put(keyOf(access), rec, now)
+	if refreshRec != nil {
+		p.store.refresh.put(keyOf(resp.refreshToken), refreshRec, now)
+	}
+	p.store.mu.Unlock()
+	p.counters.countIssued(issuedAccessToken)
+	if req.refresh {
+		p.counters.countIssued(issuedRefreshToken)
+	}
+	if req.idToken {
+		p.counters.countIssued(issuedIDToken)
+	}
+	return resp, nil
+}
+
+// mintAccessToken makes an access token: an RFC 9068 JWT or an opaque
+// random string. Either way a record keyed by the token's hash backs
+// revocation and introspection, since a self-contained JWT cannot be
+// recalled otherwise.
+func (p *Provider) mintAccessToken(g *grant, scope string, now time.Time) (string, *accessRecord, error) {
+	rec := &accessRecord{grant: g, jti: newID(), scope: scope, issuedAt: now, exp: now.Add(p.cfg.Lifetimes.AccessToken)}
+	if p.cfg.AccessTokenFormat == AccessTokenOpaque {
+		return newSecret(), rec, nil
+	}
+	claims := newJSONObject(384)
+	claims.str("iss", p.issuer)
+	claims.str("sub", g.subject)
+	if p.cfg.AccessTokenAudience != "" {
+		claims.str("aud", p.cfg.AccessTokenAudience)
+	} else {
+		claims.str("aud", g.clientID)
+	}
+	claims.str("client_id", g.clientID)
+	claims.strIf("scope", scope)
+	claims.str("jti", rec.jti)
+	claims.int("iat", now.Unix())
+	claims.int("nbf", now.Unix())
+	claims.int("exp", rec.exp.Unix())
+	if g.user != nil {
+		claims.int("auth_time", g.authTime.Unix())
+	}
+	token, err := sign(p.keys.signer().access, claims.bytes())
+	return token, rec, err
+}
+
+// mintIDToken makes an OIDC ID token (OIDC Core 2, 3.1.3.6).
+func (p *Provider) mintIDToken(g *grant, accessToken, code string, now time.Time) (string, error) {
+	claims := newJSONObject(512)
+	claims.str("iss", p.issuer)
+	claims.str("sub", g.subject)
+	claims.str("aud", g.clientID)
+	claims.str("azp", g.clientID)
+	claims.int("exp", now.Add(p.cfg.Lifetimes.IDToken).Unix())
+	claims.int("iat", now.Unix())
+	claims.int("auth_time", g.authTime.Unix())
+	claims.strIf("nonce", g.nonce)
+	if accessToken != "" {
+		claims.str("at_hash", halfHash(accessToken))
+	}
+	if code != "" {
+		claims.str("c_hash", halfHash(code))
+	}
+	if err := appendUserClaims(claims, g.user, g.scopes); err != nil {
+		return "", err
+	}
+	return sign(p.keys.signer().id, claims.bytes())
+}
+
+// scopeClaims maps OIDC scopes to the standard claims they release (OIDC Core 5.4).
+var scopeClaims = map[string][]string{
+	"profile": {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"},
+	"email":   {"email", "email_verified"},
+	"address": {"address"},
+	"phone":   {"phone_number", "phone_number_verified"},
+}
+
+// appendUserClaims adds the user's claims that the scopes release, in a
+// stable order.
+func appendUserClaims(o *jsonObject, u *User, scopes []string) error {
+	if u == nil {
+		return nil
+	}
+	for _, scope := range []string{"profile", "email", "address", "phone"} {
+		if !slices.Contains(scopes, scope) {
+			continue
+		}
+		for _, name := range scopeClaims[scope] {
+			v, ok := u.Claims[name]
+			if !ok {
+				continue
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("mockprovider: claim %s: %w", name, err)
+			}
+			o.raw(name, b)
+		}
+	}
+	return nil
+}
+
+// halfHash is the at_hash / c_hash value for SHA-256 based algorithms: the
+// left half of the hash, base64url (OIDC Core 3.1.3.6, 3.3.2.11).
+func halfHash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+func sign(signer jose.Signer, payload []byte) (string, error) {
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("mockprovider: sign: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// writeTokenResponse sends a successful token response (RFC 6749 5.1).
+func writeTokenResponse(w http.ResponseWriter, resp tokenResponse) {
+	o := newJSONObject(256 + len(resp.accessToken) + len(resp.idToken))
+	o.str("access_token", resp.accessToken)
+	o.str("token_type", "Bearer")
+	o.int("expires_in", resp.expiresIn)
+	o.strIf("scope", resp.scope)
+	o.strIf("refresh_token", resp.refreshToken)
+	o.strIf("id_token", resp.idToken)
+	writeJSONBytes(w, http.StatusOK, o.bytes())
+}
+
+func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }
