@@ -1,0 +1,475 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Executor kinds (k6's names).
+const (
+	// ExecutorConstantArrivalRate is the open model: iterations start at a fixed
+	// rate whether or not earlier ones finished, up to MaxInFlight at once.
+	ExecutorConstantArrivalRate = "constant-arrival-rate"
+	// ExecutorRampingArrivalRate is the open model with a rate that moves linearly
+	// through stages.
+	ExecutorRampingArrivalRate = "ramping-arrival-rate"
+	// ExecutorConstantWorkers is the closed model: Workers loops, each starting its
+	// next iteration when the previous one ends.
+	ExecutorConstantWorkers = "constant-workers"
+)
+
+// Reasons an iteration is dropped (the reason label of
+// grantbench_dropped_iterations_total).
+const (
+	// DroppedMaxInFlight: the iteration's start time came while MaxInFlight
+	// iterations were still running.
+	DroppedMaxInFlight = "max_in_flight"
+)
+
+// Flow names the CLI and scenario files accept.
+var FlowNames = [...]string{"client_credentials", "authorization_code", "refresh", "device_code", "password"}
+
+// DefaultMaxInFlight caps concurrent iterations of an open-model scenario when the
+// plan does not say.
+const DefaultMaxInFlight = 256
+
+// Stage is one leg of a ramping-arrival-rate executor: the rate moves linearly to
+// Target (iterations per second) over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   float64
+}
+
+// Executor says how a scenario's iterations are scheduled.
+type Executor struct {
+	Kind string
+	// Rate is the arrival rate (iterations per second) of constant-arrival-rate.
+	Rate float64
+	// StartRate and Stages define ramping-arrival-rate.
+	StartRate float64
+	Stages    []Stage
+	// Duration bounds constant-arrival-rate and constant-workers.
+	Duration time.Duration
+	// MaxInFlight caps concurrent iterations of the open models.
+	MaxInFlight int
+	// Workers and Iterations define constant-workers; Iterations 0 means
+	// unbounded (Duration ends the scenario).
+	Workers    int
+	Iterations int64
+}
+
+// ScenarioSpec is one scenario as written in a plan: a flow name and an executor.
+type ScenarioSpec struct {
+	Name string
+	Flow string
+	// Consent is "http" or "browser" for authorization_code ("" elsewhere).
+	Consent  string
+	Weight   float64
+	Executor Executor
+}
+
+// Plan is a parsed scenario file (or the flag form): scenarios and thresholds.
+type Plan struct {
+	Scenarios  []ScenarioSpec
+	Thresholds []string
+}
+
+// planFile is the YAML layout of a scenario file. Scenarios without their own
+// executor share the top-level one by weight: its rate, workers, iterations and
+// max_in_flight are split among them in proportion to their weights.
+type planFile struct {
+	executorFile `yaml:",inline"`
+	Thresholds   []string       `yaml:"thresholds"`
+	Scenarios    []scenarioFile `yaml:"scenarios"`
+}
+
+type executorFile struct {
+	Executor    string      `yaml:"executor"`
+	Rate        *float64    `yaml:"rate"`
+	StartRate   *float64    `yaml:"start_rate"`
+	Stages      []stageFile `yaml:"stages"`
+	Duration    string      `yaml:"duration"`
+	MaxInFlight *int        `yaml:"max_in_flight"`
+	Workers     *int        `yaml:"workers"`
+	Iterations  *int64      `yaml:"iterations"`
+}
+
+type stageFile struct {
+	Duration string   `yaml:"duration"`
+	Target   *float64 `yaml:"target"`
+}
+
+type scenarioFile struct {
+	executorFile `yaml:",inline"`
+	Name         string   `yaml:"name"`
+	Flow         string   `yaml:"flow"`
+	Consent      string   `yaml:"consent"`
+	Weight       *float64 `yaml:"weight"`
+}
+
+func (e executorFile) isSet() bool {
+	return e.Executor != "" || e.Rate != nil || e.StartRate != nil || len(e.Stages) > 0 ||
+		e.Duration != "" || e.MaxInFlight != nil || e.Workers != nil || e.Iterations != nil
+}
+
+// LoadPlan reads a scenario file.
+func LoadPlan(path string) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("runner: read scenario file: %w", err)
+	}
+	p, err := ParsePlan(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParsePlan parses a scenario file's YAML. Unknown fields are errors, so a typo
+// does not silently run a different test; errors name the field.
+func ParsePlan(data []byte) (*Plan, error) {
+	var f planFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("scenario file: %w", err)
+	}
+	if len(f.Scenarios) == 0 {
+		return nil, errors.New("scenarios: at least one scenario is needed")
+	}
+	plan := &Plan{Thresholds: f.Thresholds}
+	if _, err := ParseThresholds(f.Thresholds); err != nil {
+		return nil, fmt.Errorf("thresholds: %w", err)
+	}
+	var shared []int // indexes of scenarios that share the top-level executor
+	var sharedWeight float64
+	names := map[string]bool{}
+	for i, s := range f.Scenarios {
+		field := fmt.Sprintf("scenarios[%d]", i)
+		spec := ScenarioSpec{Name: s.Name, Flow: s.Flow, Consent: s.Consent, Weight: 1}
+		if spec.Name == "" {
+			spec.Name = s.Flow
+		}
+		if s.Weight != nil {
+			if *s.Weight <= 0 || math.IsInf(*s.Weight, 0) || math.IsNaN(*s.Weight) {
+				return nil, fmt.Errorf("%s.weight: must be a positive number, got %v", field, *s.Weight)
+			}
+			spec.Weight = *s.Weight
+		}
+		if err := checkFlow(field, spec.Flow, spec.Consent); err != nil {
+			return nil, err
+		}
+		if names[spec.Name] {
+			return nil, fmt.Errorf("%s.name: %q is used twice; give each scenario its own name", field, spec.Name)
+		}
+		names[spec.Name] = true
+		if s.isSet() {
+			ex, err := s.executorFile.build(field)
+			if err != nil {
+				return nil, err
+			}
+			spec.Executor = ex
+		} else {
+			shared = append(shared, i)
+			sharedWeight += spec.Weight
+		}
+		plan.Scenarios = append(plan.Scenarios, spec)
+	}
+	if len(shared) > 0 {
+		if !f.executorFile.isSet() {
+			return nil, fmt.Errorf("scenarios[%d]: no executor: give it one, or give the file a top-level executor to share", shared[0])
+		}
+		top, err := f.executorFile.build("(top level)")
+		if err != nil {
+			return nil, err
+		}
+		weights := make([]float64, len(shared))
+		for j, i := range shared {
+			weights[j] = plan.Scenarios[i].Weight / sharedWeight
+		}
+		for j, i := range shared {
+			plan.Scenarios[i].Executor = shareExecutor(top, weights, j)
+		}
+	} else if f.executorFile.isSet() {
+		return nil, errors.New("(top level): an executor is given but every scenario has its own; remove one")
+	}
+	return plan, nil
+}
+
+func checkFlow(field, flow, consent string) error {
+	if flow == "" {
+		return fmt.Errorf("%s.flow: missing (one of %s)", field, strings.Join(FlowNames[:], ", "))
+	}
+	known := false
+	for _, n := range FlowNames {
+		known = known || n == flow
+	}
+	if !known {
+		return fmt.Errorf("%s.flow: unknown flow %q (one of %s)", field, flow, strings.Join(FlowNames[:], ", "))
+	}
+	switch {
+	case consent != "" && flow != "authorization_code":
+		return fmt.Errorf("%s.consent: only authorization_code has a consent mode", field)
+	case consent != "" && consent != "http" && consent != "browser":
+		return fmt.Errorf("%s.consent: %q is not http or browser", field, consent)
+	}
+	return nil
+}
+
+func (e executorFile) build(field string) (Executor, error) {
+	ex := Executor{Kind: e.Executor}
+	if e.Duration != "" {
+		d, err := time.ParseDuration(e.Duration)
+		if err != nil || d <= 0 {
+			return Executor{}, fmt.Errorf("%s.duration: %q is not a positive duration (e.g. 30s)", field, e.Duration)
+		}
+		ex.Duration = d
+	}
+	if ex.Kind == "" {
+		switch {
+		case len(e.Stages) > 0:
+			ex.Kind = ExecutorRampingArrivalRate
+		case e.Rate != nil:
+			ex.Kind = ExecutorConstantArrivalRate
+		default:
+			ex.Kind = ExecutorConstantWorkers
+		}
+	}
+	if e.Rate != nil {
+		ex.Rate = *e.Rate
+	}
+	if e.StartRate != nil {
+		ex.StartRate = *e.StartRate
+	}
+	if e.MaxInFlight != nil {
+		ex.MaxInFlight = *e.MaxInFlight
+	}
+	if e.Workers != nil {
+		ex.Workers = *e.Workers
+	}
+	if e.Iterations != nil {
+		ex.Iterations = *e.Iterations
+	}
+	for i, st := range e.Stages {
+		d, err := time.ParseDuration(st.Duration)
+		if err != nil || d <= 0 {
+			return Executor{}, fmt.Errorf("%s.stages[%d].duration: %q is not a positive duration", field, i, st.Duration)
+		}
+		if st.Target == nil {
+			return Executor{}, fmt.Errorf("%s.stages[%d].target: missing (iterations per second at the end of the stage)", field, i)
+		}
+		ex.Stages = append(ex.Stages, Stage{Duration: d, Target: *st.Target})
+	}
+	if err := ex.Validate(field); err != nil {
+		return Executor{}, err
+	}
+	return ex, nil
+}
+
+// Validate checks the executor; field prefixes the error ("scenarios[0]", "--rate").
+func (ex Executor) Validate(field string) error {
+	bad := func(name, format string, args ...any) error {
+		return fmt.Errorf("%s.%s: %s", field, name, fmt.Sprintf(format, args...))
+	}
+	finite := func(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
+	if ex.MaxInFlight < 0 {
+		return bad("max_in_flight", "must not be negative")
+	}
+	switch ex.Kind {
+	case ExecutorConstantArrivalRate:
+		if ex.Rate <= 0 || !finite(ex.Rate) {
+			return bad("rate", "must be a positive number of iterations per second, got %v", ex.Rate)
+		}
+		if ex.Duration <= 0 {
+			return bad("duration", "missing (how long to keep the rate, e.g. 30s)")
+		}
+		if ex.Workers != 0 || ex.Iterations != 0 {
+			return bad("workers", "workers and iterations belong to constant-workers; the open model uses rate, duration and max_in_flight")
+		}
+	case ExecutorRampingArrivalRate:
+		if len(ex.Stages) == 0 {
+			return bad("stages", "missing (a list of {duration, target})")
+		}
+		if ex.StartRate < 0 || !finite(ex.StartRate) {
+			return bad("start_rate", "must not be negative")
+		}
+		for i, st := range ex.Stages {
+			if st.Target < 0 || !finite(st.Target) {
+				return bad(fmt.Sprintf("stages[%d].target", i), "must not be negative")
+			}
+		}
+		if ex.Duration != 0 || ex.Rate != 0 {
+			return bad("duration", "ramping-arrival-rate takes its length and rates from stages; remove duration and rate")
+		}
+		if ex.Workers != 0 || ex.Iterations != 0 {
+			return bad("workers", "workers and iterations belong to constant-workers")
+		}
+	case ExecutorConstantWorkers:
+		if ex.Workers <= 0 {
+			return bad("workers", "must be a positive number, got %d", ex.Workers)
+		}
+		if ex.Iterations < 0 {
+			return bad("iterations", "must not be negative")
+		}
+		if ex.Duration <= 0 && ex.Iterations == 0 {
+			return bad("duration", "constant-workers needs a duration, an iteration count or both")
+		}
+		if ex.Rate != 0 || len(ex.Stages) > 0 {
+			return bad("rate", "constant-workers is the closed model and has no rate; use constant-arrival-rate")
+		}
+	default:
+		return bad("executor", "unknown executor %q (one of %s, %s, %s)", ex.Kind,
+			ExecutorConstantArrivalRate, ExecutorRampingArrivalRate, ExecutorConstantWorkers)
+	}
+	return nil
+}
+
+// PlannedDuration is how long the scheduling phase lasts (0 for constant-workers
+// bounded by iterations only).
+func (ex Executor) PlannedDuration() time.Duration {
+	if ex.Kind == ExecutorRampingArrivalRate {
+		var d time.Duration
+		for _, st := range ex.Stages {
+			d += st.Duration
+		}
+		return d
+	}
+	return ex.Duration
+}
+
+// TargetRate is the planned average arrival rate (0 for the closed model).
+func (ex Executor) TargetRate() float64 {
+	switch ex.Kind {
+	case ExecutorConstantArrivalRate:
+		return ex.Rate
+	case ExecutorRampingArrivalRate:
+		d := ex.PlannedDuration()
+		if d <= 0 {
+			return 0
+		}
+		return float64(newRampingPacer(ex.StartRate, ex.Stages).planned) / d.Seconds()
+	}
+	return 0
+}
+
+// shareExecutor gives scenario j its weight's share of a shared executor.
+func shareExecutor(top Executor, weights []float64, j int) Executor {
+	ex := top
+	w := weights[j]
+	ex.Rate = top.Rate * w
+	ex.StartRate = top.StartRate * w
+	ex.Stages = make([]Stage, len(top.Stages))
+	for i, st := range top.Stages {
+		ex.Stages[i] = Stage{Duration: st.Duration, Target: st.Target * w}
+	}
+	if top.MaxInFlight > 0 {
+		ex.MaxInFlight = max(1, int(math.Ceil(float64(top.MaxInFlight)*w)))
+	}
+	if top.Workers > 0 {
+		ex.Workers = splitInt(int64(top.Workers), weights, j)
+		ex.Workers = max(ex.Workers, 1)
+	}
+	if top.Iterations > 0 {
+		ex.Iterations = max(int64(splitInt(top.Iterations, weights, j)), 1)
+	}
+	return ex
+}
+
+// splitInt splits total among weights (summing to 1) by the largest remainder
+// method, so the shares add up to total exactly.
+func splitInt(total int64, weights []float64, j int) int {
+	shares := make([]int64, len(weights))
+	type rem struct {
+		i    int
+		frac float64
+	}
+	var given int64
+	rems := make([]rem, len(weights))
+	for i, w := range weights {
+		exact := float64(total) * w
+		shares[i] = int64(math.Floor(exact))
+		given += shares[i]
+		rems[i] = rem{i, exact - math.Floor(exact)}
+	}
+	// Hand out what flooring left over, biggest remainders first (ties: lowest index).
+	for left := total - given; left > 0; left-- {
+		best := -1
+		for k, r := range rems {
+			if best < 0 || r.frac > rems[best].frac {
+				best = k
+			}
+		}
+		shares[rems[best].i]++
+		rems[best].frac = -1
+	}
+	return int(shares[j])
+}
+
+// Shard is this runner's part of a distributed run: Index in [1, Count].
+type Shard struct {
+	Index, Count int
+}
+
+// ParseShard parses "i/n" (1-based: 1/4 ... 4/4).
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return Shard{}, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 2/4", s)
+	}
+	return Shard{Index: i, Count: n}, nil
+}
+
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+// Apply returns this shard's share of the executor: the rate divided by the shard
+// count, and workers and iterations split so that all shards together run exactly
+// the plan. A shard whose share of workers or iterations is zero gets ok=false:
+// it has nothing to do for this scenario.
+func (s Shard) Apply(ex Executor) (Executor, bool) {
+	if s.Count <= 1 {
+		return ex, true
+	}
+	weights := make([]float64, s.Count)
+	for i := range weights {
+		weights[i] = 1 / float64(s.Count)
+	}
+	j := s.Index - 1
+	out := ex
+	out.Rate = ex.Rate / float64(s.Count)
+	out.StartRate = ex.StartRate / float64(s.Count)
+	out.Stages = make([]Stage, len(ex.Stages))
+	for i, st := range ex.Stages {
+		out.Stages[i] = Stage{Duration: st.Duration, Target: st.Target / float64(s.Count)}
+	}
+	if ex.MaxInFlight > 0 {
+		out.MaxInFlight = max(1, (ex.MaxInFlight+s.Count-1)/s.Count)
+	}
+	if ex.Kind == ExecutorConstantWorkers {
+		out.Workers = splitInt(int64(ex.Workers), weights, j)
+		if ex.Iterations > 0 {
+			out.Iterations = int64(splitInt(ex.Iterations, weights, j))
+			if out.Iterations == 0 {
+				return out, false
+			}
+		}
+		if out.Workers == 0 {
+			return out, false
+		}
+	}
+	return out, true
+}
