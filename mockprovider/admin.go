@@ -1,0 +1,115 @@
+package mockprovider
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxAdvance bounds one clock move, so a typo cannot overflow time.
+const maxAdvance = 10 * 365 * 24 * time.Hour
+
+// AdvanceClock moves the provider's time forward by d (as POST
+// /admin/clock/advance does) and returns the new time.
+func (p *Provider) AdvanceClock(d time.Duration) (time.Time, error) {
+	if d <= 0 || d > maxAdvance {
+		return time.Time{}, errors.New("mockprovider: advance must be positive and at most ten years")
+	}
+	p.offset.Add(int64(d))
+	return p.now(), nil
+}
+
+// RotateSigningKey makes a new signing key current (as POST
+// /admin/keys/rotate does) and returns its kid. The old key stays in the
+// JWKS until every token it signed has expired.
+func (p *Provider) RotateSigningKey() (newKID, oldKID string, retiredUntil time.Time, err error) {
+	oldKID = p.keys.signer().kid
+	longest := max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken)
+	retiredUntil = p.now().Add(longest)
+	sk, err := p.keys.rotate(retiredUntil)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	p.log.Info("signing key rotated", "kid", sk.kid, "previous_kid", oldKID)
+	return sk.kid, oldKID, retiredUntil, nil
+}
+
+// Stats returns the counters and state sizes that GET /admin/counters shows.
+func (p *Provider) Stats() map[string]map[string]int64 {
+	out := p.counters.snapshot()
+	out["state"] = p.store.sizes()
+	return out
+}
+
+// handleAdmin serves /admin/... when an admin token is configured; without
+// one the admin API does not exist (404).
+func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	if p.adminToken == "" {
+		http.NotFound(w, r)
+		return
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(p.adminToken)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="grantbench-admin"`)
+		adminJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		return
+	}
+	route := r.Method + " " + r.URL.Path
+	switch route {
+	case "GET /admin/clock":
+		p.adminClock(w)
+	case "POST /admin/clock/advance":
+		var body struct {
+			Seconds float64 `json:"seconds"`
+		}
+		if err := decodeAdminBody(r, &body); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if _, err := p.AdvanceClock(time.Duration(body.Seconds * float64(time.Second))); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": "seconds must be positive and at most ten years"})
+			return
+		}
+		p.adminClock(w)
+	case "POST /admin/keys/rotate":
+		kid, old, until, err := p.RotateSigningKey()
+		if err != nil {
+			p.log.Error("key rotation failed", "err", err)
+			adminJSON(w, http.StatusInternalServerError, map[string]string{"error": "key rotation failed"})
+			return
+		}
+		adminJSON(w, http.StatusOK, map[string]any{"kid": kid, "previous_kid": old, "previous_published_until": until.UTC().Format(time.RFC3339)})
+	case "GET /admin/counters":
+		adminJSON(w, http.StatusOK, p.Stats())
+	default:
+		adminJSON(w, http.StatusNotFound, map[string]string{"error": "no such admin call: " + truncate(route, 80)})
+	}
+}
+
+func (p *Provider) adminClock(w http.ResponseWriter) {
+	adminJSON(w, http.StatusOK, map[string]any{
+		"now":            p.now().UTC().Format(time.RFC3339),
+		"offset_seconds": time.Duration(p.offset.Load()).Seconds(),
+	})
+}
+
+func decodeAdminBody(r *http.Request, into any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return errors.New("the body must be a JSON object such as {\"seconds\": 120}")
+	}
+	return nil
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":"encoding failed"}`)
+	}
+	writeJSONBytes(w, status, body)
+}
