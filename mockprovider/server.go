@@ -150,15 +150,15 @@ func (s *Server) Close() error {
 func loadOrMakeCert(c *TLSConfig, addr string) (tls.Certificate, error) {
 	switch {
 	case c.SelfSigned && (c.CertFile != "" || c.KeyFile != ""):
-		return tls.Certificate{}, errors.New("mockprovider: TLS: choose certificate files or self-signed, not both")
+		return tls.Certificate{}, fieldErr("tls", "choose certificate files or self-signed, not both")
 	case c.SelfSigned:
 		return selfSignedCert(addr)
 	case c.CertFile == "" || c.KeyFile == "":
-		return tls.Certificate{}, errors.New("mockprovider: TLS: both a certificate and a key file are needed")
+		return tls.Certificate{}, fieldErr("tls", "both a certificate and a key file are needed")
 	}
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("mockprovider: TLS: %w", err)
+		return tls.Certificate{}, fieldErr("tls", "%v", err)
 	}
 	return cert, nil
 }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/grantbench/grantbench/mockprovider"
+)
+
+func init() {
+	register("provider", "run the bundled mock authorization server", runProvider)
+}
+
+// providerOptions are the flags of `grantbench provider`.
+type providerOptions struct {
+	addr          string
+	configFile    string
+	alg           string
+	accessToken   string
+	adminToken    string
+	tlsCert       string
+	tlsKey        string
+	tlsSelfSigned bool
+	verbose       bool
+}
+
+func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o providerOptions
+	fs := flag.NewFlagSet("grantbench provider", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:9000", "listen address `host:port` (port 0 picks a free one)")
+	fs.StringVar(&o.configFile, "config", "", "provider configuration YAML `file` (default: the embedded demo config)")
+	fs.StringVar(&o.alg, "alg", "", "signing algorithm: RS256 or ES256 (overrides the config)")
+	fs.StringVar(&o.accessToken, "access-token", "", "access-token format: jwt or opaque (overrides the config)")
+	fs.StringVar(&o.adminToken, "admin-token", "", "turn on the admin API under /admin/, guarded by this bearer `token`")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
+	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS with a certificate generated at start")
+	fs.BoolVar(&o.verbose, "v", false, "log requests the provider refuses and key rotations to stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageErrorf("provider: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("provider: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, tlsCfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	var opts []mockprovider.Option
+	if o.adminToken != "" {
+		opts = append(opts, mockprovider.WithAdminToken(o.adminToken))
+	}
+	if o.verbose {
+		opts = append(opts, mockprovider.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
+	}
+	if !isLoopback(o.addr) {
+		fmt.Fprintf(stderr, "grantbench provider: WARNING: %s is not a loopback address; the demo clients, secrets and user are public values, so anyone who can reach it can get tokens\n", o.addr)
+	}
+	srv, err := mockprovider.StartLocalTLS(ctx, o.addr, cfg, tlsCfg, opts...)
+	if err != nil {
+		var fe *mockprovider.FieldError
+		if errors.As(err, &fe) {
+			return usageErrorf("provider: %v", err)
+		}
+		return err
+	}
+	printProviderBanner(stdout, srv, o.adminToken != "")
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+	}
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("provider: %w", err)
+	}
+	fmt.Fprintln(stdout, "provider stopped")
+	return nil
+}
+
+// config loads the file (or the embedded default) and applies the flags.
+func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig, error) {
+	var cfg mockprovider.Config
+	var err error
+	if o.configFile != "" {
+		cfg, err = mockprovider.LoadConfig(o.configFile)
+	} else {
+		cfg, err = mockprovider.DefaultConfig()
+	}
+	if err != nil {
+		return cfg, nil, usageErrorf("provider: --config %s: %v", o.configFile, err)
+	}
+	if o.alg != "" {
+		if o.alg != mockprovider.AlgRS256 && o.alg != mockprovider.AlgES256 {
+			return cfg, nil, usageErrorf("provider: --alg: %q is not RS256 or ES256", o.alg)
+		}
+		cfg.SigningAlg = o.alg
+	}
+	if o.accessToken != "" {
+		if o.accessToken != mockprovider.AccessTokenJWT && o.accessToken != mockprovider.AccessTokenOpaque {
+			return cfg, nil, usageErrorf("provider: --access-token: %q is not jwt or opaque", o.accessToken)
+		}
+		cfg.AccessTokenFormat = o.accessToken
+	}
+	if o.adminToken != "" && len(o.adminToken) < 8 {
+		return cfg, nil, usageErrorf("provider: --admin-token: must be at least 8 characters")
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return cfg, nil, usageErrorf("provider: --addr: %v", err)
+	}
+	var tlsCfg *mockprovider.TLSConfig
+	switch {
+	case o.tlsSelfSigned && (o.tlsCert != "" || o.tlsKey != ""):
+		return cfg, nil, usageErrorf("provider: --tls-self-signed cannot be combined with --tls-cert/--tls-key")
+	case o.tlsSelfSigned:
+		tlsCfg = &mockprovider.TLSConfig{SelfSigned: true}
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return cfg, nil, usageErrorf("provider: --tls-cert and --tls-key go together")
+	case o.tlsCert != "":
+		tlsCfg = &mockprovider.TLSConfig{CertFile: o.tlsCert, KeyFile: o.tlsKey}
+	}
+	if tlsCfg != nil && strings.HasPrefix(cfg.Issuer, "http://") {
+		return cfg, nil, usageErrorf("provider: issuer: %q is http but TLS is on", cfg.Issuer)
+	}
+	return cfg, tlsCfg, nil
+}
+
+// isLoopback reports whether a listen address only accepts local traffic.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// printProviderBanner shows what an application needs to point at the
+// provider. The secrets and password are the documented public demo values.
+func printProviderBanner(w io.Writer, srv *mockprovider.Server, admin bool) {
+	cfg := srv.Provider().Config()
+	fmt.Fprintf(w, "grantbench mock provider\n")
+	fmt.Fprintf(w, "  issuer:    %s\n", srv.Issuer())
+	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", srv.Issuer())
+	fmt.Fprintf(w, "  signing:   %s, access tokens: %s\n", cfg.SigningAlg, cfg.AccessTokenFormat)
+	fmt.Fprintf(w, "clients:\n")
+	for _, c := range cfg.Clients {
+		kind := "confidential, secret " + c.Secret
+		if c.Public {
+			kind = "public (PKCE, no secret)"
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", c.ID, kind)
+		fmt.Fprintf(w, "  %-12s grants: %s\n", "", strings.Join(c.GrantTypes, ", "))
+		if len(c.RedirectURIs) > 0 {
+			fmt.Fprintf(w, "  %-12s redirect URIs: %s (loopback: any port)\n", "", strings.Join(c.RedirectURIs, ", "))
+		}
+		fmt.Fprintf(w, "  %-12s scopes: %s\n", "", strings.Join(c.Scopes, " "))
+	}
+	fmt.Fprintf(w, "users:\n")
+	for _, u := range cfg.Users {
+		fmt.Fprintf(w, "  %-12s password %s\n", u.Username, u.Password)
+	}
+	if admin {
+		fmt.Fprintf(w, "admin API: on at %s/admin/ (bearer token from --admin-token)\n", srv.Issuer())
+	}
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}
