@@ -39,7 +39,7 @@ func sampleResult(t *testing.T, runID string, start time.Time, latencies ...time
 				Latency: lat, ServiceTime: lat,
 			}},
 		}},
-		Series: []Point{{Time: start, Flows: int64(len(latencies)), HDR: lat.HDR}},
+		Series:     []Point{{Time: start, Flows: int64(len(latencies)), HDR: lat.HDR}},
 		Thresholds: []Verdict{{Threshold: "cc:p99<25ms"}, {Threshold: "rate>=0.9*target"}},
 	}
 }
