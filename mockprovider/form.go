@@ -68,6 +68,8 @@ func truncate(s string, n int) string {
 func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client, *oauthError) {
 	_, hasHeader := r.Header["Authorization"]
 	bodySecret, hasBodySecret := form["client_secret"]
+	// An empty client_secret is the same as none (some clients send one).
+	hasBodySecret = hasBodySecret && bodySecret[0] != ""
 	if hasHeader {
 		user, pass, ok := r.BasicAuth()
 		if !ok {
@@ -86,6 +88,9 @@ func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client
 			return nil, invalidClient("client_id in the body differs from the authenticated client")
 		}
 		c := p.clients[id]
+		if c != nil && c.Public && secret == "" {
+			return c, nil // a public client naming itself in Basic with no password
+		}
 		if c == nil || c.Public || !secretEqual(c.Secret, secret) {
 			return nil, invalidClient("client authentication failed")
 		}
