@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -130,7 +131,7 @@ var (
 	// A long random-looking string: an opaque token, code or secret that
 	// appears without its field name (in a failure message, say). Slashes and
 	// dots are excluded so that paths and host names survive.
-	opaquePattern = regexp.MustCompile(`[A-Za-z0-9_\-+=~]{32,}`)
+	opaquePattern = regexp.MustCompile(`[A-Za-z0-9_\-+=~]{20,}`)
 	uuidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
@@ -304,20 +305,56 @@ func redactCookiePairs(v string) string {
 	return strings.Join(pairs, ";")
 }
 
-// looksRandom tells a token-like string from an identifier: it mixes letters
-// and digits. Long words and snake_case names have no digits.
+// looksRandom tells a token-like string from an identifier. Random base64url
+// or hex keeps switching between digits and other characters, while names
+// ("TestRedaction419092056", "request_duration_seconds") switch once or
+// never. Random strings with few digits (RFC 8628's example device code has
+// one) are told by length, mixed case and per-character entropy, which
+// camel-case names stay below. UUIDs are excluded by the caller.
 func looksRandom(s string) bool {
-	var letters, digits int
-	for _, c := range s {
+	switches := 0
+	var upper, lower, digits int
+	counts := map[byte]int{}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		counts[c]++
 		switch {
 		case c >= '0' && c <= '9':
 			digits++
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-			letters++
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= 'a' && c <= 'z':
+			lower++
+		}
+		if i > 0 && isDigit(c) != isDigit(s[i-1]) {
+			switches++
 		}
 	}
-	return letters > 0 && digits > 0
+	if switches >= minDigitSwitches {
+		return true
+	}
+	if len(s) < 32 || upper == 0 || lower == 0 || digits == 0 {
+		return false
+	}
+	entropy := 0.0
+	for _, n := range counts {
+		p := float64(n) / float64(len(s))
+		entropy -= p * math.Log2(p)
+	}
+	return entropy >= minEntropyBits
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// minDigitSwitches is how often a random-looking string must switch between
+// digits and other characters. A random 20-byte base64url string does so
+// about five times on average.
+const minDigitSwitches = 4
+
+// minEntropyBits is the per-character Shannon entropy above which a long
+// mixed-case string counts as random: 40 random base64url characters reach
+// about 4.6 bits, long camel-case test names about 4.3.
+const minEntropyBits = 4.4
 
 // maxPendingLine bounds how much a Writer holds while it waits for a newline.
 const maxPendingLine = 64 * 1024

@@ -87,9 +87,12 @@ func TestRedactStringHidesSecretsByShapeAndPlace(t *testing.T) {
 		{"bearer in prose",
 			"the provider returned Bearer " + testOpaqueToken + " in the body; basic authentication failed",
 			[]string{testOpaqueToken}, []string{"basic authentication failed"}},
+		{"bare device code with a single digit",
+			"polling with " + testDeviceCode + " again",
+			[]string{testDeviceCode}, []string{"polling with", "again"}},
 		{"harmless text survives",
-			"status code: 400, error=invalid_grant, /work/main/suites/authcode_test.go:123, grantbench_request_duration_seconds, 0b3f5a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
-			nil, []string{"status code: 400", "error=invalid_grant", "/work/main/suites/authcode_test.go:123", "grantbench_request_duration_seconds", "0b3f5a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"}},
+			"status code: 400, error=invalid_grant, /work/main/suites/authcode_test.go:123, grantbench_request_duration_seconds, 0b3f5a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b, /tmp/TestNoSecretInAnyOutput2673201606/002, TestRedactStringHidesSecretsByShapeAndPlace, authorization_response_iss_parameter_supported",
+			nil, []string{"status code: 400", "error=invalid_grant", "/work/main/suites/authcode_test.go:123", "grantbench_request_duration_seconds", "0b3f5a8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "TestNoSecretInAnyOutput2673201606", "TestRedactStringHidesSecretsByShapeAndPlace", "authorization_response_iss_parameter_supported"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,263 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/grantbench/grantbench/runner"
+)
+
+// Chart is one rendered chart: an SVG element to inline into the HTML page.
+type Chart struct {
+	ID    string // stable element id, for tests and links
+	Title string
+	SVG   string // "<svg ...>...</svg>", no XML prolog
+}
+
+// Chart size: wide enough for a minute of per-second points, small enough
+// that two fit side by side on a laptop screen.
+const (
+	chartWidth  = 7 * vg.Inch
+	chartHeight = 3.2 * vg.Inch
+	// distributionBins is the number of bars of a latency histogram.
+	distributionBins = 40
+)
+
+// palette holds the series colours: distinguishable, and readable for the
+// common colour-vision deficiencies (Okabe–Ito).
+func palette(i int) color.Color {
+	colors := []color.RGBA{
+		{0, 114, 178, 255},   // blue
+		{213, 94, 0, 255},    // vermillion
+		{0, 158, 115, 255},   // bluish green
+		{204, 121, 167, 255}, // reddish purple
+		{230, 159, 0, 255},   // orange
+		{86, 180, 233, 255},  // sky blue
+	}
+	return colors[i%len(colors)]
+}
+
+// LoadCharts renders the charts of a load run: throughput over time,
+// latency percentiles over time, the latency distribution of each scenario
+// and errors by code (when there were any).
+func LoadCharts(r *runner.Result) ([]Chart, error) {
+	var charts []Chart
+	add := func(id, title string, p *plot.Plot, err error) error {
+		if err != nil {
+			return fmt.Errorf("reports: chart %q: %w", title, err)
+		}
+		svg, err := renderSVG(p)
+		if err != nil {
+			return fmt.Errorf("reports: chart %q: %w", title, err)
+		}
+		charts = append(charts, Chart{ID: id, Title: title, SVG: svg})
+		return nil
+	}
+	if len(r.Series) > 0 {
+		p, err := throughputPlot(r.Series)
+		if err := add("chart-throughput", "Throughput over time", p, err); err != nil {
+			return nil, err
+		}
+		p, err = latencyOverTimePlot(r.Series)
+		if err := add("chart-latency-time", "Flow latency percentiles over time", p, err); err != nil {
+			return nil, err
+		}
+	}
+	for i, sc := range r.Scenarios {
+		if sc.Latency.Count == 0 {
+			continue
+		}
+		title := "Latency distribution: " + sc.Name
+		p, err := distributionPlot(title, sc.Latency, palette(i))
+		if err := add(fmt.Sprintf("chart-distribution-%d", i), title, p, err); err != nil {
+			return nil, err
+		}
+	}
+	if errs := ErrorsByCode(r); len(errs) > 0 {
+		p, err := errorsPlot(errs)
+		if err := add("chart-errors", "Errors by code", p, err); err != nil {
+			return nil, err
+		}
+	}
+	return charts, nil
+}
+
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	sans := func(size vg.Length) font.Font {
+		return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
+	}
+	p.Title.TextStyle.Font = sans(13)
+	p.X.Label.TextStyle.Font = sans(11)
+	p.Y.Label.TextStyle.Font = sans(11)
+	p.X.Tick.Label.Font = sans(9)
+	p.Y.Tick.Label.Font = sans(9)
+	p.Legend.TextStyle.Font = sans(10)
+	p.Legend.Top = true
+	p.Y.Min = 0
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+func throughputPlot(series []runner.Point) (*plot.Plot, error) {
+	p := newPlot("Throughput over time", "seconds since start", "per second")
+	lines := []struct {
+		name  string
+		value func(runner.Point) int64
+	}{
+		{"flows", func(pt runner.Point) int64 { return pt.Flows }},
+		{"requests", func(pt runner.Point) int64 { return pt.Requests }},
+		{"errors", func(pt runner.Point) int64 { return pt.Errors }},
+		{"dropped", func(pt runner.Point) int64 { return pt.Dropped }},
+	}
+	for i, l := range lines {
+		xys := make(plotter.XYs, len(series))
+		for j, pt := range series {
+			xys[j] = plotter.XY{X: float64(pt.Second), Y: float64(l.value(pt))}
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color = palette(i)
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(l.name, line)
+	}
+	return p, nil
+}
+
+func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
+	p := newPlot("Flow latency over time (from intended start)", "seconds since start", "milliseconds")
+	lines := []struct {
+		name  string
+		value func(runner.Point) float64
+	}{
+		{"p50", func(pt runner.Point) float64 { return pt.P50Seconds }},
+		{"p99", func(pt runner.Point) float64 { return pt.P99Seconds }},
+	}
+	for i, l := range lines {
+		var xys plotter.XYs
+		for _, pt := range series {
+			if pt.Flows == 0 && l.value(pt) == 0 {
+				continue // no flow finished in this second: no latency to show
+			}
+			xys = append(xys, plotter.XY{X: float64(pt.Second), Y: l.value(pt) * 1000})
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color = palette(i)
+		line.Width = vg.Points(1.5)
+		points.Color = palette(i)
+		points.Shape = draw.CircleGlyph{}
+		points.Radius = vg.Points(1.5)
+		p.Add(line, points)
+		p.Legend.Add(l.name, line)
+	}
+	return p, nil
+}
+
+// distributionPlot draws the latency histogram from the HDR data: linear
+// bins from the minimum to the 99.9th percentile, and the rare slower
+// values in a last bin so the bulk stays readable.
+func distributionPlot(title string, h runner.Histogram, c color.Color) (*plot.Plot, error) {
+	hist, err := h.Histogram()
+	if err != nil {
+		return nil, err
+	}
+	lo := float64(hist.Min()) / 1000 // milliseconds
+	hi := float64(hist.ValueAtQuantile(99.9)) / 1000
+	if hi <= lo {
+		hi = lo + 1
+	}
+	width := (hi - lo) / distributionBins
+	bins := make([]plotter.HistogramBin, distributionBins)
+	for i := range bins {
+		bins[i] = plotter.HistogramBin{Min: lo + float64(i)*width, Max: lo + float64(i+1)*width}
+	}
+	for _, bar := range hist.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		ms := float64(bar.From+bar.To) / 2 / 1000
+		i := int(math.Floor((ms - lo) / width))
+		i = min(max(i, 0), distributionBins-1)
+		bins[i].Weight += float64(bar.Count)
+	}
+	p := newPlot(title, fmt.Sprintf("milliseconds (values above p99.9 = %.1f ms in the last bar)", hi), "flows")
+	hp := &plotter.Histogram{Bins: bins, Width: width, FillColor: c}
+	hp.LineStyle.Width = vg.Points(0.5)
+	hp.LineStyle.Color = color.White
+	p.Add(hp)
+	return p, nil
+}
+
+func errorsPlot(errs []ErrorCount) (*plot.Plot, error) {
+	const maxBars = 12
+	if len(errs) > maxBars {
+		rest := ErrorCount{Outcome: fmt.Sprintf("%d other kinds", len(errs)-maxBars+1)}
+		for _, e := range errs[maxBars-1:] {
+			rest.Count += e.Count
+		}
+		errs = append(errs[:maxBars-1:maxBars-1], rest)
+	}
+	values := make(plotter.Values, len(errs))
+	labels := make([]string, len(errs))
+	// Most frequent on top: NominalY counts upwards.
+	for i, e := range errs {
+		j := len(errs) - 1 - i
+		values[j] = float64(e.Count)
+		labels[j] = e.Label()
+	}
+	p := newPlot("Failed requests by outcome and error code", "requests", "")
+	bars, err := plotter.NewBarChart(values, vg.Points(14))
+	if err != nil {
+		return nil, err
+	}
+	bars.Horizontal = true
+	bars.Color = palette(1)
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalY(labels...)
+	p.Y.Min = -0.5
+	p.X.Min = 0
+	return p, nil
+}
+
+// renderSVG draws p on an SVG canvas and returns the <svg> element alone.
+func renderSVG(p *plot.Plot) (string, error) {
+	canvas := vgsvg.New(chartWidth, chartHeight)
+	p.Draw(draw.New(canvas))
+	var b bytes.Buffer
+	if _, err := canvas.WriteTo(&b); err != nil {
+		return "", err
+	}
+	svg := b.String()
+	start := strings.Index(svg, "<svg")
+	if start < 0 {
+		return "", fmt.Errorf("renderer wrote no <svg> element")
+	}
+	svg = svg[start:]
+	// The canvas names Liberation, whose metrics laid the text out; fall back
+	// to metric-compatible and generic faces where it is not installed.
+	svg = strings.ReplaceAll(svg, "font-family:Liberation Sans", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif")
+	return svg, nil
+}

@@ -1,0 +1,458 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// Report entry names the suites use for failure evidence (AddReportEntry).
+const (
+	EntryExchange   = "exchange"   // a flows.Exchange or []flows.Exchange
+	EntryScreenshot = "screenshot" // the path of a PNG file
+)
+
+// Verdict is the outcome of one check or one area.
+type Verdict string
+
+// Verdicts, from best to worst. An area fails when any of its checks fails and
+// passes when at least one passed and none failed.
+const (
+	VerdictPassed  Verdict = "passed"
+	VerdictSkipped Verdict = "skipped"
+	VerdictFailed  Verdict = "failed"
+)
+
+// maxScreenshotBytes bounds one inlined screenshot, so a stray huge file
+// cannot bloat the HTML report.
+const maxScreenshotBytes = 8 << 20
+
+// maxEvidenceBody bounds a request or response body shown as evidence; the
+// 1 MiB body of a malformed-input check says nothing more at full length.
+const maxEvidenceBody = 16 << 10
+
+// CheckResult is one spec of a conformance run, redacted and ready to render.
+type CheckResult struct {
+	ID    string // "AC2"; "" for suite setup nodes and specs without an ID
+	Area  string // "authcode", ...; "suite" for suite setup nodes
+	Text  string // the spec text, "AC2: a reused code is refused"
+	Suite string
+	// State is Ginkgo's spec state: passed, failed, skipped, pending,
+	// panicked, interrupted, aborted, timedout.
+	State   string
+	Verdict Verdict
+	// Message is the failure message (Gomega's expected vs got) or the skip
+	// reason, redacted.
+	Message  string
+	Location string // file:line of the failure
+	Duration time.Duration
+	Sources  []Source // from the catalogue, or from the spec's rfc labels
+	Expect   string   // what must happen, from the catalogue
+	Labels   []string
+	// Evidence attached by the spec, redacted.
+	Exchanges   []flows.Exchange
+	Screenshots []Screenshot
+}
+
+// Screenshot is a browser screenshot attached to a spec.
+type Screenshot struct {
+	Path string
+	PNG  []byte // nil when the file could not be read; see Err
+	Err  string
+}
+
+// Conformance is a conformance run: every spec of every suite report.
+type Conformance struct {
+	Suites []SuiteInfo
+	Checks []CheckResult
+}
+
+// SuiteInfo summarises one Ginkgo suite report.
+type SuiteInfo struct {
+	Name      string
+	Start     time.Time
+	RunTime   time.Duration
+	Succeeded bool
+	// FailureReasons are Ginkgo's special suite failure reasons
+	// ("Detected Programmatic Focus", "Interrupted by User", ...).
+	FailureReasons []string
+}
+
+// ReadGinkgoReports reads a results.json: the []types.Report that
+// `ginkgo --json-report` and `grantbench conform` write. A single report
+// object is accepted too.
+func ReadGinkgoReports(data []byte) ([]types.Report, error) {
+	data = bytes.TrimSpace(data)
+	var list []types.Report
+	if len(data) > 0 && data[0] == '{' {
+		var one types.Report
+		if err := json.Unmarshal(data, &one); err != nil {
+			return nil, fmt.Errorf("reports: parse Ginkgo report: %w", err)
+		}
+		list = []types.Report{one}
+	} else if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("reports: parse Ginkgo report: %w", err)
+	}
+	for i, r := range list {
+		if r.SuiteDescription == "" && r.SuitePath == "" && len(r.SpecReports) == 0 {
+			return nil, fmt.Errorf("reports: report %d is not a Ginkgo suite report (no suite description, path or specs)", i)
+		}
+	}
+	return list, nil
+}
+
+// NewConformance builds a conformance run from Ginkgo reports. Every text
+// that came from the run is redacted by r. Screenshot paths that are not
+// absolute are read relative to baseDir (the results file's folder).
+func NewConformance(reports []types.Report, r *Redactor, baseDir string) *Conformance {
+	c := &Conformance{}
+	for _, rep := range reports {
+		c.Suites = append(c.Suites, SuiteInfo{
+			Name:           rep.SuiteDescription,
+			Start:          rep.StartTime,
+			RunTime:        rep.RunTime,
+			Succeeded:      rep.SuiteSucceeded,
+			FailureReasons: rep.SpecialSuiteFailureReasons,
+		})
+		for _, spec := range rep.SpecReports {
+			suiteLevel := spec.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes)
+			if suiteLevel && !spec.State.Is(types.SpecStateFailureStates) {
+				continue // a setup node that worked is not a check
+			}
+			c.Checks = append(c.Checks, newCheckResult(rep.SuiteDescription, spec, suiteLevel, r, baseDir))
+		}
+	}
+	slices.SortStableFunc(c.Checks, func(a, b CheckResult) int {
+		if d := areaRank(a.Area) - areaRank(b.Area); d != 0 {
+			return d
+		}
+		return compareIDs(a.ID, b.ID)
+	})
+	return c
+}
+
+var specIDPattern = regexp.MustCompile(`^([A-Z]+[0-9]+)\b`)
+
+func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Redactor, baseDir string) CheckResult {
+	labels := spec.Labels()
+	cr := CheckResult{
+		Text:     r.String(spec.LeafNodeText),
+		Suite:    suite,
+		State:    spec.State.String(),
+		Duration: spec.RunTime,
+		Labels:   labels,
+	}
+	if suiteLevel {
+		cr.Text = spec.LeafNodeType.String()
+		if spec.LeafNodeText != "" {
+			cr.Text += ": " + r.String(spec.LeafNodeText)
+		}
+		cr.Area = "suite"
+	}
+	switch {
+	case spec.State.Is(types.SpecStateFailureStates):
+		cr.Verdict = VerdictFailed
+	case spec.State.Is(types.SpecStateSkipped | types.SpecStatePending):
+		cr.Verdict = VerdictSkipped
+	default:
+		cr.Verdict = VerdictPassed
+	}
+	if cr.Verdict != VerdictPassed {
+		msg := spec.Failure.Message
+		if spec.Failure.ForwardedPanic != "" {
+			msg = strings.TrimSpace(msg + "\npanic: " + spec.Failure.ForwardedPanic)
+		}
+		if msg == "" && spec.State == types.SpecStatePending {
+			msg = "pending"
+		}
+		cr.Message = r.String(msg)
+		if loc := spec.Failure.Location; loc.FileName != "" && cr.Verdict == VerdictFailed {
+			cr.Location = fmt.Sprintf("%s:%d", filepath.Base(loc.FileName), loc.LineNumber)
+		}
+	}
+
+	// The ID: the spec text's prefix, else a label that names a known check.
+	if m := specIDPattern.FindStringSubmatch(spec.LeafNodeText); m != nil {
+		cr.ID = m[1]
+	} else {
+		for _, l := range labels {
+			if _, ok := LookupCheck(l); ok {
+				cr.ID = strings.ToUpper(l)
+				break
+			}
+		}
+	}
+	check, known := LookupCheck(cr.ID)
+	if !suiteLevel {
+		for _, l := range labels {
+			if isArea(l) {
+				cr.Area = l
+				break
+			}
+		}
+		if cr.Area == "" && known {
+			cr.Area = check.Area
+		}
+		if cr.Area == "" {
+			cr.Area = "other"
+		}
+	}
+	if known {
+		cr.Sources = check.Sources
+		cr.Expect = check.Expect
+	} else {
+		cr.Sources = sourcesFromLabels(labels)
+	}
+
+	for _, entry := range spec.ReportEntries {
+		switch entry.Name {
+		case EntryExchange:
+			exchanges, err := exchangesOf(entry)
+			if err != nil {
+				cr.Exchanges = append(cr.Exchanges, flows.Exchange{Err: r.String(err.Error())})
+				continue
+			}
+			for _, e := range exchanges {
+				cr.Exchanges = append(cr.Exchanges, truncateBodies(r.Exchange(e)))
+			}
+		case EntryScreenshot:
+			cr.Screenshots = append(cr.Screenshots, readScreenshot(entryString(entry), baseDir))
+		}
+	}
+	return cr
+}
+
+// sourcesFromLabels links "rfc6749"-style labels of a spec the catalogue does
+// not know.
+func sourcesFromLabels(labels []string) []Source {
+	rfcLabel := regexp.MustCompile(`^rfc([0-9]{3,5})$`)
+	var out []Source
+	for _, l := range labels {
+		if m := rfcLabel.FindStringSubmatch(strings.ToLower(l)); m != nil {
+			out = append(out, Source{Text: "RFC " + m[1], Key: "rfc" + m[1], URL: "https://www.rfc-editor.org/rfc/rfc" + m[1]})
+		}
+	}
+	return out
+}
+
+// exchangesOf decodes an "exchange" entry. In a report read back from JSON
+// the value is in AsJSON; in a report handed over in-process it is the raw
+// value the suite passed.
+func exchangesOf(entry types.ReportEntry) ([]flows.Exchange, error) {
+	switch v := entry.GetRawValue().(type) {
+	case flows.Exchange:
+		return []flows.Exchange{v}, nil
+	case *flows.Exchange:
+		if v == nil {
+			return nil, nil
+		}
+		return []flows.Exchange{*v}, nil
+	case []flows.Exchange:
+		return v, nil
+	}
+	data := []byte(entry.Value.AsJSON)
+	if len(data) == 0 {
+		raw, err := json.Marshal(entry.GetRawValue())
+		if err != nil {
+			return nil, fmt.Errorf("exchange evidence cannot be encoded: %w", err)
+		}
+		data = raw
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '[' {
+		var list []flows.Exchange
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("exchange evidence is not a list of exchanges: %w", err)
+		}
+		return list, nil
+	}
+	var one flows.Exchange
+	if err := json.Unmarshal(data, &one); err != nil {
+		return nil, fmt.Errorf("exchange evidence is not an exchange: %w", err)
+	}
+	return []flows.Exchange{one}, nil
+}
+
+func entryString(entry types.ReportEntry) string {
+	if s, ok := entry.GetRawValue().(string); ok {
+		return s
+	}
+	var s string
+	if json.Unmarshal([]byte(entry.Value.AsJSON), &s) == nil {
+		return s
+	}
+	return entry.Value.Representation
+}
+
+func readScreenshot(path, baseDir string) Screenshot {
+	shot := Screenshot{Path: path}
+	if path == "" {
+		shot.Err = "empty screenshot path"
+		return shot
+	}
+	full := path
+	if !filepath.IsAbs(full) && baseDir != "" {
+		full = filepath.Join(baseDir, full)
+	}
+	info, err := os.Stat(full)
+	switch {
+	case err != nil:
+		shot.Err = "screenshot not readable: " + err.Error()
+		return shot
+	case info.Size() > maxScreenshotBytes:
+		shot.Err = fmt.Sprintf("screenshot too large to inline (%d bytes)", info.Size())
+		return shot
+	}
+	data, err := os.ReadFile(full)
+	if err != nil {
+		shot.Err = "screenshot not readable: " + err.Error()
+		return shot
+	}
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+		shot.Err = "screenshot is not a PNG file"
+		return shot
+	}
+	shot.PNG = data
+	return shot
+}
+
+func truncateBodies(e flows.Exchange) flows.Exchange {
+	e.RequestBody = truncate(e.RequestBody)
+	e.ResponseBody = truncate(e.ResponseBody)
+	return e
+}
+
+func truncate(s string) string {
+	if len(s) <= maxEvidenceBody {
+		return s
+	}
+	cut := maxEvidenceBody
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("\n…(truncated: %d bytes in all)", len(s))
+}
+
+// compareIDs orders check IDs by prefix, then number: AC2 before AC10.
+func compareIDs(a, b string) int {
+	pa, na := splitID(a)
+	pb, nb := splitID(b)
+	if pa != pb {
+		return strings.Compare(pa, pb)
+	}
+	return na - nb
+}
+
+func splitID(id string) (string, int) {
+	i := strings.IndexFunc(id, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return id, 0
+	}
+	n := 0
+	for _, r := range id[i:] {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return id[:i], n
+}
+
+// AreaSummary is the verdict of one area and the checks behind it.
+type AreaSummary struct {
+	Area    string
+	Title   string
+	Verdict Verdict
+	Passed  int
+	Failed  int
+	Skipped int
+	// FailedIDs are the IDs of failed checks, each once, in catalogue order
+	// (the spec text for failures without an ID).
+	FailedIDs []string
+	Checks    []CheckResult
+}
+
+// Areas groups the checks by area, in catalogue order.
+func (c *Conformance) Areas() []AreaSummary {
+	var out []AreaSummary
+	index := map[string]int{}
+	for _, cr := range c.Checks {
+		i, ok := index[cr.Area]
+		if !ok {
+			i = len(out)
+			index[cr.Area] = i
+			title := AreaTitle(cr.Area)
+			if cr.Area == "suite" {
+				title = "Suite setup"
+			}
+			out = append(out, AreaSummary{Area: cr.Area, Title: title})
+		}
+		a := &out[i]
+		a.Checks = append(a.Checks, cr)
+		switch cr.Verdict {
+		case VerdictPassed:
+			a.Passed++
+		case VerdictFailed:
+			a.Failed++
+			name := cr.ID
+			if name == "" {
+				name = cr.Text
+			}
+			if !slices.Contains(a.FailedIDs, name) {
+				a.FailedIDs = append(a.FailedIDs, name)
+			}
+		default:
+			a.Skipped++
+		}
+	}
+	for i := range out {
+		a := &out[i]
+		switch {
+		case a.Failed > 0:
+			a.Verdict = VerdictFailed
+		case a.Passed > 0:
+			a.Verdict = VerdictPassed
+		default:
+			a.Verdict = VerdictSkipped
+		}
+	}
+	return out
+}
+
+// Totals counts the checks by verdict.
+func (c *Conformance) Totals() (passed, failed, skipped int) {
+	for _, cr := range c.Checks {
+		switch cr.Verdict {
+		case VerdictPassed:
+			passed++
+		case VerdictFailed:
+			failed++
+		default:
+			skipped++
+		}
+	}
+	return passed, failed, skipped
+}
+
+// Failed reports whether any check failed or a suite did not succeed.
+func (c *Conformance) Failed() bool {
+	if _, failed, _ := c.Totals(); failed > 0 {
+		return true
+	}
+	for _, s := range c.Suites {
+		if !s.Succeeded {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,231 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/grantbench/grantbench/runner"
+)
+
+// Kind is what a saved result file holds.
+type Kind int
+
+// Result file kinds, told apart by content rather than name.
+const (
+	KindUnknown     Kind = iota
+	KindConformance      // a Ginkgo JSON report: results.json
+	KindLoad             // a runner.Result: load.json
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindConformance:
+		return "conformance results (Ginkgo JSON report)"
+	case KindLoad:
+		return "load results"
+	}
+	return "unknown"
+}
+
+// DetectKind tells a conformance results file from a load results file by
+// its content: a Ginkgo report is a list of suite reports (or one) with
+// SuiteDescription and SpecReports; a load result is an object with a
+// schema number and scenarios.
+func DetectKind(data []byte) (Kind, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return KindUnknown, errors.New("reports: empty file")
+	}
+	var probe struct {
+		Schema           *int            `json:"schema"`
+		Scenarios        json.RawMessage `json:"scenarios"`
+		SuiteDescription *string
+		SpecReports      json.RawMessage
+	}
+	switch data[0] {
+	case '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(data, &list); err != nil {
+			return KindUnknown, fmt.Errorf("reports: not JSON: %w", err)
+		}
+		if len(list) == 0 {
+			return KindConformance, nil // an empty run: no suites
+		}
+		if err := json.Unmarshal(list[0], &probe); err != nil {
+			return KindUnknown, fmt.Errorf("reports: not a Ginkgo report: %w", err)
+		}
+		if probe.SuiteDescription != nil || probe.SpecReports != nil {
+			return KindConformance, nil
+		}
+	case '{':
+		if err := json.Unmarshal(data, &probe); err != nil {
+			return KindUnknown, fmt.Errorf("reports: not JSON: %w", err)
+		}
+		switch {
+		case probe.Schema != nil && probe.Scenarios != nil:
+			return KindLoad, nil
+		case probe.SuiteDescription != nil || probe.SpecReports != nil:
+			return KindConformance, nil
+		}
+	default:
+		return KindUnknown, errors.New("reports: not a JSON results file")
+	}
+	return KindUnknown, errors.New("reports: JSON that is neither a Ginkgo report (results.json) nor a load result (load.json)")
+}
+
+// ReadLoad parses a load.json.
+func ReadLoad(data []byte) (*runner.Result, error) {
+	var r runner.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("reports: parse load result: %w", err)
+	}
+	if r.Schema < 1 {
+		return nil, errors.New("reports: not a grantbench load result (field schema missing)")
+	}
+	if r.Schema > runner.ResultSchema {
+		return nil, fmt.Errorf("reports: load result has schema %d, newer than this grantbench reads (%d)", r.Schema, runner.ResultSchema)
+	}
+	return &r, nil
+}
+
+// flowErrorRate is the share of finished iterations that did not end "ok",
+// interrupted ones left out: the runner's error_rate threshold.
+func flowErrorRate(sc runner.ScenarioResult) (rate float64, failed, total int64) {
+	for outcome, n := range sc.Flows {
+		if outcome == runner.OutcomeInterrupted {
+			continue
+		}
+		total += n
+		if outcome != runner.OutcomeOK {
+			failed += n
+		}
+	}
+	if total > 0 {
+		rate = float64(failed) / float64(total)
+	}
+	return rate, failed, total
+}
+
+// stepErrorRate is the same for one step's requests; device-flow polls that
+// are pending are the protocol at work, not errors.
+func stepErrorRate(st runner.StepResult) (rate float64, failed, total int64) {
+	for _, c := range st.Requests {
+		if c.Outcome == runner.OutcomeInterrupted || c.Outcome == runner.OutcomePending {
+			continue
+		}
+		total += c.Count
+		if c.Outcome != runner.OutcomeOK {
+			failed += c.Count
+		}
+	}
+	if total > 0 {
+		rate = float64(failed) / float64(total)
+	}
+	return rate, failed, total
+}
+
+// ErrorCount is how many requests failed one way, across all scenarios.
+type ErrorCount struct {
+	Outcome     string
+	StatusClass string
+	OAuthError  string
+	Count       int64
+}
+
+// Label names the error as a person reads it: "invalid_grant (4xx)",
+// "timeout", "http_error 5xx".
+func (e ErrorCount) Label() string {
+	switch {
+	case e.OAuthError != "":
+		return fmt.Sprintf("%s (%s)", e.OAuthError, e.StatusClass)
+	case e.StatusClass != "" && e.StatusClass != "none":
+		return e.Outcome + " " + e.StatusClass
+	}
+	return e.Outcome
+}
+
+// ErrorsByCode adds up failed requests by outcome, status class and RFC
+// error code, most frequent first.
+func ErrorsByCode(r *runner.Result) []ErrorCount {
+	type key struct{ outcome, class, oauth string }
+	sums := map[key]int64{}
+	for _, sc := range r.Scenarios {
+		for _, st := range sc.Steps {
+			for _, c := range st.Requests {
+				switch c.Outcome {
+				case runner.OutcomeOK, runner.OutcomePending, runner.OutcomeInterrupted:
+					continue
+				}
+				sums[key{c.Outcome, c.StatusClass, c.OAuthError}] += c.Count
+			}
+		}
+	}
+	out := make([]ErrorCount, 0, len(sums))
+	for k, n := range sums {
+		out = append(out, ErrorCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauth, Count: n})
+	}
+	slices.SortFunc(out, func(a, b ErrorCount) int {
+		if a.Count != b.Count {
+			if a.Count > b.Count {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Label(), b.Label())
+	})
+	return out
+}
+
+// loadTotals sums a run's finished and failed iterations and its requests.
+func loadTotals(r *runner.Result) (flowsDone, flowsFailed, dropped int64, achieved, target float64) {
+	for _, sc := range r.Scenarios {
+		_, failed, total := flowErrorRate(sc)
+		flowsDone += total
+		flowsFailed += failed
+		for _, n := range sc.Dropped {
+			dropped += n
+		}
+		achieved += sc.AchievedRate
+		target += sc.TargetRate
+	}
+	return flowsDone, flowsFailed, dropped, achieved, target
+}
+
+// loadFailed reports whether a threshold was breached.
+func loadFailed(r *runner.Result) bool { return len(r.Failed()) > 0 }
+
+// formatRate prints iterations per second with sensible precision.
+func formatRate(v float64) string {
+	switch {
+	case v == 0:
+		return "0/s"
+	case v < 10:
+		return fmt.Sprintf("%.2f/s", v)
+	default:
+		return fmt.Sprintf("%.1f/s", v)
+	}
+}
+
+// formatPercent prints a ratio as a percentage.
+func formatPercent(ratio float64) string {
+	switch {
+	case ratio == 0:
+		return "0%"
+	case ratio < 0.001:
+		return fmt.Sprintf("%.3f%%", ratio*100)
+	default:
+		return fmt.Sprintf("%.2f%%", ratio*100)
+	}
+}
+
+// formatSeconds prints a latency the way the runner's thresholds do.
+func formatSeconds(s float64) string {
+	if s == 0 {
+		return "–"
+	}
+	return runner.FormatSeconds(s)
+}

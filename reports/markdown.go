@@ -1,0 +1,213 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/grantbench/grantbench/runner"
+)
+
+// Input is what one report shows: a conformance run, a load run, or both.
+type Input struct {
+	Title       string // "" for the default
+	Conformance *Conformance
+	Load        *runner.Result
+}
+
+func (in Input) title() string {
+	if in.Title != "" {
+		return in.Title
+	}
+	return "grantbench report"
+}
+
+// Failed reports whether a check failed, a suite did not succeed or a
+// threshold was breached: the run's exit status 1.
+func (in Input) Failed() bool {
+	return (in.Conformance != nil && in.Conformance.Failed()) || (in.Load != nil && loadFailed(in.Load))
+}
+
+// WriteMarkdown writes the summary for a CI step summary or a pull-request
+// comment: the verdict per area with the failing check IDs, each failure in
+// one line, and the load figures (rate achieved, p50/p95/p99 per flow and
+// step, error rate, threshold verdicts). It holds only redacted data.
+func WriteMarkdown(w io.Writer, in Input) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n\n", mdEscape(in.title()), verdictWord(!in.Failed()))
+	if c := in.Conformance; c != nil {
+		writeConformanceMarkdown(&b, c)
+	}
+	if r := in.Load; r != nil {
+		writeLoadMarkdown(&b, r)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeConformanceMarkdown(b *strings.Builder, c *Conformance) {
+	passed, failed, skipped := c.Totals()
+	fmt.Fprintf(b, "## Conformance: %s\n\n%d passed, %d failed, %d skipped.\n\n", verdictWord(!c.Failed()), passed, failed, skipped)
+	for _, s := range c.Suites {
+		if !s.Succeeded && len(s.FailureReasons) > 0 {
+			fmt.Fprintf(b, "Suite %s did not succeed: %s.\n\n", mdEscape(s.Name), mdEscape(strings.Join(s.FailureReasons, ", ")))
+		}
+	}
+	if len(c.Checks) == 0 {
+		b.WriteString("No checks ran.\n\n")
+		return
+	}
+	b.WriteString("| Area | Verdict | Passed | Failed | Skipped | Failing checks |\n|---|---|--:|--:|--:|---|\n")
+	for _, a := range c.Areas() {
+		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %s |\n", mdEscape(a.Title), verdictBadge(a.Verdict),
+			a.Passed, a.Failed, a.Skipped, mdEscape(strings.Join(a.FailedIDs, ", ")))
+	}
+	b.WriteString("\n")
+	if failed == 0 {
+		return
+	}
+	b.WriteString("### Failures\n\n")
+	for _, cr := range c.Checks {
+		if cr.Verdict != VerdictFailed {
+			continue
+		}
+		line := fmt.Sprintf("- **%s** %s", mdEscape(cr.ID), mdEscape(strings.TrimSpace(strings.TrimPrefix(cr.Text, cr.ID+":"))))
+		if cr.ID == "" {
+			line = "- " + mdEscape(cr.Text)
+		}
+		if len(cr.Sources) > 0 {
+			var links []string
+			for _, s := range cr.Sources {
+				links = append(links, mdLink(s))
+			}
+			line += " (" + strings.Join(links, ", ") + ")"
+		}
+		if cr.Message != "" {
+			line += ": " + mdCode(oneLine(cr.Message))
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\n")
+}
+
+func writeLoadMarkdown(b *strings.Builder, r *runner.Result) {
+	flowsDone, flowsFailed, dropped, achieved, target := loadTotals(r)
+	fmt.Fprintf(b, "## Load: %s\n\n", verdictWord(!loadFailed(r)))
+	duration := r.End.Sub(r.Start).Round(100 * time.Millisecond)
+	errRate := 0.0
+	if flowsDone > 0 {
+		errRate = float64(flowsFailed) / float64(flowsDone)
+	}
+	fmt.Fprintf(b, "%d flows in %s: %s achieved", flowsDone, duration, formatRate(achieved))
+	if target > 0 {
+		fmt.Fprintf(b, " of %s planned", formatRate(target))
+	}
+	fmt.Fprintf(b, ", error rate %s, %d dropped.", formatPercent(errRate), dropped)
+	if r.Target != "" {
+		fmt.Fprintf(b, " Target: %s.", mdCode(r.Target))
+	}
+	if r.Partial {
+		b.WriteString(" **Partial run**: interrupted before its plan ended.")
+	}
+	b.WriteString("\n\n")
+
+	if len(r.Thresholds) > 0 {
+		b.WriteString("| Threshold | Measured | Verdict |\n|---|---|---|\n")
+		for _, v := range r.Thresholds {
+			fmt.Fprintf(b, "| %s | %s | %s |\n", mdCode(v.Threshold), mdEscape(v.Display), verdictBadge(passFail(v.Passed)))
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("| Scenario | Flow | Achieved | Planned | Flows | Error rate | Dropped | p50 | p95 | p99 |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, sc := range r.Scenarios {
+		rate, _, total := flowErrorRate(sc)
+		var drop int64
+		for _, n := range sc.Dropped {
+			drop += n
+		}
+		planned := "–"
+		if sc.TargetRate > 0 {
+			planned = formatRate(sc.TargetRate)
+		}
+		flow := sc.Flow
+		if sc.Consent != "" {
+			flow += " (" + sc.Consent + " consent)"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %d | %s | %s | %s |\n", mdEscape(sc.Name), mdEscape(flow),
+			formatRate(sc.AchievedRate), planned, total, formatPercent(rate), drop,
+			formatSeconds(sc.Latency.P50Seconds), formatSeconds(sc.Latency.P95Seconds), formatSeconds(sc.Latency.P99Seconds))
+	}
+	b.WriteString("\n")
+
+	b.WriteString("| Scenario | Step | Requests | Error rate | p50 | p95 | p99 |\n|---|---|--:|--:|--:|--:|--:|\n")
+	for _, sc := range r.Scenarios {
+		for _, st := range sc.Steps {
+			rate, _, total := stepErrorRate(st)
+			fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %s |\n", mdEscape(sc.Name), mdEscape(st.Name), total, formatPercent(rate),
+				formatSeconds(st.Latency.P50Seconds), formatSeconds(st.Latency.P95Seconds), formatSeconds(st.Latency.P99Seconds))
+		}
+	}
+	b.WriteString("\nLatency is measured from each iteration's intended start (corrected for coordinated omission).\n\n")
+
+	if errs := ErrorsByCode(r); len(errs) > 0 {
+		b.WriteString("| Failed requests | Count |\n|---|--:|\n")
+		for _, e := range errs {
+			fmt.Fprintf(b, "| %s | %d |\n", mdEscape(e.Label()), e.Count)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func passFail(ok bool) Verdict {
+	if ok {
+		return VerdictPassed
+	}
+	return VerdictFailed
+}
+
+func verdictWord(ok bool) string {
+	if ok {
+		return "PASSED"
+	}
+	return "FAILED"
+}
+
+func verdictBadge(v Verdict) string {
+	switch v {
+	case VerdictPassed:
+		return "✅ passed"
+	case VerdictFailed:
+		return "❌ failed"
+	}
+	return "⏭️ skipped"
+}
+
+// mdEscape keeps text from breaking a table or turning into markup.
+func mdEscape(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "`", "\\`")
+	return r.Replace(s)
+}
+
+// mdCode wraps text in a code span, with a fence long enough for any
+// backticks inside it.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", `\|`)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+func mdLink(s Source) string {
+	if s.URL == "" {
+		return mdEscape(s.Text)
+	}
+	return "[" + mdEscape(s.Text) + "](" + s.URL + ")"
+}
