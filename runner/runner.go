@@ -424,8 +424,8 @@ func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time
 	outcome := OutcomeOK
 	if err != nil {
 		outcome = st.classify(ctx, err)
-		if outcome == OutcomeError && len(steps) > 0 {
-			outcome = outcomeFromStep(steps[len(steps)-1])
+		if len(steps) > 0 {
+			outcome = reconcile(outcome, steps[len(steps)-1])
 		}
 	}
 	st.rec.record(iteration{intended: intended, started: started, ended: ended, open: open, steps: steps, outcome: outcome})
@@ -436,18 +436,25 @@ func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time
 	r.series.record(ended, latency, len(steps), outcome)
 }
 
-// outcomeFromStep judges a failure the classifier did not recognise by what its
-// last step recorded.
-func outcomeFromStep(s Step) string {
-	switch {
-	case s.OAuthError != "":
-		return OutcomeOAuthError
-	case s.Status >= 400:
-		return OutcomeHTTPError
-	case s.Status > 0:
+// reconcile corrects an outcome by what the failing step recorded: once a response
+// has arrived, its status and error code say more than the error that ended the
+// parse. A 503 with an HTML body is an HTTP error, not a JSON problem; a body cut
+// short (unexpected EOF) after a 200 is a bad response, not a reset connection.
+func reconcile(outcome string, last Step) string {
+	if last.Status == 0 {
+		return outcome
+	}
+	switch outcome {
+	case OutcomeError, OutcomeBadResponse, OutcomeReset, OutcomeTransport:
+		switch {
+		case last.OAuthError != "":
+			return OutcomeOAuthError
+		case last.Status >= 400:
+			return OutcomeHTTPError
+		}
 		return OutcomeBadResponse
 	}
-	return OutcomeError
+	return outcome
 }
 
 // PanicError is the error of an iteration whose flow panicked.

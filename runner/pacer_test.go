@@ -1,0 +1,97 @@
+package runner
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func offsets(t *testing.T, p pacer) []time.Duration {
+	t.Helper()
+	var out []time.Duration
+	for i := int64(0); i < 1_000_000; i++ {
+		d, ok := p.offset(i)
+		if !ok {
+			return out
+		}
+		out = append(out, d)
+	}
+	t.Fatal("pacer never ended")
+	return nil
+}
+
+func TestConstantPacer(t *testing.T) {
+	for _, tc := range []struct {
+		rate     float64
+		duration time.Duration
+		want     int
+		third    time.Duration
+	}{
+		{10, time.Second, 10, 200 * time.Millisecond},
+		{3, time.Second, 3, 666_666_666},
+		{1000, 2 * time.Second, 2000, 2 * time.Millisecond},
+		{0.5, 5 * time.Second, 3, 4 * time.Second},
+	} {
+		p := constantPacer{rate: tc.rate, duration: tc.duration}
+		got := offsets(t, p)
+		if len(got) != tc.want || int64(len(got)) != p.plannedIterations() {
+			t.Errorf("rate %v for %v: %d iterations (planned %d), want %d", tc.rate, tc.duration, len(got), p.plannedIterations(), tc.want)
+			continue
+		}
+		if got[0] != 0 || got[2] != tc.third {
+			t.Errorf("rate %v: offsets start %v, %v, %v; want 0, ..., %v", tc.rate, got[0], got[1], got[2], tc.third)
+		}
+		if last := got[len(got)-1]; last >= tc.duration {
+			t.Errorf("rate %v: last offset %v not before the end %v", tc.rate, last, tc.duration)
+		}
+	}
+}
+
+func near(a, b time.Duration) bool { return math.Abs(float64(a-b)) <= float64(time.Microsecond) }
+
+func TestRampingPacerFromZero(t *testing.T) {
+	// 0 -> 10/s over 10 s: N(t) = t²/2, so iteration i starts at √(2i) s.
+	p := newRampingPacer(0, []Stage{{Duration: 10 * time.Second, Target: 10}})
+	got := offsets(t, p)
+	if len(got) != 50 || p.plannedIterations() != 50 {
+		t.Fatalf("%d iterations, want 50 (the area under the ramp)", len(got))
+	}
+	for i, want := range map[int]time.Duration{0: 0, 2: 2 * time.Second, 8: 4 * time.Second, 32: 8 * time.Second} {
+		if !near(got[i], want) {
+			t.Errorf("iteration %d at %v, want %v", i, got[i], want)
+		}
+	}
+}
+
+func TestRampingPacerUpAndDown(t *testing.T) {
+	// Hold 10/s for 10 s (100 iterations), then fall to 0 over 10 s (50 more).
+	p := newRampingPacer(10, []Stage{{Duration: 10 * time.Second, Target: 10}, {Duration: 10 * time.Second, Target: 0}})
+	got := offsets(t, p)
+	if len(got) != 150 {
+		t.Fatalf("%d iterations, want 150", len(got))
+	}
+	if !near(got[100], 10*time.Second) {
+		t.Errorf("iteration 100 at %v, want 10s", got[100])
+	}
+	// 25 iterations into the fall: 10t − t²/2 = 25, t = 10 − √50.
+	want := 10*time.Second + time.Duration((10-math.Sqrt(50))*float64(time.Second))
+	if !near(got[125], want) {
+		t.Errorf("iteration 125 at %v, want %v", got[125], want)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			t.Fatalf("offsets go backwards at %d: %v < %v", i, got[i], got[i-1])
+		}
+	}
+}
+
+func TestRampingPacerSkipsIdleStages(t *testing.T) {
+	p := newRampingPacer(0, []Stage{{Duration: 10 * time.Second, Target: 0}, {Duration: 10 * time.Second, Target: 10}})
+	got := offsets(t, p)
+	if len(got) != 50 || got[0] != 10*time.Second {
+		t.Errorf("%d iterations, first at %v; want 50, the first at 10s (nothing while the rate is 0)", len(got), got[0])
+	}
+	if n := newRampingPacer(0, []Stage{{Duration: time.Second, Target: 0}}).plannedIterations(); n != 0 {
+		t.Errorf("a zero ramp plans %d iterations", n)
+	}
+}

@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePlanSharesTheTopLevelExecutorByWeight(t *testing.T) {
+	p, err := ParsePlan([]byte(`
+executor: constant-workers
+workers: 10
+iterations: 1000
+thresholds: ["token:p99<250ms", "error_rate<0.1%"]
+scenarios:
+  - flow: client_credentials
+    weight: 2
+  - flow: refresh
+    weight: 1
+  - name: login
+    flow: authorization_code
+    consent: http
+    rate: 5
+    duration: 30s
+    max_in_flight: 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Scenarios) != 3 || len(p.Thresholds) != 2 {
+		t.Fatalf("plan %+v", p)
+	}
+	cc, rt, login := p.Scenarios[0].Executor, p.Scenarios[1].Executor, p.Scenarios[2].Executor
+	if cc.Workers != 7 || rt.Workers != 3 || cc.Iterations != 667 || rt.Iterations != 333 {
+		t.Errorf("shares: cc %d workers %d iterations, refresh %d/%d; want 7/667 and 3/333", cc.Workers, cc.Iterations, rt.Workers, rt.Iterations)
+	}
+	if login.Kind != ExecutorConstantArrivalRate || login.Rate != 5 || login.Duration != 30*time.Second || login.MaxInFlight != 4 {
+		t.Errorf("own executor %+v", login)
+	}
+	if p.Scenarios[2].Name != "login" || p.Scenarios[2].Consent != "http" || p.Scenarios[0].Name != "client_credentials" {
+		t.Errorf("names %+v", p.Scenarios)
+	}
+}
+
+func TestParsePlanRamping(t *testing.T) {
+	p, err := ParsePlan([]byte(`
+scenarios:
+  - flow: client_credentials
+    start_rate: 0
+    stages:
+      - {duration: 10s, target: 10}
+      - {duration: 10s, target: 10}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := p.Scenarios[0].Executor
+	if ex.Kind != ExecutorRampingArrivalRate || ex.PlannedDuration() != 20*time.Second || ex.TargetRate() != 7.5 {
+		t.Errorf("ramping %+v: duration %v target rate %v", ex, ex.PlannedDuration(), ex.TargetRate())
+	}
+}
+
+func TestParsePlanErrorsNameTheField(t *testing.T) {
+	for doc, field := range map[string]string{
+		"scenarios: []": "scenarios",
+		"scenarios: [{flow: implicit, rate: 1, duration: 1s}]":                                              "scenarios[0].flow",
+		"scenarios: [{rate: 1, duration: 1s}]":                                                              "scenarios[0].flow",
+		"scenarios: [{flow: refresh, rate: -1, duration: 1s}]":                                              "scenarios[0].rate",
+		"scenarios: [{flow: refresh, rate: 1}]":                                                             "scenarios[0].duration",
+		"scenarios: [{flow: refresh, rate: 1, duration: soon}]":                                             "scenarios[0].duration",
+		"scenarios: [{flow: refresh, workers: 0, duration: 1s}]":                                            "scenarios[0].workers",
+		"scenarios: [{flow: refresh, workers: 2}]":                                                          "scenarios[0].duration",
+		"scenarios: [{flow: refresh, consent: http, workers: 1, duration: 1s}]":                             "scenarios[0].consent",
+		"scenarios: [{flow: authorization_code, consent: tv, workers: 1, duration: 1s}]":                    "scenarios[0].consent",
+		"scenarios: [{flow: refresh, weight: 0, workers: 1, duration: 1s}]":                                 "scenarios[0].weight",
+		"scenarios: [{flow: refresh, executor: poisson}]":                                                   "scenarios[0].executor",
+		"scenarios: [{flow: refresh, stages: [{duration: 1s}]}]":                                            "scenarios[0].stages[0].target",
+		"scenarios: [{flow: refresh}]":                                                                      "scenarios[0]",
+		"scenarios: [{flow: refresh, workers: 1, duration: 1s, ratee: 3}]":                                  "ratee",
+		"thresholds: [p99]\nscenarios: [{flow: refresh, workers: 1, duration: 1s}]":                         "thresholds",
+		"scenarios: [{flow: refresh, workers: 1, duration: 1s}, {flow: refresh, workers: 1, duration: 1s}]": "scenarios[1].name",
+	} {
+		_, err := ParsePlan([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s\n  error %v, want one naming %s", doc, err, field)
+		}
+	}
+}
+
+func TestShard(t *testing.T) {
+	if _, err := ParseShard("0/2"); err == nil {
+		t.Error("0/2 accepted")
+	}
+	if _, err := ParseShard("3/2"); err == nil {
+		t.Error("3/2 accepted")
+	}
+	ex := Executor{Kind: ExecutorConstantWorkers, Workers: 5, Iterations: 10}
+	var workers int
+	var iterations int64
+	for i := 1; i <= 3; i++ {
+		s, err := ParseShard(strings.Join([]string{string(rune('0' + i)), "3"}, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, ok := s.Apply(ex)
+		if !ok {
+			t.Fatalf("shard %d has nothing to do", i)
+		}
+		workers += part.Workers
+		iterations += part.Iterations
+	}
+	if workers != 5 || iterations != 10 {
+		t.Errorf("shards run %d workers and %d iterations, want the plan's 5 and 10", workers, iterations)
+	}
+	open := Executor{Kind: ExecutorConstantArrivalRate, Rate: 90, Duration: time.Second, MaxInFlight: 10}
+	part, _ := Shard{Index: 2, Count: 3}.Apply(open)
+	if part.Rate != 30 || part.MaxInFlight != 4 {
+		t.Errorf("open shard %+v", part)
+	}
+	if _, ok := (Shard{Index: 3, Count: 3}).Apply(Executor{Kind: ExecutorConstantWorkers, Workers: 2, Duration: time.Second}); ok {
+		t.Error("a shard without workers was given work")
+	}
+}
