@@ -29,6 +29,9 @@ type Chart struct {
 const (
 	chartWidth  = 7 * vg.Inch
 	chartHeight = 3.2 * vg.Inch
+	// legendHeadroom stretches the y axis of line charts so the legend in the
+	// top corner does not cover the lines.
+	legendHeadroom = 1.3
 	// distributionBins is the number of bars of a latency histogram.
 	distributionBins = 40
 )
@@ -69,7 +72,7 @@ func LoadCharts(r *runner.Result) ([]Chart, error) {
 			return nil, err
 		}
 		p, err = latencyOverTimePlot(r.Series)
-		if err := add("chart-latency-time", "Flow latency percentiles over time", p, err); err != nil {
+		if err := add("chart-latency-time", "Flow latency over time: p50 and p99", p, err); err != nil {
 			return nil, err
 		}
 	}
@@ -78,29 +81,29 @@ func LoadCharts(r *runner.Result) ([]Chart, error) {
 			continue
 		}
 		title := "Latency distribution: " + sc.Name
-		p, err := distributionPlot(title, sc.Latency, palette(i))
+		p, err := distributionPlot(sc.Latency, palette(i))
 		if err := add(fmt.Sprintf("chart-distribution-%d", i), title, p, err); err != nil {
 			return nil, err
 		}
 	}
 	if errs := ErrorsByCode(r); len(errs) > 0 {
 		p, err := errorsPlot(errs)
-		if err := add("chart-errors", "Errors by code", p, err); err != nil {
+		if err := add("chart-errors", "Failed requests by outcome and error code", p, err); err != nil {
 			return nil, err
 		}
 	}
 	return charts, nil
 }
 
-func newPlot(title, xLabel, yLabel string) *plot.Plot {
+// newPlot returns a plot with the report's fonts and a grid. The title is
+// the HTML figure's caption, so the plot carries none.
+func newPlot(xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = title
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	sans := func(size vg.Length) font.Font {
 		return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
 	}
-	p.Title.TextStyle.Font = sans(13)
 	p.X.Label.TextStyle.Font = sans(11)
 	p.Y.Label.TextStyle.Font = sans(11)
 	p.X.Tick.Label.Font = sans(9)
@@ -113,7 +116,7 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 }
 
 func throughputPlot(series []runner.Point) (*plot.Plot, error) {
-	p := newPlot("Throughput over time", "seconds since start", "per second")
+	p := newPlot("seconds since start", "per second")
 	lines := []struct {
 		name  string
 		value func(runner.Point) int64
@@ -137,11 +140,12 @@ func throughputPlot(series []runner.Point) (*plot.Plot, error) {
 		p.Add(line)
 		p.Legend.Add(l.name, line)
 	}
+	p.Y.Max *= legendHeadroom
 	return p, nil
 }
 
 func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
-	p := newPlot("Flow latency over time (from intended start)", "seconds since start", "milliseconds")
+	p := newPlot("seconds since start", "milliseconds (from intended start)")
 	lines := []struct {
 		name  string
 		value func(runner.Point) float64
@@ -172,13 +176,14 @@ func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 		p.Add(line, points)
 		p.Legend.Add(l.name, line)
 	}
+	p.Y.Max *= legendHeadroom
 	return p, nil
 }
 
 // distributionPlot draws the latency histogram from the HDR data: linear
 // bins from the minimum to the 99.9th percentile, and the rare slower
 // values in a last bin so the bulk stays readable.
-func distributionPlot(title string, h runner.Histogram, c color.Color) (*plot.Plot, error) {
+func distributionPlot(h runner.Histogram, c color.Color) (*plot.Plot, error) {
 	hist, err := h.Histogram()
 	if err != nil {
 		return nil, err
@@ -202,7 +207,7 @@ func distributionPlot(title string, h runner.Histogram, c color.Color) (*plot.Pl
 		i = min(max(i, 0), distributionBins-1)
 		bins[i].Weight += float64(bar.Count)
 	}
-	p := newPlot(title, fmt.Sprintf("milliseconds (values above p99.9 = %.1f ms in the last bar)", hi), "flows")
+	p := newPlot(fmt.Sprintf("milliseconds (values above p99.9 = %.1f ms in the last bar)", hi), "flows")
 	hp := &plotter.Histogram{Bins: bins, Width: width, FillColor: c}
 	hp.LineStyle.Width = vg.Points(0.5)
 	hp.LineStyle.Color = color.White
@@ -227,7 +232,7 @@ func errorsPlot(errs []ErrorCount) (*plot.Plot, error) {
 		values[j] = float64(e.Count)
 		labels[j] = e.Label()
 	}
-	p := newPlot("Failed requests by outcome and error code", "requests", "")
+	p := newPlot("requests", "")
 	bars, err := plotter.NewBarChart(values, vg.Points(14))
 	if err != nil {
 		return nil, err

@@ -131,7 +131,7 @@ var (
 	// A long random-looking string: an opaque token, code or secret that
 	// appears without its field name (in a failure message, say). Slashes and
 	// dots are excluded so that paths and host names survive.
-	opaquePattern = regexp.MustCompile(`[A-Za-z0-9_\-+=~]{20,}`)
+	opaquePattern = regexp.MustCompile(`[A-Za-z0-9_\-+~]{20,}={0,2}`)
 	uuidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/reporters"
 
-	"github.com/grantbench/grantbench/reports/internal/sample"
+	sample "github.com/grantbench/grantbench/reports/reportstest"
 )
 
 var sampleStart = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

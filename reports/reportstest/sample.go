@@ -1,10 +1,11 @@
-// Package sample builds a synthetic but realistic run for the report tests:
+// Package reportstest builds a synthetic but realistic run for tests of the
+// reports and of `grantbench report`:
 // a Ginkgo suite report with passing, failing, panicking, skipped and pending
 // checks and their evidence (HTTP exchanges full of secrets, a browser
 // screenshot), and a load result with three scenarios, per-second series,
 // HDR histograms, failed requests and threshold verdicts. Every secret it
 // plants is listed, so tests can prove none reaches an output file.
-package sample
+package reportstest
 
 import (
 	"encoding/base64"
@@ -332,11 +333,11 @@ func Load(start time.Time) (*runner.Result, error) {
 	}
 	thresholds, err := runner.ParseThresholds([]string{"cc:p99<250ms", "error_rate<1%", "code:rate>=0.98*target"})
 	if err != nil {
-		return nil, fmt.Errorf("sample: %w", err)
+		return nil, fmt.Errorf("reportstest: %w", err)
 	}
 	res.Thresholds, err = runner.Judge(res, thresholds)
 	if err != nil {
-		return nil, fmt.Errorf("sample: %w", err)
+		return nil, fmt.Errorf("reportstest: %w", err)
 	}
 	return res, nil
 }
@@ -352,7 +353,7 @@ type summarizer struct{ err error }
 func (z *summarizer) summarize(h *hdrhistogram.Histogram) runner.Histogram {
 	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	if err != nil && z.err == nil {
-		z.err = fmt.Errorf("sample: encode histogram: %w", err)
+		z.err = fmt.Errorf("reportstest: encode histogram: %w", err)
 	}
 	out := runner.Histogram{Count: h.TotalCount(), HDR: string(enc)}
 	if out.Count == 0 {
