@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var issuerLine = regexp.MustCompile(`issuer:\s+(\S+)`)
+
+// startProvider runs `grantbench provider args...` until the test ends and
+// returns its issuer.
+func startProvider(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"provider", "--addr", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
+	stop := sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			return errors.New("provider did not stop within 10s")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := issuerLine.FindStringSubmatch(stdout.String()); m != nil {
+			t.Cleanup(func() { _ = stop() })
+			return m[1], &stdout, stop
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("provider exited: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("no issuer printed:\n%s", stdout.String())
+	return "", nil, nil
+}
+
+func TestProviderCommandServes(t *testing.T) {
+	issuer, stdout, stop := startProvider(t, "--alg", "ES256", "--access-token", "opaque", "--admin-token", "admin-token-1")
+	for _, want := range []string{"demo-secret", "legacy-secret", "demo-public", "alice", "wonderland", "ES256", "opaque"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc["issuer"] != issuer {
+		t.Fatalf("discovery issuer %v (%v), want %s", doc["issuer"], err, issuer)
+	}
+	req, _ := http.NewRequest(http.MethodGet, issuer+"/admin/clock", nil)
+	req.Header.Set("Authorization", "Bearer admin-token-1")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("admin API: %d", resp.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+func TestProviderCommandTLS(t *testing.T) {
+	issuer, _, stop := startProvider(t, "--tls-self-signed")
+	if !strings.HasPrefix(issuer, "https://127.0.0.1:") {
+		t.Fatalf("issuer %s", issuer)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProviderCommandUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("clients:\n  - id: x\n    secret: s\n    grant_types: [teleport]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--alg", "HS256"}, "--alg"},
+		{[]string{"--access-token", "paseto"}, "--access-token"},
+		{[]string{"--config", badConfig}, "clients[0].grant_types[0]"},
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+		{[]string{"--admin-token", "short"}, "--admin-token"},
+		{[]string{"--tls-cert", "c.pem"}, "--tls-cert"},
+		{[]string{"--tls-self-signed", "--tls-key", "k.pem"}, "--tls-self-signed"},
+		{[]string{"--addr", "nope"}, "--addr"},
+		{[]string{"--nonsense"}, "nonsense"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"provider"}, tc.args...), &stdout, &stderr)
+		if code := exitCode(err, &stderr); code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: exit %d, err %v; want exit 2 naming %s", tc.args, code, err, tc.want)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:9000": true, "[::1]:1": true, "localhost:80": true,
+		"0.0.0.0:9000": false, ":9000": false, "10.0.0.1:9000": false} {
+		if got := isLoopback(addr); got != want {
+			t.Errorf("isLoopback(%s) = %v", addr, got)
+		}
+	}
+}
