@@ -42,7 +42,9 @@ func startProvider(t *testing.T, args ...string) (string, *syncBuffer, func() er
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"provider", "--addr", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"provider", "--addr", "127.0.0.1:0"}, args...), &stdout, &stderr)
+	}()
 	stop := sync.OnceValue(func() error {
 		cancel()
 		select {
