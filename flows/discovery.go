@@ -1,0 +1,243 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Metadata is the provider's discovery document (OIDC Discovery 3, RFC 8414 2).
+type Metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// Source is the URL the document was read from.
+	Source string `json:"-"`
+	// Raw holds every member of the document, including the ones above.
+	Raw map[string]any `json:"-"`
+}
+
+// SupportsCodeChallenge reports whether method is listed in
+// code_challenge_methods_supported.
+func (m *Metadata) SupportsCodeChallenge(method string) bool {
+	return slices.Contains(m.CodeChallengeMethodsSupported, method)
+}
+
+// Discovery paths.
+const (
+	oidcDiscoveryPath   = "/.well-known/openid-configuration"
+	rfc8414MetadataPath = "/.well-known/oauth-authorization-server"
+)
+
+// DiscoveryURLs returns the URLs discovery tries for an issuer, in order: OIDC
+// Discovery 4 (suffix), then RFC 8414 3.1 (well-known inserted before the path).
+func DiscoveryURLs(issuer string) (oidc, rfc8414 string, err error) {
+	u, err := url.Parse(strings.TrimSuffix(issuer, "/"))
+	if err != nil {
+		return "", "", err
+	}
+	oidc = u.String() + oidcDiscoveryPath
+	path := u.Path
+	u.Path = rfc8414MetadataPath + path
+	u.RawPath = ""
+	return oidc, u.String(), nil
+}
+
+// Discover reads the provider's metadata into t.Metadata: OIDC discovery first,
+// then RFC 8414. The document's issuer must equal the profile's (RFC 8414 3.3,
+// OIDC Discovery 4.3).
+func (t *Target) Discover(ctx context.Context) error {
+	t.metaMu.Lock()
+	defer t.metaMu.Unlock()
+	return t.discoverLocked(ctx)
+}
+
+func (t *Target) discoverLocked(ctx context.Context) error {
+	oidcURL, rfcURL, err := DiscoveryURLs(t.Issuer)
+	if err != nil {
+		return &ProfileError{Field: "issuer", Err: err}
+	}
+	md, err := t.fetchMetadata(ctx, oidcURL)
+	var rerr *ResponseError
+	if errors.As(err, &rerr) {
+		// Not an OpenID provider, or no OIDC document: try RFC 8414.
+		md, err = t.fetchMetadata(ctx, rfcURL)
+	}
+	if err != nil {
+		return err
+	}
+	if md.Issuer != t.Issuer && md.Issuer != strings.TrimSuffix(t.Issuer, "/") {
+		return &ResponseError{Step: "discovery", Status: http.StatusOK,
+			Reason: fmt.Sprintf("metadata issuer %q differs from the profile's issuer %q", md.Issuer, t.Issuer)}
+	}
+	if md.TokenEndpoint == "" {
+		return &ResponseError{Step: "discovery", Status: http.StatusOK, Reason: "metadata has no token_endpoint"}
+	}
+	t.Metadata = md
+	return nil
+}
+
+func (t *Target) fetchMetadata(ctx context.Context, u string) (*Metadata, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.requestTimeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &ProfileError{Field: "issuer", Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := t.HTTPClient().Do(req)
+	if err != nil {
+		return nil, &TransportError{Step: "discovery", Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, &TransportError{Step: "discovery", Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "GET " + u}
+	}
+	md := &Metadata{Source: u}
+	if err := json.Unmarshal(body, md); err != nil {
+		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "metadata is not a JSON object", Err: err}
+	}
+	if err := json.Unmarshal(body, &md.Raw); err != nil {
+		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "metadata is not a JSON object", Err: err}
+	}
+	return md, nil
+}
+
+// metadata returns the target's metadata, discovering it on first use.
+func (t *Target) metadata(ctx context.Context) (*Metadata, error) {
+	t.metaMu.Lock()
+	defer t.metaMu.Unlock()
+	if t.Metadata != nil {
+		return t.Metadata, nil
+	}
+	if err := t.discoverLocked(ctx); err != nil {
+		return nil, err
+	}
+	return t.Metadata, nil
+}
+
+// HTTPClient returns the target's shared HTTP client: a recording transport over
+// one connection pool, no redirects followed (flows read Location themselves), no
+// cookies. Safe for concurrent use; reuse it rather than making clients per call.
+func (t *Target) HTTPClient() *http.Client {
+	t.clientMu.Lock()
+	defer t.clientMu.Unlock()
+	t.initClientLocked()
+	return t.client
+}
+
+func (t *Target) initClientLocked() {
+	if t.client != nil {
+		return
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // traffic goes to the target, never through a proxy
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	t.client = &http.Client{
+		Transport:     NewRecordingTransport(transport),
+		CheckRedirect: noRedirects,
+		Timeout:       t.requestTimeout(),
+	}
+}
+
+// SetTransport replaces the base transport under the recording layer (tests,
+// custom TLS roots). Call it before the first flow.
+func (t *Target) SetTransport(base http.RoundTripper) {
+	t.clientMu.Lock()
+	defer t.clientMu.Unlock()
+	t.client = &http.Client{
+		Transport:     NewRecordingTransport(base),
+		CheckRedirect: noRedirects,
+		Timeout:       t.requestTimeout(),
+	}
+}
+
+// CloseIdleConnections closes the shared pool's idle connections.
+func (t *Target) CloseIdleConnections() {
+	t.clientMu.Lock()
+	c := t.client
+	t.clientMu.Unlock()
+	if c != nil {
+		c.CloseIdleConnections()
+	}
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// sessionClient returns a client sharing the target's connection pool with its
+// own cookie jar, for one browserless login session.
+func (t *Target) sessionClient(jar http.CookieJar) *http.Client {
+	base := t.HTTPClient()
+	return &http.Client{Transport: base.Transport, CheckRedirect: noRedirects, Jar: jar, Timeout: base.Timeout}
+}
+
+// oauthContext makes x/oauth2 use the target's client and records under step.
+func (t *Target) oauthContext(ctx context.Context, rec *Recorder, step string) context.Context {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, t.HTTPClient())
+	return WithStep(WithRecorder(ctx, rec), step)
+}
+
+// oauthConfig builds the x/oauth2 configuration of a client.
+func oauthConfig(md *Metadata, c *Client, scopes []string, redirectURI string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		RedirectURL:  redirectURI,
+		Scopes:       scopes,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       md.AuthorizationEndpoint,
+			TokenURL:      md.TokenEndpoint,
+			DeviceAuthURL: md.DeviceAuthorizationEndpoint,
+			AuthStyle:     authStyle(c.AuthMethod),
+		},
+	}
+}
+
+// authStyle maps a client's auth method to x/oauth2's, never auto-detect: a probe
+// would send the secret twice and double the requests.
+func authStyle(m AuthMethod) oauth2.AuthStyle {
+	if m == AuthClientSecretBasic {
+		return oauth2.AuthStyleInHeader
+	}
+	return oauth2.AuthStyleInParams
+}

@@ -1,0 +1,211 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RecordMode chooses how much evidence a flow keeps.
+type RecordMode int
+
+const (
+	// RecordAll keeps the trace and every raw HTTP exchange (the default; what
+	// the suites want as evidence).
+	RecordAll RecordMode = iota
+	// RecordTrace keeps only the timed steps: no bodies are copied, so it is the
+	// cheap mode for the load runner.
+	RecordTrace
+)
+
+// maxRecordedBody caps how much of a request or response body an exchange keeps.
+const maxRecordedBody = 64 << 10
+
+// Recorder collects the steps (and, with RecordAll, the exchanges) of the HTTP
+// requests made with a context carrying it (see [WithRecorder]) through a client
+// whose transport is [NewRecordingTransport] — as [Target.HTTPClient]'s is. Flows
+// make their own; suites can make one to keep evidence of raw requests too. It is
+// safe for concurrent use.
+type Recorder struct {
+	mode RecordMode
+	mu   sync.Mutex
+	// steps and exchanges grow in the order responses arrived.
+	steps     []Step
+	exchanges []Exchange
+	// transportErr is the last transport failure, kept as the error value itself
+	// because x/oauth2 flattens some of them into strings.
+	transportErr error
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder(mode RecordMode) *Recorder { return &Recorder{mode: mode} }
+
+// Steps returns a copy of the steps recorded so far.
+func (r *Recorder) Steps() []Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Step(nil), r.steps...)
+}
+
+// Exchanges returns a copy of the exchanges recorded so far (none with RecordTrace).
+func (r *Recorder) Exchanges() []Exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Exchange(nil), r.exchanges...)
+}
+
+// AddStep appends a step that did not go through the recording transport, such
+// as a browser page step.
+func (r *Recorder) AddStep(s Step) {
+	r.mu.Lock()
+	r.steps = append(r.steps, s)
+	r.mu.Unlock()
+}
+
+// takeTransportErr returns and clears the last transport failure.
+func (r *Recorder) takeTransportErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.transportErr
+	r.transportErr = nil
+	return err
+}
+
+type recorderKey struct{}
+type stepKey struct{}
+
+// WithRecorder returns a context whose HTTP requests r records.
+func WithRecorder(ctx context.Context, r *Recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, r)
+}
+
+// WithStep returns a context whose HTTP requests are recorded under the step name.
+func WithStep(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, stepKey{}, name)
+}
+
+func recorderFrom(ctx context.Context) *Recorder {
+	r, _ := ctx.Value(recorderKey{}).(*Recorder)
+	return r
+}
+
+func stepFrom(ctx context.Context) string {
+	if s, ok := ctx.Value(stepKey{}).(string); ok {
+		return s
+	}
+	return "http"
+}
+
+// NewRecordingTransport wraps base (http.DefaultTransport when nil) so requests
+// whose context carries a [Recorder] are recorded. Requests without one pass
+// through untouched.
+func NewRecordingTransport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &recordingTransport{base: base}
+}
+
+type recordingTransport struct{ base http.RoundTripper }
+
+func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := recorderFrom(req.Context())
+	if rec == nil {
+		return rt.base.RoundTrip(req)
+	}
+	step := Step{Name: stepFrom(req.Context()), Start: time.Now()}
+	var ex *Exchange
+	if rec.mode == RecordAll {
+		ex = &Exchange{Step: step.Name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone()}
+		if req.GetBody != nil {
+			if body, err := req.GetBody(); err == nil {
+				b, _ := io.ReadAll(io.LimitReader(body, maxRecordedBody))
+				body.Close()
+				ex.RequestBody = string(b)
+			}
+		}
+	}
+	resp, err := rt.base.RoundTrip(req)
+	if err != nil {
+		step.End = time.Now()
+		step.Err = err.Error()
+		rec.mu.Lock()
+		rec.steps = append(rec.steps, step)
+		if ex != nil {
+			ex.Err = step.Err
+			rec.exchanges = append(rec.exchanges, *ex)
+		}
+		rec.transportErr = err
+		rec.mu.Unlock()
+		return nil, err
+	}
+	step.Status = resp.StatusCode
+	var body []byte
+	// The runner records only steps; it still needs the RFC error code of error
+	// responses, which are small, so only those bodies are read in that mode.
+	if ex != nil || resp.StatusCode >= 400 {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil {
+			step.Err = "reading body: " + err.Error()
+		}
+	}
+	step.End = time.Now()
+	step.OAuthError = oauthErrorCode(resp, body)
+	rec.mu.Lock()
+	rec.steps = append(rec.steps, step)
+	if ex != nil {
+		ex.Status = resp.StatusCode
+		ex.ResponseHeader = resp.Header.Clone()
+		if len(body) > maxRecordedBody {
+			body = body[:maxRecordedBody]
+		}
+		ex.ResponseBody = string(body)
+		ex.Err = step.Err
+		rec.exchanges = append(rec.exchanges, *ex)
+	}
+	rec.mu.Unlock()
+	return resp, nil
+}
+
+// oauthErrorCode finds the OAuth error code of a response: in a JSON or form body
+// (RFC 6749 5.2) or in the query or fragment of a redirect (RFC 6749 4.1.2.1).
+func oauthErrorCode(resp *http.Response, body []byte) string {
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return ""
+		}
+		if code := loc.Query().Get("error"); code != "" {
+			return code
+		}
+		frag, _ := url.ParseQuery(loc.Fragment)
+		return frag.Get("error")
+	}
+	if len(body) == 0 {
+		return ""
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) == nil {
+			return e.Error
+		}
+	case mt == "application/x-www-form-urlencoded":
+		if v, err := url.ParseQuery(string(body)); err == nil {
+			return v.Get("error")
+		}
+	}
+	return ""
+}

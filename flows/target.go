@@ -1,0 +1,523 @@
+package flows
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Role names a client of the target profile by what it is used for.
+type Role string
+
+// The client roles a target profile may define.
+const (
+	// RoleConfidential is a confidential client (authorization code, refresh,
+	// client credentials).
+	RoleConfidential Role = "confidential"
+	// RolePublic is a public client (no secret, PKCE required).
+	RolePublic Role = "public"
+	// RoleDevice is the client of the device authorization grant.
+	RoleDevice Role = "device"
+	// RoleLegacy is a client allowed the password and implicit grants.
+	RoleLegacy Role = "legacy"
+	// RoleOther is a second confidential client, for checks that one client
+	// cannot use what was issued to another.
+	RoleOther Role = "other"
+)
+
+// Roles lists every role in the order profiles usually declare them.
+var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther}
+
+// AuthMethod is how a client authenticates at the token endpoint (RFC 6749 2.3,
+// OIDC Core 9).
+type AuthMethod string
+
+// The supported client authentication methods.
+const (
+	AuthClientSecretBasic AuthMethod = "client_secret_basic"
+	AuthClientSecretPost  AuthMethod = "client_secret_post"
+	AuthNone              AuthMethod = "none"
+)
+
+// Client is one registered client of the target.
+type Client struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// RedirectURI is the registered redirect URI. A loopback URI without a port
+	// (http://127.0.0.1/callback) makes flows listen on an ephemeral port and
+	// send that port (RFC 8252 7.3); with a port, that port is used.
+	RedirectURI string   `yaml:"redirect_uri"`
+	Scopes      []string `yaml:"scopes"`
+	// AuthMethod defaults to client_secret_basic with a secret, none without.
+	AuthMethod AuthMethod `yaml:"auth_method"`
+}
+
+// Clients holds the target's clients by role. A nil client means the profile
+// has none for that role; checks needing it are skipped.
+type Clients struct {
+	Confidential *Client `yaml:"confidential"`
+	Public       *Client `yaml:"public"`
+	Device       *Client `yaml:"device"`
+	Legacy       *Client `yaml:"legacy"`
+	Other        *Client `yaml:"other"`
+}
+
+// User is the test user the flows log in as.
+type User struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// LoginSelectors are CSS selectors of the provider's login page.
+type LoginSelectors struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Submit   string `yaml:"submit"`
+}
+
+// ConsentSelectors are CSS selectors of the provider's consent page.
+type ConsentSelectors struct {
+	Approve string `yaml:"approve"`
+	Deny    string `yaml:"deny"`
+}
+
+// DeviceSelectors are CSS selectors of the device verification page.
+type DeviceSelectors struct {
+	UserCode string `yaml:"user_code"`
+	Submit   string `yaml:"submit"`
+}
+
+// Selectors tell the browser how to drive the provider's pages. Empty fields take
+// the bundled mock's defaults (see [DefaultSelectors]).
+type Selectors struct {
+	Login   LoginSelectors   `yaml:"login"`
+	Consent ConsentSelectors `yaml:"consent"`
+	Device  DeviceSelectors  `yaml:"device"`
+	// Done is the element shown once the device verification is finished.
+	Done string `yaml:"done"`
+}
+
+// DefaultSelectors returns the selectors of the bundled mock provider's pages
+// (docs/mockprovider.md).
+func DefaultSelectors() Selectors {
+	return Selectors{
+		Login:   LoginSelectors{Username: "#username", Password: "#password", Submit: "#login-submit"},
+		Consent: ConsentSelectors{Approve: "#approve", Deny: "#deny"},
+		Device:  DeviceSelectors{UserCode: "#user-code", Submit: "#device-submit"},
+		Done:    "#device-done",
+	}
+}
+
+// Features are the optional behaviours the provider claims. A check that needs a
+// feature the profile does not claim is skipped with the reason.
+type Features struct {
+	Device          bool `yaml:"device"`
+	RefreshRotation bool `yaml:"refresh_rotation"`
+	Password        bool `yaml:"password"`
+	Implicit        bool `yaml:"implicit"`
+	Introspection   bool `yaml:"introspection"`
+	Revocation      bool `yaml:"revocation"`
+	UserInfo        bool `yaml:"userinfo"`
+	// AdminClock: the provider's clock can be moved through the admin API.
+	AdminClock bool `yaml:"admin_clock"`
+	// KeyRotation: signing keys can be rotated through the admin API.
+	KeyRotation     bool `yaml:"key_rotation"`
+	JWTAccessTokens bool `yaml:"jwt_access_tokens"`
+	// ShortLifetimes: the lifetimes below are short enough to wait out in a test.
+	ShortLifetimes bool `yaml:"short_lifetimes"`
+	// ResponseIss: authorization responses carry iss (RFC 9207).
+	ResponseIss bool `yaml:"response_iss"`
+	// HTTPConsent: login and consent pages can be driven by plain form posts
+	// (true for the bundled mock).
+	HTTPConsent bool `yaml:"http_consent"`
+}
+
+// Admin locates the admin API of the bundled mock provider.
+type Admin struct {
+	// URL is the admin API base; empty means the issuer.
+	URL string `yaml:"url"`
+	// Token is the bearer token itself; usually "${VAR}".
+	Token string `yaml:"token"`
+	// TokenEnv names an environment variable holding the token, read when Token is empty.
+	TokenEnv string `yaml:"token_env"`
+}
+
+// Lifetimes are the provider's token lifetimes as the profile states them: hints
+// for expiry checks. Zero means unknown.
+type Lifetimes struct {
+	AccessToken  time.Duration `yaml:"access_token"`
+	RefreshToken time.Duration `yaml:"refresh_token"`
+	Code         time.Duration `yaml:"code"`
+	DeviceCode   time.Duration `yaml:"device_code"`
+	IDToken      time.Duration `yaml:"id_token"`
+}
+
+// Target is a provider profile: where it is, who the flows act as, and how to
+// drive its pages. Load one with [LoadTarget] or [ParseTarget]; call [Target.Discover]
+// before sharing it between goroutines.
+type Target struct {
+	// Name labels the target in reports; defaults to the issuer's host.
+	Name      string    `yaml:"name"`
+	Issuer    string    `yaml:"issuer"`
+	Clients   Clients   `yaml:"clients"`
+	User      User      `yaml:"user"`
+	Browser   Selectors `yaml:"browser"`
+	Features  Features  `yaml:"features"`
+	Admin     *Admin    `yaml:"admin"`
+	Lifetimes Lifetimes `yaml:"lifetimes"`
+	Metadata  *Metadata `yaml:"-"`
+	Timeouts  Timeouts  `yaml:"timeouts"`
+	// metaMu serialises discovery; clientMu guards client. They are separate
+	// because discovery itself uses the client.
+	metaMu   sync.Mutex
+	clientMu sync.Mutex
+	client   *http.Client
+}
+
+// Timeouts bound the flows' waits. Zero fields take the defaults.
+type Timeouts struct {
+	// Request bounds one HTTP request (default 30s).
+	Request time.Duration `yaml:"request"`
+	// Page bounds one browser page step (default 20s).
+	Page time.Duration `yaml:"page"`
+}
+
+const (
+	defaultRequestTimeout = 30 * time.Second
+	defaultPageTimeout    = 20 * time.Second
+)
+
+func (t *Target) requestTimeout() time.Duration {
+	if t.Timeouts.Request > 0 {
+		return t.Timeouts.Request
+	}
+	return defaultRequestTimeout
+}
+
+func (t *Target) pageTimeout() time.Duration {
+	if t.Timeouts.Page > 0 {
+		return t.Timeouts.Page
+	}
+	return defaultPageTimeout
+}
+
+// Client returns the client of a role, or a [*MissingClientError] when the
+// profile has none.
+func (t *Target) Client(role Role) (*Client, error) {
+	var c *Client
+	switch role {
+	case RoleConfidential:
+		c = t.Clients.Confidential
+	case RolePublic:
+		c = t.Clients.Public
+	case RoleDevice:
+		c = t.Clients.Device
+	case RoleLegacy:
+		c = t.Clients.Legacy
+	case RoleOther:
+		c = t.Clients.Other
+	default:
+		return nil, fmt.Errorf("flows: unknown client role %q", role)
+	}
+	if c == nil {
+		return nil, &MissingClientError{Role: role}
+	}
+	return c, nil
+}
+
+// HasClient reports whether the profile defines a client for the role.
+func (t *Target) HasClient(role Role) bool {
+	c, err := t.Client(role)
+	return err == nil && c != nil
+}
+
+// AdminToken returns the admin API token from the profile or its environment
+// variable, "" if there is none.
+func (t *Target) AdminToken() string {
+	if t.Admin == nil {
+		return ""
+	}
+	if t.Admin.Token != "" {
+		return t.Admin.Token
+	}
+	if t.Admin.TokenEnv != "" {
+		return os.Getenv(t.Admin.TokenEnv)
+	}
+	return ""
+}
+
+// LoadTarget reads a target profile from a YAML file. See [ParseTarget].
+func LoadTarget(path string) (*Target, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("flows: target profile: %w", err)
+	}
+	t, err := ParseTarget(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+// ParseTarget parses a target profile. String values may reference environment
+// variables as ${VAR} (an error when VAR is unset) or ${VAR:-default}; "$$" is a
+// literal "$". Unknown fields are errors, and every validation error names the
+// field, e.g. "clients.public.auth_method".
+func ParseTarget(data []byte) (*Target, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &ProfileError{Field: "", Err: err}
+	}
+	if root.Kind == 0 {
+		return nil, &ProfileError{Field: "", Err: errors.New("profile is empty")}
+	}
+	if err := expandNode(&root, ""); err != nil {
+		return nil, err
+	}
+	// Re-encode the expanded tree so the strict decoder can reject unknown fields
+	// (yaml.Node.Decode has no KnownFields switch).
+	expanded, err := yaml.Marshal(&root)
+	if err != nil {
+		return nil, &ProfileError{Field: "", Err: err}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	t := &Target{}
+	if err := dec.Decode(t); err != nil {
+		return nil, &ProfileError{Field: "", Err: err}
+	}
+	if err := t.normalize(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ProfileError is a bad target profile; Field is the dotted path of the field at
+// fault ("" when the document as a whole is bad).
+type ProfileError struct {
+	Field string
+	Err   error
+}
+
+func (e *ProfileError) Error() string {
+	if e.Field == "" {
+		return "flows: target profile: " + e.Err.Error()
+	}
+	return "flows: target profile: " + e.Field + ": " + e.Err.Error()
+}
+
+func (e *ProfileError) Unwrap() error { return e.Err }
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandNode replaces ${VAR} references in every scalar under n. path is the
+// dotted field path of n, used in error messages.
+func expandNode(n *yaml.Node, path string) error {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if err := expandNode(c, p); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			p := key
+			if path != "" {
+				p = path + "." + key
+			}
+			if err := expandNode(n.Content[i+1], p); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "$") {
+			return nil
+		}
+		var missing string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			if ref == "$$" {
+				return "$"
+			}
+			m := envRef.FindStringSubmatch(ref)
+			if v, ok := os.LookupEnv(m[1]); ok {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			if missing == "" {
+				missing = m[1]
+			}
+			return ""
+		})
+		if missing != "" {
+			return &ProfileError{Field: path, Err: fmt.Errorf("environment variable %s is not set", missing)}
+		}
+		// An expanded value is data, never YAML syntax: keep it a string so
+		// "${PORT}" giving "8080" still decodes into a string field.
+		if n.Tag == "" || n.Tag == "!" {
+			n.Tag = "!!str"
+		}
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return nil
+}
+
+// normalize fills defaults and validates, naming the field of each problem.
+func (t *Target) normalize() error {
+	if t.Issuer == "" {
+		return &ProfileError{Field: "issuer", Err: errors.New("is required")}
+	}
+	u, err := url.Parse(t.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &ProfileError{Field: "issuer", Err: fmt.Errorf("%q is not an absolute http(s) URL", t.Issuer)}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return &ProfileError{Field: "issuer", Err: errors.New("must not have a query or fragment (RFC 8414 2)")}
+	}
+	if t.Name == "" {
+		t.Name = u.Host
+	}
+	any := false
+	for _, role := range roles {
+		c, _ := t.Client(role)
+		if c == nil {
+			continue
+		}
+		any = true
+		if err := c.normalize("clients." + string(role)); err != nil {
+			return err
+		}
+	}
+	if !any {
+		return &ProfileError{Field: "clients", Err: errors.New("at least one client is required")}
+	}
+	def := DefaultSelectors()
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&t.Browser.Login.Username, def.Login.Username)
+	fill(&t.Browser.Login.Password, def.Login.Password)
+	fill(&t.Browser.Login.Submit, def.Login.Submit)
+	fill(&t.Browser.Consent.Approve, def.Consent.Approve)
+	fill(&t.Browser.Consent.Deny, def.Consent.Deny)
+	fill(&t.Browser.Device.UserCode, def.Device.UserCode)
+	fill(&t.Browser.Device.Submit, def.Device.Submit)
+	fill(&t.Browser.Done, def.Done)
+	if t.Admin != nil {
+		if t.Admin.URL != "" {
+			au, err := url.Parse(t.Admin.URL)
+			if err != nil || (au.Scheme != "https" && au.Scheme != "http") || au.Host == "" {
+				return &ProfileError{Field: "admin.url", Err: fmt.Errorf("%q is not an absolute http(s) URL", t.Admin.URL)}
+			}
+		}
+		if t.Admin.Token == "" && t.Admin.TokenEnv == "" {
+			return &ProfileError{Field: "admin.token", Err: errors.New("admin needs token or token_env")}
+		}
+	}
+	if (t.Features.AdminClock || t.Features.KeyRotation) && t.Admin == nil {
+		return &ProfileError{Field: "features.admin_clock", Err: errors.New("admin_clock and key_rotation need an admin section")}
+	}
+	for name, d := range map[string]time.Duration{
+		"lifetimes.access_token": t.Lifetimes.AccessToken, "lifetimes.refresh_token": t.Lifetimes.RefreshToken,
+		"lifetimes.code": t.Lifetimes.Code, "lifetimes.device_code": t.Lifetimes.DeviceCode,
+		"lifetimes.id_token": t.Lifetimes.IDToken, "timeouts.request": t.Timeouts.Request, "timeouts.page": t.Timeouts.Page,
+	} {
+		if d < 0 {
+			return &ProfileError{Field: name, Err: errors.New("must not be negative")}
+		}
+	}
+	return nil
+}
+
+func (c *Client) normalize(field string) error {
+	if c.ClientID == "" {
+		return &ProfileError{Field: field + ".client_id", Err: errors.New("is required")}
+	}
+	switch c.AuthMethod {
+	case "":
+		if c.ClientSecret != "" {
+			c.AuthMethod = AuthClientSecretBasic
+		} else {
+			c.AuthMethod = AuthNone
+		}
+	case AuthClientSecretBasic, AuthClientSecretPost:
+		if c.ClientSecret == "" {
+			return &ProfileError{Field: field + ".client_secret", Err: fmt.Errorf("is required with auth_method %s", c.AuthMethod)}
+		}
+	case AuthNone:
+		if c.ClientSecret != "" {
+			return &ProfileError{Field: field + ".client_secret", Err: errors.New("must be empty with auth_method none")}
+		}
+	default:
+		return &ProfileError{Field: field + ".auth_method", Err: fmt.Errorf("%q is not one of client_secret_basic, client_secret_post, none", c.AuthMethod)}
+	}
+	if c.RedirectURI != "" {
+		u, err := url.Parse(c.RedirectURI)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return &ProfileError{Field: field + ".redirect_uri", Err: fmt.Errorf("%q is not an absolute URL", c.RedirectURI)}
+		}
+		if u.Fragment != "" {
+			return &ProfileError{Field: field + ".redirect_uri", Err: errors.New("must not have a fragment (RFC 6749 3.1.2)")}
+		}
+	}
+	for i, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \"\\") {
+			return &ProfileError{Field: fmt.Sprintf("%s.scopes[%d]", field, i), Err: fmt.Errorf("%q is not a scope token (RFC 6749 3.3)", s)}
+		}
+	}
+	return nil
+}
+
+// MockTarget returns the profile of the bundled mock provider serving at issuer,
+// with its admin API reachable with adminToken ("" when the admin API is off).
+// It matches examples/targets/mock.yaml.
+func MockTarget(issuer, adminToken string) *Target {
+	t := &Target{
+		Name:   "bundled mock",
+		Issuer: strings.TrimSuffix(issuer, "/"),
+		Clients: Clients{
+			Confidential: &Client{ClientID: "demo", ClientSecret: "demo-secret", RedirectURI: "http://127.0.0.1/callback",
+				Scopes: []string{"openid", "profile", "email", "offline_access", "api.read"}, AuthMethod: AuthClientSecretBasic},
+			Public: &Client{ClientID: "demo-public", RedirectURI: "http://127.0.0.1/callback",
+				Scopes: []string{"openid", "profile", "offline_access", "api.read"}, AuthMethod: AuthNone},
+			Device: &Client{ClientID: "demo-public", Scopes: []string{"openid", "profile", "offline_access"}, AuthMethod: AuthNone},
+			Legacy: &Client{ClientID: "demo-legacy", ClientSecret: "legacy-secret", RedirectURI: "http://127.0.0.1/callback",
+				Scopes: []string{"openid", "profile", "api.read"}, AuthMethod: AuthClientSecretPost},
+			// The mock's default configuration has no second client allowed the
+			// code grant; its legacy client (a confidential client with
+			// refresh_token) serves the cross-client checks.
+			Other: &Client{ClientID: "demo-legacy", ClientSecret: "legacy-secret", RedirectURI: "http://127.0.0.1/callback",
+				Scopes: []string{"openid", "profile", "api.read"}, AuthMethod: AuthClientSecretBasic},
+		},
+		User:    User{Username: "alice", Password: "wonderland"},
+		Browser: DefaultSelectors(),
+		Features: Features{Device: true, RefreshRotation: true, Password: true, Implicit: true, Introspection: true,
+			Revocation: true, UserInfo: true, JWTAccessTokens: true, ResponseIss: true, HTTPConsent: true},
+		Lifetimes: Lifetimes{AccessToken: time.Hour, RefreshToken: 24 * time.Hour, Code: time.Minute,
+			DeviceCode: 10 * time.Minute, IDToken: time.Hour},
+	}
+	if adminToken != "" {
+		t.Admin = &Admin{Token: adminToken}
+		t.Features.AdminClock = true
+		t.Features.KeyRotation = true
+	}
+	return t
+}

@@ -1,0 +1,168 @@
+package flows
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimalProfile = `
+issuer: https://idp.example.com
+clients:
+  confidential:
+    client_id: app
+    client_secret: s3cret
+`
+
+func TestParseTargetDefaults(t *testing.T) {
+	tg, err := ParseTarget([]byte(minimalProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Name != "idp.example.com" {
+		t.Errorf("Name = %q, want the issuer host", tg.Name)
+	}
+	c, err := tg.Client(RoleConfidential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthMethod != AuthClientSecretBasic {
+		t.Errorf("AuthMethod = %q, want client_secret_basic for a client with a secret", c.AuthMethod)
+	}
+	if tg.Browser != DefaultSelectors() {
+		t.Errorf("Browser = %+v, want the defaults", tg.Browser)
+	}
+	var missing *MissingClientError
+	if _, err := tg.Client(RolePublic); !errors.As(err, &missing) || missing.Role != RolePublic {
+		t.Errorf("Client(public) error = %v, want *MissingClientError", err)
+	}
+	if tg.HasClient(RoleDevice) {
+		t.Error("HasClient(device) = true for a profile without one")
+	}
+}
+
+func TestParseTargetErrorsNameTheField(t *testing.T) {
+	cases := []struct {
+		name, yaml, field string
+	}{
+		{"no issuer", "clients: {confidential: {client_id: a, client_secret: b}}", "issuer"},
+		{"relative issuer", "issuer: /x\nclients: {confidential: {client_id: a, client_secret: b}}", "issuer"},
+		{"issuer with query", "issuer: https://a/?x=1\nclients: {confidential: {client_id: a, client_secret: b}}", "issuer"},
+		{"no clients", "issuer: https://a", "clients"},
+		{"no client id", "issuer: https://a\nclients: {public: {auth_method: none}}", "clients.public.client_id"},
+		{"bad auth method", "issuer: https://a\nclients: {public: {client_id: p, auth_method: private_key_jwt}}", "clients.public.auth_method"},
+		{"secret with none", "issuer: https://a\nclients: {public: {client_id: p, client_secret: x, auth_method: none}}", "clients.public.client_secret"},
+		{"post without secret", "issuer: https://a\nclients: {legacy: {client_id: p, auth_method: client_secret_post}}", "clients.legacy.client_secret"},
+		{"relative redirect", "issuer: https://a\nclients: {public: {client_id: p, redirect_uri: /cb}}", "clients.public.redirect_uri"},
+		{"fragment redirect", "issuer: https://a\nclients: {public: {client_id: p, redirect_uri: 'http://127.0.0.1/cb#x'}}", "clients.public.redirect_uri"},
+		{"bad scope", "issuer: https://a\nclients: {public: {client_id: p, scopes: [openid, 'a b']}}", "clients.public.scopes[1]"},
+		{"admin without token", "issuer: https://a\nclients: {public: {client_id: p}}\nadmin: {url: 'https://a'}", "admin.token"},
+		{"admin bad url", "issuer: https://a\nclients: {public: {client_id: p}}\nadmin: {url: 'ftp:x', token: t}", "admin.url"},
+		{"clock without admin", "issuer: https://a\nclients: {public: {client_id: p}}\nfeatures: {admin_clock: true}", "features.admin_clock"},
+		{"negative lifetime", "issuer: https://a\nclients: {public: {client_id: p}}\nlifetimes: {code: -1s}", "lifetimes.code"},
+		{"unset env", "issuer: https://a\nclients: {public: {client_id: '${GRANTBENCH_TEST_SURELY_UNSET}'}}", "clients.public.client_id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTarget([]byte(tc.yaml))
+			var pe *ProfileError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error = %v, want *ProfileError", err)
+			}
+			if pe.Field != tc.field {
+				t.Errorf("Field = %q, want %q (error: %v)", pe.Field, tc.field, err)
+			}
+			if !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("message %q does not name %q", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestParseTargetRejectsUnknownFieldsAndBadYAML(t *testing.T) {
+	for name, doc := range map[string]string{
+		"unknown field":  minimalProfile + "colour: blue\n",
+		"typo in client": "issuer: https://a\nclients: {confidential: {clientid: a}}",
+		"bad duration":   minimalProfile + "lifetimes: {code: soon}\n",
+		"not yaml":       "issuer: [unclosed",
+		"empty":          "",
+	} {
+		if _, err := ParseTarget([]byte(doc)); err == nil {
+			t.Errorf("%s: ParseTarget succeeded, want an error", name)
+		}
+	}
+}
+
+func TestParseTargetExpandsEnvironment(t *testing.T) {
+	t.Setenv("GB_TEST_ISSUER", "http://127.0.0.1:9999")
+	t.Setenv("GB_TEST_SECRET", "p@ss: {not yaml} $x")
+	t.Setenv("GB_TEST_PORT", "8080")
+	doc := `
+issuer: ${GB_TEST_ISSUER}
+clients:
+  confidential:
+    client_id: app-${GB_TEST_PORT}
+    client_secret: ${GB_TEST_SECRET}
+    redirect_uri: http://127.0.0.1:${GB_TEST_PORT}/cb
+    scopes: ["${GB_TEST_UNSET_SCOPE:-api.read}", "cost$$"]
+`
+	tg, err := ParseTarget([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tg.Clients.Confidential
+	if tg.Issuer != "http://127.0.0.1:9999" || c.ClientSecret != "p@ss: {not yaml} $x" || c.ClientID != "app-8080" ||
+		c.RedirectURI != "http://127.0.0.1:8080/cb" {
+		t.Errorf("expansion wrong: issuer %q, client %+v", tg.Issuer, c)
+	}
+	if want := []string{"api.read", "cost$"}; !reflect.DeepEqual(c.Scopes, want) {
+		t.Errorf("Scopes = %q, want %q (default and $$ escape)", c.Scopes, want)
+	}
+}
+
+func TestMockProfileMatchesMockTarget(t *testing.T) {
+	t.Setenv("GRANTBENCH_ISSUER", "http://127.0.0.1:4321")
+	t.Setenv("GRANTBENCH_ADMIN_TOKEN", "tok")
+	loaded, err := LoadTarget(filepath.Join("..", "examples", "targets", "mock.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.AdminToken() != "tok" {
+		t.Errorf("AdminToken() = %q, want it from GRANTBENCH_ADMIN_TOKEN", loaded.AdminToken())
+	}
+	loaded.Admin = &Admin{Token: loaded.AdminToken()}
+	built := MockTarget("http://127.0.0.1:4321/", "tok")
+	if !reflect.DeepEqual(loaded.Clients, built.Clients) {
+		t.Errorf("clients differ:\nyaml  %+v\nbuilt %+v", loaded.Clients, built.Clients)
+	}
+	for _, pair := range [][2]any{
+		{loaded.Issuer, built.Issuer}, {loaded.Name, built.Name}, {loaded.User, built.User},
+		{loaded.Browser, built.Browser}, {loaded.Features, built.Features}, {*loaded.Admin, *built.Admin},
+		{loaded.Lifetimes, built.Lifetimes},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("yaml %+v != MockTarget %+v", pair[0], pair[1])
+		}
+	}
+}
+
+func TestLoadTargetMissingFile(t *testing.T) {
+	_, err := LoadTarget(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error = %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestDurationsParse(t *testing.T) {
+	tg, err := ParseTarget([]byte(minimalProfile + "lifetimes: {access_token: 90s, code: 1m}\ntimeouts: {page: 5s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Lifetimes.AccessToken != 90*time.Second || tg.Lifetimes.Code != time.Minute || tg.pageTimeout() != 5*time.Second {
+		t.Errorf("lifetimes %+v, page timeout %v", tg.Lifetimes, tg.pageTimeout())
+	}
+}
