@@ -65,8 +65,12 @@ func isArea(name string) bool {
 	return false
 }
 
-// areaRank orders areas as the catalogue does; unknown areas go last.
+// areaRank orders areas as the catalogue does; failed suite setup comes
+// first, since nothing after it means much, and unknown areas last.
 func areaRank(name string) int {
+	if name == "suite" {
+		return -1
+	}
 	for i, a := range areas() {
 		if a.Name == name {
 			return i

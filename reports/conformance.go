@@ -132,13 +132,18 @@ func NewConformance(reports []types.Report, r *Redactor, baseDir string) *Confor
 			c.Checks = append(c.Checks, newCheckResult(rep.SuiteDescription, spec, suiteLevel, r, baseDir))
 		}
 	}
+	c.sortChecks()
+	return c
+}
+
+// sortChecks orders checks by area as the catalogue does, then by ID.
+func (c *Conformance) sortChecks() {
 	slices.SortStableFunc(c.Checks, func(a, b CheckResult) int {
 		if d := areaRank(a.Area) - areaRank(b.Area); d != 0 {
 			return d
 		}
 		return compareIDs(a.ID, b.ID)
 	})
-	return c
 }
 
 var specIDPattern = regexp.MustCompile(`^([A-Z]+[0-9]+)\b`)

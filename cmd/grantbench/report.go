@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/runner"
+)
+
+func init() {
+	register("report", "render saved results (HTML, Markdown, JUnit) or merge load results", runReport)
+}
+
+// reportOptions are the flags of `grantbench report`.
+type reportOptions struct {
+	html     string
+	markdown string
+	junit    string
+	title    string
+}
+
+const reportUsage = `usage: grantbench report FILE... [-o report.html] [--markdown summary.md] [--junit junit.xml] [--title TEXT]
+       grantbench report merge [-o merged.json] load.json...
+
+Renders saved results: results.json (conformance, a Ginkgo JSON report) and
+load.json (a load run), told apart by content. Several load.json files are
+merged first. "-" as an output writes it to stdout. Secrets in the results are
+shown shortened. The merge form combines load results (shards of one run) with
+their HDR histograms and judges their thresholds again: exit 1 on a breach.
+
+flags:
+`
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return runReportMerge(args[1:], stdout, stderr)
+	}
+	var o reportOptions
+	fs := reportFlags(&o, stderr)
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageErrorf("report: %v", err)
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return usageErrorf("report: no result files given (results.json, load.json)")
+	}
+	if o.html == "" && o.markdown == "" && o.junit == "" {
+		return usageErrorf("report: every output is off: give -o, --markdown or --junit")
+	}
+	if countStdout(o.html, o.markdown, o.junit) > 1 {
+		return usageErrorf("report: only one output can go to stdout (-)")
+	}
+	in, err := reports.ReadFiles(reports.NewRedactor(), files...)
+	if err != nil {
+		return usageErrorf("report: %v", err)
+	}
+	in.Title = o.title
+	if o.junit != "" && in.Conformance == nil {
+		return usageErrorf("report: --junit needs conformance results (a results.json) among the files")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out := reports.Files{HTML: o.html, Markdown: o.markdown, JUnit: o.junit}
+	if err := reports.WriteFiles(in, out, reports.HTMLOptions{Version: version}, stdout); err != nil {
+		return err
+	}
+	// With a report on stdout, the summary goes to stderr to keep stdout clean.
+	msgs := stdout
+	if countStdout(o.html, o.markdown, o.junit) > 0 {
+		msgs = stderr
+	}
+	fmt.Fprintln(msgs, summaryLine(in))
+	for _, name := range []string{o.html, o.markdown, o.junit} {
+		if name != "" && name != "-" {
+			fmt.Fprintln(msgs, "wrote", name)
+		}
+	}
+	return nil
+}
+
+func reportFlags(o *reportOptions, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("grantbench report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, reportUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.html, "o", "report.html", "write the HTML report to `file` (\"\" for none)")
+	fs.StringVar(&o.markdown, "markdown", "", "write the Markdown summary to `file`")
+	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `file` (needs results.json)")
+	fs.StringVar(&o.title, "title", "", "the report's `title`")
+	return fs
+}
+
+// runReportMerge merges load results, as `grantbench report merge` does.
+func runReportMerge(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("grantbench report merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, reportUsage)
+		fs.PrintDefaults()
+	}
+	outPath := fs.String("o", "merged.json", "write the merged load result to `file`")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageErrorf("report merge: %v", err)
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return usageErrorf("report merge: no load.json files given")
+	}
+	if *outPath == "" {
+		return usageErrorf("report merge: -o must name a file")
+	}
+	results := make([]*runner.Result, 0, len(files))
+	for _, f := range files {
+		r, err := runner.ReadResult(f)
+		if err != nil {
+			return usageErrorf("report merge: %v", err)
+		}
+		results = append(results, r)
+	}
+	merged, err := runner.Merge(results...)
+	if err != nil {
+		return usageErrorf("report merge: %v", err)
+	}
+	if err := merged.WriteFile(*outPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(results), *outPath,
+		summaryLine(reports.Input{Load: merged}))
+	if failed := merged.Failed(); len(failed) > 0 {
+		var names []string
+		for _, v := range failed {
+			names = append(names, fmt.Sprintf("%s (measured %s)", v.Threshold, v.Display))
+		}
+		return failedErrorf("report merge: threshold breached on the merged result: %s", strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// summaryLine is the one-line verdict printed after rendering.
+func summaryLine(in reports.Input) string {
+	var parts []string
+	if c := in.Conformance; c != nil {
+		passed, failed, skipped := c.Totals()
+		parts = append(parts, fmt.Sprintf("conformance %d passed, %d failed, %d skipped", passed, failed, skipped))
+	}
+	if r := in.Load; r != nil {
+		verdict := "passed"
+		if n := len(r.Failed()); n > 0 {
+			verdict = fmt.Sprintf("FAILED (%d of %d thresholds breached)", n, len(r.Thresholds))
+		} else if len(r.Thresholds) > 0 {
+			verdict = fmt.Sprintf("passed (%d thresholds)", len(r.Thresholds))
+		}
+		var flows int64
+		for _, sc := range r.Scenarios {
+			for _, n := range sc.Flows {
+				flows += n
+			}
+		}
+		parts = append(parts, fmt.Sprintf("load %d flows, %s", flows, verdict))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func countStdout(names ...string) int {
+	n := 0
+	for _, name := range names {
+		if name == "-" {
+			n++
+		}
+	}
+	return n
+}
+
+// parseInterspersed parses flags that may come before, between or after the
+// file arguments ("report out/results.json -o r.html"), which the flag
+// package alone stops at. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		// fs.Parse consumed a "--" if there was one right before rest.
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}

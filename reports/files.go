@@ -1,0 +1,141 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/grantbench/grantbench/runner"
+)
+
+// Files names the outputs to write; an empty name skips that output and "-"
+// means the given stdout.
+type Files struct {
+	HTML     string
+	Markdown string
+	JUnit    string // needs conformance results
+}
+
+// WriteFiles renders in into the named files. Each file is written whole
+// (through a temporary file and a rename) so a reader never sees half a
+// report; folders are created as needed.
+func WriteFiles(in Input, files Files, opts HTMLOptions, stdout io.Writer) error {
+	if files.JUnit != "" && in.Conformance == nil {
+		return errors.New("reports: JUnit needs conformance results (results.json)")
+	}
+	outputs := []struct {
+		name   string
+		render func(io.Writer) error
+	}{
+		{files.HTML, func(w io.Writer) error { return WriteHTML(w, in, opts) }},
+		{files.Markdown, func(w io.Writer) error { return WriteMarkdown(w, in) }},
+		{files.JUnit, func(w io.Writer) error { return WriteJUnit(w, in.Conformance) }},
+	}
+	for _, out := range outputs {
+		if out.name == "" {
+			continue
+		}
+		var b bytes.Buffer
+		if err := out.render(&b); err != nil {
+			return err
+		}
+		if out.name == "-" {
+			if _, err := stdout.Write(b.Bytes()); err != nil {
+				return fmt.Errorf("reports: write to stdout: %w", err)
+			}
+			continue
+		}
+		if err := writeFileAtomic(out.name, b.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // gone already after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadFiles reads saved results, telling each file's kind by its content:
+// Ginkgo reports (results.json) are joined, load results (load.json) merged
+// with runner.Merge. Text from the run is redacted by r; screenshots are
+// found relative to their results file.
+func ReadFiles(r *Redactor, paths ...string) (Input, error) {
+	var in Input
+	if len(paths) == 0 {
+		return in, errors.New("reports: no result files given")
+	}
+	var loads []*runner.Result
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return in, fmt.Errorf("reports: %w", err)
+		}
+		kind, err := DetectKind(data)
+		if err != nil {
+			return in, fmt.Errorf("%s: %w", path, err)
+		}
+		switch kind {
+		case KindConformance:
+			reps, err := ReadGinkgoReports(data)
+			if err != nil {
+				return in, fmt.Errorf("%s: %w", path, err)
+			}
+			c := NewConformance(reps, r, filepath.Dir(path))
+			if in.Conformance == nil {
+				in.Conformance = c
+			} else {
+				in.Conformance.Suites = append(in.Conformance.Suites, c.Suites...)
+				in.Conformance.Checks = append(in.Conformance.Checks, c.Checks...)
+				in.Conformance.sortChecks()
+			}
+		case KindLoad:
+			res, err := ReadLoad(data)
+			if err != nil {
+				return in, fmt.Errorf("%s: %w", path, err)
+			}
+			loads = append(loads, res)
+		}
+	}
+	switch len(loads) {
+	case 0:
+	case 1:
+		in.Load = loads[0]
+	default:
+		merged, err := runner.Merge(loads...)
+		if err != nil {
+			return in, err
+		}
+		in.Load = merged
+	}
+	if in.Load != nil {
+		in.Load.Target = r.URL(in.Load.Target)
+	}
+	return in, nil
+}
