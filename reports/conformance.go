@@ -305,10 +305,7 @@ func readScreenshot(path, baseDir string) Screenshot {
 		shot.Err = "empty screenshot path"
 		return shot
 	}
-	full := path
-	if !filepath.IsAbs(full) && baseDir != "" {
-		full = filepath.Join(baseDir, full)
-	}
+	full := locateScreenshot(path, baseDir)
 	info, err := os.Stat(full)
 	switch {
 	case err != nil:
@@ -329,6 +326,32 @@ func readScreenshot(path, baseDir string) Screenshot {
 	}
 	shot.PNG = data
 	return shot
+}
+
+// locateScreenshot finds a screenshot file. A relative path is relative to
+// the results file's folder. An absolute path that no longer exists (the
+// output folder was moved or copied off a CI machine) is looked for in that
+// folder by its last one or two path elements ("screenshots/AC7.png").
+func locateScreenshot(path, baseDir string) string {
+	if !filepath.IsAbs(path) {
+		if baseDir == "" {
+			return path
+		}
+		return filepath.Join(baseDir, path)
+	}
+	if _, err := os.Stat(path); err == nil || baseDir == "" {
+		return path
+	}
+	name := filepath.Base(path)
+	for _, candidate := range []string{
+		filepath.Join(baseDir, filepath.Base(filepath.Dir(path)), name),
+		filepath.Join(baseDir, name),
+	} {
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate
+		}
+	}
+	return path
 }
 
 func truncateBodies(e flows.Exchange) flows.Exchange {

@@ -2,11 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/grantbench/grantbench/runner"
 )
@@ -80,6 +83,31 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("reports: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// WriteGinkgoResults writes what a conformance run leaves for people and CI
+// into dir: results.json (the Ginkgo reports, redacted by r, in the
+// `ginkgo --json-report` layout that ReadFiles reads back) and junit.xml (one
+// test case per check, see WriteJUnit). Use it instead of Ginkgo's
+// GenerateJSONReport and GenerateJUnitReport, which write failure messages,
+// captured output and report entries as they are.
+func WriteGinkgoResults(dir string, reps []types.Report, r *Redactor) error {
+	redacted, err := r.GinkgoReports(reps)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(redacted, "", "  ")
+	if err != nil {
+		return fmt.Errorf("reports: encode results.json: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "results.json"), data); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, NewConformance(redacted, r, dir)); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "junit.xml"), b.Bytes())
 }
 
 // ReadFiles reads saved results, telling each file's kind by its content:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
 
 	sample "github.com/grantbench/grantbench/reports/reportstest"
 )
@@ -407,5 +408,50 @@ func TestReportsWithOneSideOnly(t *testing.T) {
 		if strings.Contains(m.String(), "## Load") != (only.Load != nil) {
 			t.Errorf("%s: summary load section presence wrong", name)
 		}
+	}
+}
+
+func TestWriteGinkgoResults(t *testing.T) {
+	dir := t.TempDir()
+	if err := sample.WriteScreenshot(dir); err != nil {
+		t.Fatal(err)
+	}
+	reps := sample.Conformance(sampleStart)
+	// The run wrote its screenshot by absolute path on another machine; the
+	// folder was copied here since.
+	for i, spec := range reps[0].SpecReports {
+		for j, e := range spec.ReportEntries {
+			if e.Name == EntryScreenshot {
+				reps[0].SpecReports[i].ReportEntries[j].Value = types.WrapEntryValue("/builds/ci-42/out/screenshots/AC7.png")
+			}
+		}
+	}
+	if err := WriteGinkgoResults(dir, reps, NewRedactor(sample.ClientSecret, sample.Password)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"results.json", "junit.xml"} {
+		content := read(t, filepath.Join(dir, name))
+		for _, secret := range sample.Secrets() {
+			if strings.Contains(content, secret) {
+				t.Errorf("%s contains %q", name, secret)
+			}
+		}
+	}
+	in, err := ReadFiles(nil, filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, cr := range in.Conformance.Checks {
+		if cr.ID == "AC7" {
+			found = len(cr.Screenshots) == 1 && len(cr.Screenshots[0].PNG) > 0
+		}
+	}
+	if !found {
+		t.Error("the moved screenshot was not found beside results.json")
+	}
+	var suites reporters.JUnitTestSuites
+	if err := xml.Unmarshal([]byte(read(t, filepath.Join(dir, "junit.xml"))), &suites); err != nil || suites.Tests != 13 {
+		t.Errorf("junit.xml: %v, %d tests", err, suites.Tests)
 	}
 }
