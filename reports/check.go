@@ -47,6 +47,12 @@ func areas() []area {
 // AreaTitle returns the heading of an area label, or the label itself when it
 // is not one of the catalogue's.
 func AreaTitle(name string) string {
+	switch name {
+	case "suite":
+		return "Suite setup"
+	case "other":
+		return "Other checks"
+	}
 	for _, a := range areas() {
 		if a.Name == name {
 			return a.Title

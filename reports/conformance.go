@@ -122,7 +122,7 @@ func NewConformance(reports []types.Report, r *Redactor, baseDir string) *Confor
 			Start:          rep.StartTime,
 			RunTime:        rep.RunTime,
 			Succeeded:      rep.SuiteSucceeded,
-			FailureReasons: rep.SpecialSuiteFailureReasons,
+			FailureReasons: redactAll(r, rep.SpecialSuiteFailureReasons),
 		})
 		for _, spec := range rep.SpecReports {
 			suiteLevel := spec.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes)
@@ -419,11 +419,7 @@ func (c *Conformance) Areas() []AreaSummary {
 		if !ok {
 			i = len(out)
 			index[cr.Area] = i
-			title := AreaTitle(cr.Area)
-			if cr.Area == "suite" {
-				title = "Suite setup"
-			}
-			out = append(out, AreaSummary{Area: cr.Area, Title: title})
+			out = append(out, AreaSummary{Area: cr.Area, Title: AreaTitle(cr.Area)})
 		}
 		a := &out[i]
 		a.Checks = append(a.Checks, cr)

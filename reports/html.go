@@ -163,7 +163,7 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 			Achieved:         formatRate(achieved),
 			Dropped:          dropped,
 			Duration:         r.End.Sub(r.Start).Round(100 * time.Millisecond).String(),
-			Target:           r.Target,
+			Target:           RedactURL(r.Target),
 			Partial:          r.Partial,
 			ThresholdsFailed: len(r.Failed()),
 			Errors:           ErrorsByCode(r),

@@ -105,7 +105,7 @@ func writeLoadMarkdown(b *strings.Builder, r *runner.Result) {
 	}
 	fmt.Fprintf(b, ", error rate %s, %d dropped.", formatPercent(errRate), dropped)
 	if r.Target != "" {
-		fmt.Fprintf(b, " Target: %s.", mdCode(r.Target))
+		fmt.Fprintf(b, " Target: %s.", mdCode(RedactURL(r.Target)))
 	}
 	if r.Partial {
 		b.WriteString(" **Partial run**: interrupted before its plan ended.")
@@ -158,6 +158,31 @@ func writeLoadMarkdown(b *strings.Builder, r *runner.Result) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// Summary is a one-line verdict of the input, for a terminal: "conformance 7
+// passed, 4 failed, 2 skipped; load 1600 flows, FAILED (1 of 3 thresholds
+// breached)".
+func (in Input) Summary() string {
+	var parts []string
+	if c := in.Conformance; c != nil {
+		passed, failed, skipped := c.Totals()
+		parts = append(parts, fmt.Sprintf("conformance %d passed, %d failed, %d skipped", passed, failed, skipped))
+	}
+	if r := in.Load; r != nil {
+		verdict := "passed"
+		if n := len(r.Failed()); n > 0 {
+			verdict = fmt.Sprintf("FAILED (%d of %d thresholds breached)", n, len(r.Thresholds))
+		} else if len(r.Thresholds) > 0 {
+			verdict = fmt.Sprintf("passed (%d thresholds)", len(r.Thresholds))
+		}
+		flowsDone, _, _, achieved, _ := loadTotals(r)
+		parts = append(parts, fmt.Sprintf("load %d flows at %s, %s", flowsDone, formatRate(achieved), verdict))
+	}
+	if len(parts) == 0 {
+		return "no results"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func passFail(ok bool) Verdict {

@@ -79,7 +79,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if countStdout(o.html, o.markdown, o.junit) > 0 {
 		msgs = stderr
 	}
-	fmt.Fprintln(msgs, summaryLine(in))
+	fmt.Fprintln(msgs, in.Summary())
 	for _, name := range []string{o.html, o.markdown, o.junit} {
 		if name != "" && name != "-" {
 			fmt.Fprintln(msgs, "wrote", name)
@@ -141,7 +141,7 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(results), *outPath,
-		summaryLine(reports.Input{Load: merged}))
+		reports.Input{Load: merged}.Summary())
 	if failed := merged.Failed(); len(failed) > 0 {
 		var names []string
 		for _, v := range failed {
@@ -150,31 +150,6 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 		return failedErrorf("report merge: threshold breached on the merged result: %s", strings.Join(names, ", "))
 	}
 	return nil
-}
-
-// summaryLine is the one-line verdict printed after rendering.
-func summaryLine(in reports.Input) string {
-	var parts []string
-	if c := in.Conformance; c != nil {
-		passed, failed, skipped := c.Totals()
-		parts = append(parts, fmt.Sprintf("conformance %d passed, %d failed, %d skipped", passed, failed, skipped))
-	}
-	if r := in.Load; r != nil {
-		verdict := "passed"
-		if n := len(r.Failed()); n > 0 {
-			verdict = fmt.Sprintf("FAILED (%d of %d thresholds breached)", n, len(r.Thresholds))
-		} else if len(r.Thresholds) > 0 {
-			verdict = fmt.Sprintf("passed (%d thresholds)", len(r.Thresholds))
-		}
-		var flows int64
-		for _, sc := range r.Scenarios {
-			for _, n := range sc.Flows {
-				flows += n
-			}
-		}
-		parts = append(parts, fmt.Sprintf("load %d flows, %s", flows, verdict))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func countStdout(names ...string) int {

@@ -65,7 +65,7 @@ func TestReportRendersEveryOutput(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "conformance 7 passed, 4 failed, 2 skipped; load 1600 flows, FAILED (1 of 3 thresholds breached)") {
+	if !strings.Contains(stdout, "conformance 7 passed, 4 failed, 2 skipped; load 1600 flows at 80.0/s, FAILED (1 of 3 thresholds breached)") {
 		t.Errorf("summary line: %q", stdout)
 	}
 	page := readFile(t, html)
