@@ -274,10 +274,24 @@ func (e executorFile) build(field string) (Executor, error) {
 	return ex, nil
 }
 
-// Validate checks the executor; field prefixes the error ("scenarios[0]", "--rate").
+// Validate checks the executor; errors name the field as in a scenario file,
+// prefixed with field ("scenarios[0].rate: ...").
 func (ex Executor) Validate(field string) error {
+	return ex.validate(func(name string) string { return field + "." + name })
+}
+
+// ValidateFlags checks an executor built from command-line flags; errors name the
+// flag ("--rate: ...").
+func (ex Executor) ValidateFlags() error {
+	return ex.validate(func(name string) string {
+		name, _, _ = strings.Cut(name, "[") // stages[0].target -> --stages
+		return "--" + strings.ReplaceAll(name, "_", "-")
+	})
+}
+
+func (ex Executor) validate(fieldName func(string) string) error {
 	bad := func(name, format string, args ...any) error {
-		return fmt.Errorf("%s.%s: %s", field, name, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%s: %s", fieldName(name), fmt.Sprintf(format, args...))
 	}
 	finite := func(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
 	if ex.MaxInFlight < 0 {
@@ -472,4 +486,20 @@ func (s Shard) Apply(ex Executor) (Executor, bool) {
 		}
 	}
 	return out, true
+}
+
+// ParseStages parses the --stages flag: comma-separated duration:target pairs,
+// e.g. "30s:100,2m:100,30s:0" (ramp to 100/s over 30 s, hold 2 min, ramp down).
+func ParseStages(s string) ([]Stage, error) {
+	var out []Stage
+	for i, part := range strings.Split(s, ",") {
+		d, target, ok := strings.Cut(strings.TrimSpace(part), ":")
+		dur, err1 := time.ParseDuration(d)
+		rate, err2 := strconv.ParseFloat(target, 64)
+		if !ok || err1 != nil || err2 != nil || dur <= 0 || rate < 0 || math.IsInf(rate, 0) || math.IsNaN(rate) {
+			return nil, fmt.Errorf("--stages: stage %d %q: want duration:rate, e.g. 30s:100", i+1, part)
+		}
+		out = append(out, Stage{Duration: dur, Target: rate})
+	}
+	return out, nil
 }

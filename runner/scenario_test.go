@@ -121,3 +121,26 @@ func TestShard(t *testing.T) {
 		t.Error("a shard without workers was given work")
 	}
 }
+
+func TestParseStages(t *testing.T) {
+	st, err := ParseStages("30s:100, 2m:100,30s:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 3 || st[1] != (Stage{Duration: 2 * time.Minute, Target: 100}) {
+		t.Errorf("stages %+v", st)
+	}
+	for _, bad := range []string{"", "30s", "30s:-1", "x:1", "0s:5", "30s:1,"} {
+		if _, err := ParseStages(bad); err == nil || !strings.Contains(err.Error(), "--stages") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	ex := Executor{Kind: ExecutorConstantArrivalRate, Rate: -1, Duration: time.Second}
+	if err := ex.ValidateFlags(); err == nil || !strings.HasPrefix(err.Error(), "--rate:") {
+		t.Errorf("flag validation: %v", err)
+	}
+	ex = Executor{Kind: ExecutorConstantWorkers, Workers: 1, Duration: time.Second, Rate: 3}
+	if err := ex.ValidateFlags(); err == nil || !strings.HasPrefix(err.Error(), "--rate:") {
+		t.Errorf("flag validation: %v", err)
+	}
+}
