@@ -481,7 +481,7 @@ func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request,
 	g := &grant{clientID: in.client.ID, user: s.user, subject: s.user.Subject, scopes: in.scopes,
 		authTime: s.authTime, nonce: in.nonce}
 	if in.responseType == "token" {
-		resp, oerr := p.issueOrFail(issueRequest{grant: g, accessScope: joinScopes(in.scopes)}, now)
+		resp, oerr := p.issueOrFail(issueRequest{client: in.client, grant: g, accessScopes: p.scopeSetOf(in.scopes)}, now)
 		if oerr != nil {
 			p.redirectError(w, r, in.redirect, oerr.code, oerr.description)
 			return

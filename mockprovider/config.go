@@ -223,6 +223,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxEntries < 16 {
 		return fieldErr("limits.max_entries", "must be at least 16, got %d", c.Limits.MaxEntries)
 	}
+	if len(c.Scopes) > 64 {
+		return fieldErr("scopes", "at most 64 scopes, got %d", len(c.Scopes))
+	}
 	known := map[string]bool{}
 	for i, s := range c.Scopes {
 		if !validScopeToken(s) {

@@ -1,23 +1,41 @@
 package mockprovider
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// lookupToken finds an access or refresh token record by the token's value.
-func (p *Provider) lookupToken(token string) (*accessRecord, *refreshRecord) {
+// tokenInfo is what introspection, revocation and userinfo need to know of
+// a presented token, read under the store lock.
+type tokenInfo struct {
+	isAccess, isRefresh bool
+	active              bool
+	client              *Client
+	grant               *grant // nil for client_credentials
+	scope               string
+	scopes              scopeSet
+	jti                 string
+	issuedAt, exp       time.Time
+}
+
+// lookupToken finds an access or refresh token by its value.
+func (p *Provider) lookupToken(token string, now time.Time) tokenInfo {
 	k := keyOf(token)
 	p.store.mu.Lock()
 	defer p.store.mu.Unlock()
 	if a, ok := p.store.access.get(k); ok {
-		return a, nil
+		g, _ := p.familyOf(a)
+		return tokenInfo{isAccess: true, active: p.accessActive(a, now), client: p.clientList[a.client], grant: g,
+			scope: p.scopeString(a.scopes), scopes: a.scopes, jti: base64.RawURLEncoding.EncodeToString(a.jti[:]),
+			issuedAt: time.Unix(0, a.issuedAt), exp: time.Unix(0, a.exp)}
 	}
-	if rt, ok := p.store.refresh.get(k); ok {
-		return nil, rt
+	if r, ok := p.store.refresh.get(k); ok {
+		return tokenInfo{isRefresh: true, active: r.active(now), client: p.clients[r.grant.clientID], grant: r.grant,
+			scope: r.scope, issuedAt: r.issuedAt, exp: r.exp}
 	}
-	return nil, nil
+	return tokenInfo{}
 }
 
 // handleIntrospect is RFC 7662. The caller authenticates as a confidential
@@ -46,43 +64,41 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, invalidRequest("token is required"))
 		return
 	}
-	now := p.now()
-	access, refresh := p.lookupToken(token)
-	p.store.mu.Lock()
-	var o *jsonObject
-	switch {
-	case access != nil && access.active(now):
-		o = p.introspection(access.grant, access.scope, "Bearer", access.jti, access.issuedAt, access.exp)
-	case refresh != nil && refresh.active(now):
-		o = p.introspection(refresh.grant, refresh.scope, "refresh_token", "", refresh.issuedAt, refresh.exp)
-	}
-	p.store.mu.Unlock()
-	if o == nil {
+	info := p.lookupToken(token, p.now())
+	if !info.active {
 		writeJSONBytes(w, http.StatusOK, []byte(`{"active":false}`))
 		return
 	}
-	writeJSONBytes(w, http.StatusOK, o.bytes())
+	writeJSONBytes(w, http.StatusOK, p.introspection(info).bytes())
 }
 
-func (p *Provider) introspection(g *grant, scope, tokenType, jti string, iat, exp time.Time) *jsonObject {
+func (p *Provider) introspection(t tokenInfo) *jsonObject {
 	o := newJSONObject(384)
 	o.bool("active", true)
-	o.strIf("scope", scope)
-	o.str("client_id", g.clientID)
-	if g.user != nil {
-		o.str("username", g.user.Username)
+	o.strIf("scope", t.scope)
+	o.str("client_id", t.client.ID)
+	subject := t.client.ID
+	if t.grant != nil {
+		subject = t.grant.subject
+		if t.grant.user != nil {
+			o.str("username", t.grant.user.Username)
+		}
 	}
-	o.str("token_type", tokenType)
-	o.int("exp", exp.Unix())
-	o.int("iat", iat.Unix())
-	o.str("sub", g.subject)
+	if t.isAccess {
+		o.str("token_type", "Bearer")
+	} else {
+		o.str("token_type", "refresh_token")
+	}
+	o.int("exp", t.exp.Unix())
+	o.int("iat", t.issuedAt.Unix())
+	o.str("sub", subject)
 	if p.cfg.AccessTokenAudience != "" {
 		o.str("aud", p.cfg.AccessTokenAudience)
 	} else {
-		o.str("aud", g.clientID)
+		o.str("aud", t.client.ID)
 	}
 	o.str("iss", p.issuer)
-	o.strIf("jti", jti)
+	o.strIf("jti", t.jti)
 	return o
 }
 
@@ -110,19 +126,28 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, invalidRequest("token is required"))
 		return
 	}
-	access, refresh := p.lookupToken(token)
-	p.store.mu.Lock()
-	switch {
-	case access != nil && access.grant.clientID == client.ID:
-		access.revoked = true
-	case refresh != nil && refresh.grant.clientID == client.ID:
-		refresh.revoked = true
-		refresh.grant.revoked = true
-	}
-	p.store.mu.Unlock()
+	p.revoke(token, client)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// revoke withdraws a token of client; other clients' tokens are untouched.
+func (p *Provider) revoke(token string, client *Client) {
+	k := keyOf(token)
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	if a, ok := p.store.access.get(k); ok {
+		if p.clientList[a.client] == client {
+			a.revoked = true
+			p.store.access.set(k, a)
+		}
+		return
+	}
+	if r, ok := p.store.refresh.get(k); ok && r.grant.clientID == client.ID {
+		r.revoked = true
+		r.grant.revoked = true // RFC 7009 2.1: its access tokens go too
+	}
 }
 
 // handleUserinfo is OIDC Core 5.3 with RFC 6750 bearer errors: 401 and
@@ -142,23 +167,19 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerError(w, http.StatusUnauthorized, errInvalidRequest, "use the Bearer scheme")
 		return
 	}
-	now := p.now()
-	access, _ := p.lookupToken(token)
-	p.store.mu.Lock()
-	active := access != nil && access.active(now)
-	p.store.mu.Unlock()
-	if !active {
+	info := p.lookupToken(token, p.now())
+	if !info.isAccess || !info.active {
 		p.bearerError(w, http.StatusUnauthorized, errInvalidToken, "the access token is invalid, expired or revoked")
 		return
 	}
-	scopes, _ := parseScope(access.scope)
-	if access.grant.user == nil || !hasScope(scopes, "openid") {
+	if info.grant == nil || info.grant.user == nil || !p.scopeHas(info.scopes, "openid") {
 		p.bearerError(w, http.StatusForbidden, errInsufficientScope, "userinfo needs a user's token with the openid scope")
 		return
 	}
+	scopes, _ := parseScope(info.scope)
 	o := newJSONObject(256)
-	o.str("sub", access.grant.subject)
-	if err := appendUserClaims(o, access.grant.user, scopes); err != nil {
+	o.str("sub", info.grant.subject)
+	if err := appendUserClaims(o, info.grant.user, scopes); err != nil {
 		p.log.Error("userinfo claims", "err", err)
 		p.bearerError(w, http.StatusInternalServerError, errServerError, "")
 		return

@@ -26,7 +26,14 @@ type Provider struct {
 
 	keys    *keySet
 	clients map[string]*Client
-	users   map[string]*User
+	// clientList and clientIdx let access records name a client by index.
+	clientList []*Client
+	clientIdx  map[string]uint32
+	users      map[string]*User
+	// scopeBits numbers the configured scopes for scopeSet.
+	scopeBits map[string]uint
+	// nextFamily numbers grants (token families).
+	nextFamily atomic.Uint64
 	// csrfKey signs the CSRF tokens of the pages (HMAC of a browser cookie).
 	csrfKey []byte
 	// metadata is the discovery document, rendered once.
@@ -112,9 +119,16 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, err
 	}
 	p.clients = make(map[string]*Client, len(cfg.Clients))
+	p.clientIdx = make(map[string]uint32, len(cfg.Clients))
 	for i := range cfg.Clients {
 		c := cfg.Clients[i] // a copy: the caller's config stays theirs
 		p.clients[c.ID] = &c
+		p.clientIdx[c.ID] = uint32(len(p.clientList))
+		p.clientList = append(p.clientList, &c)
+	}
+	p.scopeBits = make(map[string]uint, len(cfg.Scopes))
+	for i, s := range cfg.Scopes {
+		p.scopeBits[s] = uint(i)
 	}
 	p.users = make(map[string]*User, len(cfg.Users))
 	for i := range cfg.Users {

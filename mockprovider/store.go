@@ -3,6 +3,7 @@ package mockprovider
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/base64"
 	"sync"
 	"time"
@@ -31,9 +32,11 @@ func newID() string {
 
 type expirer interface{ expiry() time.Time }
 
+// queued is pointer-free (a time.Time holds a *Location), like the access
+// records, so the garbage collector never scans the big tables.
 type queued struct {
 	key secretKey
-	exp time.Time
+	exp int64 // unix nanoseconds
 }
 
 // table is an expiring map bounded in size. Entries are queued in insertion
@@ -59,8 +62,16 @@ func (t *table[V]) get(k secretKey) (V, bool) {
 
 func (t *table[V]) put(k secretKey, v V, now time.Time) {
 	t.items[k] = v
-	t.queue = append(t.queue, queued{key: k, exp: v.expiry()})
+	t.queue = append(t.queue, queued{key: k, exp: v.expiry().UnixNano()})
 	t.evict(now)
+}
+
+// set replaces an entry that is already queued (for value-typed records).
+func (t *table[V]) set(k secretKey, v V) { t.items[k] = v }
+
+func (t *table[V]) has(k secretKey) bool {
+	_, ok := t.items[k]
+	return ok
 }
 
 func (t *table[V]) remove(k secretKey) { delete(t.items, k) }
@@ -68,10 +79,11 @@ func (t *table[V]) remove(k secretKey) { delete(t.items, k) }
 func (t *table[V]) len() int { return len(t.items) }
 
 func (t *table[V]) evict(now time.Time) {
+	nowNano := now.UnixNano()
 	for t.head < len(t.queue) {
 		q := t.queue[t.head]
 		full := len(t.queue)-t.head > t.max
-		if !full && now.Before(q.exp) {
+		if !full && nowNano < q.exp {
 			break
 		}
 		t.queue[t.head] = queued{}
@@ -82,7 +94,7 @@ func (t *table[V]) evict(now time.Time) {
 		}
 		if !full && now.Before(v.expiry()) {
 			// Its expiry moved later since it was queued: queue it again.
-			t.queue = append(t.queue, queued{key: q.key, exp: v.expiry()})
+			t.queue = append(t.queue, queued{key: q.key, exp: v.expiry().UnixNano()})
 			continue
 		}
 		delete(t.items, q.key)
@@ -95,11 +107,16 @@ func (t *table[V]) evict(now time.Time) {
 	}
 }
 
-// grant is what one authorization produced: the user, client and scopes
-// behind a family of codes and tokens. Revoking it kills every token of the
-// family at once (code reuse, refresh-token replay, revocation of a refresh
-// token). Records point to it, so it lives exactly as long as they do.
+// grant is what one user authorization produced: the user, client and
+// scopes behind a family of codes and tokens. Revoking it kills every token
+// of the family at once (code reuse, refresh-token replay, revocation of a
+// refresh token). Codes and refresh tokens point to it; access tokens name
+// it by id through the families table, which keeps it until the last token
+// issued from it expires. client_credentials tokens have no grant.
 type grant struct {
+	// id is 0 until the first token is issued, then the families key.
+	id       uint64
+	exp      time.Time
 	clientID string
 	// user is nil for client_credentials.
 	user     *User
@@ -121,20 +138,30 @@ type codeRecord struct {
 
 func (r *codeRecord) expiry() time.Time { return r.exp }
 
+func (g *grant) expiry() time.Time { return g.exp }
+
+func familyKey(id uint64) secretKey {
+	var k secretKey
+	binary.BigEndian.PutUint64(k[:8], id)
+	return k
+}
+
+// accessRecord backs one access token (a self-contained JWT cannot be
+// recalled otherwise). It holds no pointers: under a load test the access
+// table is by far the largest, and a pointer-free map costs the garbage
+// collector nothing to scan.
 type accessRecord struct {
-	grant    *grant
-	jti      string
-	scope    string
-	issuedAt time.Time
-	exp      time.Time
+	jti [16]byte
+	// family is the grant id, 0 for client_credentials.
+	family   uint64
+	client   uint32 // index into Provider.clientList
+	scopes   scopeSet
+	issuedAt int64 // unix nanoseconds
+	exp      int64
 	revoked  bool
 }
 
-func (r *accessRecord) expiry() time.Time { return r.exp }
-
-func (r *accessRecord) active(now time.Time) bool {
-	return !r.revoked && !r.grant.revoked && now.Before(r.exp)
-}
+func (r accessRecord) expiry() time.Time { return time.Unix(0, r.exp) }
 
 type refreshRecord struct {
 	grant *grant
@@ -191,7 +218,8 @@ func (r *deviceRecord) expiry() time.Time { return r.exp }
 type store struct {
 	mu           sync.Mutex
 	codes        table[*codeRecord]
-	access       table[*accessRecord]
+	access       table[accessRecord]
+	families     table[*grant]
 	refresh      table[*refreshRecord]
 	sessions     table[*sessionRecord]
 	devices      table[*deviceRecord]
@@ -202,7 +230,8 @@ type store struct {
 func newStore(max int) *store {
 	return &store{
 		codes:        newTable[*codeRecord](max),
-		access:       newTable[*accessRecord](max),
+		access:       newTable[accessRecord](max),
+		families:     newTable[*grant](max),
 		refresh:      newTable[*refreshRecord](max),
 		sessions:     newTable[*sessionRecord](max),
 		devices:      newTable[*deviceRecord](max),
@@ -218,6 +247,7 @@ func (s *store) sizes() map[string]int64 {
 	return map[string]int64{
 		"authorization_codes": int64(s.codes.len()),
 		"access_tokens":       int64(s.access.len()),
+		"grants":              int64(s.families.len()),
 		"refresh_tokens":      int64(s.refresh.len()),
 		"sessions":            int64(s.sessions.len()),
 		"device_codes":        int64(s.devices.len()),

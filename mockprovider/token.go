@@ -74,8 +74,7 @@ func (p *Provider) grantClientCredentials(client *Client, form url.Values, now t
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
-	g := &grant{clientID: client.ID, subject: client.ID, scopes: scopes}
-	return p.issueOrFail(issueRequest{grant: g, accessScope: joinScopes(scopes)}, now)
+	return p.issueOrFail(issueRequest{client: client, accessScopes: p.scopeSetOf(scopes)}, now)
 }
 
 // grantAuthorizationCode is RFC 6749 4.1.3 with PKCE (RFC 7636 4.6). A code
@@ -128,8 +127,9 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 	}
 	g := rec.grant
 	return p.issueOrFail(issueRequest{
+		client:       client,
 		grant:        g,
-		accessScope:  joinScopes(g.scopes),
+		accessScopes: p.scopeSetOf(g.scopes),
 		refresh:      client.Allows(GrantRefreshToken),
 		refreshScope: joinScopes(g.scopes),
 		idToken:      hasScope(g.scopes, "openid"),
@@ -202,10 +202,10 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 	case !usable:
 		return tokenResponse{}, invalidGrant("the refresh token is expired or revoked")
 	}
-	scope := rec.scope
+	granted, _ := parseScope(rec.scope)
+	scopes := granted
 	if requested := form.Get("scope"); requested != "" {
 		want, valid := parseScope(requested)
-		granted, _ := parseScope(rec.scope)
 		if !valid || !subsetOf(want, granted) {
 			// The token was consumed above; hand it back so a bad scope
 			// request does not cost the client its grant.
@@ -214,15 +214,15 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 			p.store.mu.Unlock()
 			return tokenResponse{}, invalidScope("the requested scope exceeds the scope originally granted")
 		}
-		scope = joinScopes(want)
+		scopes = want
 	}
-	granted, _ := parseScope(scope)
 	return p.issueOrFail(issueRequest{
+		client:       client,
 		grant:        rec.grant,
-		accessScope:  scope,
+		accessScopes: p.scopeSetOf(scopes),
 		refresh:      true,
 		refreshScope: rec.scope,
-		idToken:      rec.grant.user != nil && hasScope(granted, "openid"),
+		idToken:      rec.grant.user != nil && hasScope(scopes, "openid"),
 	}, now)
 }
 
@@ -245,8 +245,9 @@ func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time)
 	}
 	g := &grant{clientID: client.ID, user: user, subject: user.Subject, scopes: scopes, authTime: now}
 	return p.issueOrFail(issueRequest{
+		client:       client,
 		grant:        g,
-		accessScope:  joinScopes(scopes),
+		accessScopes: p.scopeSetOf(scopes),
 		refresh:      client.Allows(GrantRefreshToken),
 		refreshScope: joinScopes(scopes),
 		idToken:      hasScope(scopes, "openid"),
@@ -313,8 +314,9 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 	}
 	g := &grant{clientID: client.ID, user: rec.user, subject: rec.user.Subject, scopes: rec.scopes, authTime: rec.authTime}
 	return p.issueOrFail(issueRequest{
+		client:       client,
 		grant:        g,
-		accessScope:  joinScopes(rec.scopes),
+		accessScopes: p.scopeSetOf(rec.scopes),
 		refresh:      client.Allows(GrantRefreshToken),
 		refreshScope: joinScopes(rec.scopes),
 		idToken:      hasScope(rec.scopes, "openid"),

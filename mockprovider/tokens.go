@@ -1,6 +1,7 @@
 package mockprovider
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -15,9 +16,12 @@ import (
 
 // issueRequest says what one successful grant hands out.
 type issueRequest struct {
+	client *Client
+	// grant is the user authorization behind the tokens; nil for
+	// client_credentials.
 	grant *grant
-	// accessScope is the access token's scope; a refresh may narrow it.
-	accessScope string
+	// accessScopes is the access token's scope; a refresh may narrow it.
+	accessScopes scopeSet
 	// refresh asks for a refresh token carrying refreshScope.
 	refresh      bool
 	refreshScope string
@@ -38,11 +42,17 @@ type tokenResponse struct {
 // issueTokens mints and records what req asks for. Signing happens outside
 // the store lock.
 func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, error) {
-	access, rec, err := p.mintAccessToken(req.grant, req.accessScope, now)
+	scope := p.scopeString(req.accessScopes)
+	if req.grant != nil {
+		p.store.mu.Lock()
+		p.registerFamily(req.grant, now)
+		p.store.mu.Unlock()
+	}
+	access, rec, err := p.mintAccessToken(req.client, req.grant, req.accessScopes, scope, now)
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	resp := tokenResponse{accessToken: access, expiresIn: int64(p.cfg.Lifetimes.AccessToken / time.Second), scope: req.accessScope}
+	resp := tokenResponse{accessToken: access, expiresIn: int64(p.cfg.Lifetimes.AccessToken / time.Second), scope: scope}
 	var refreshRec *refreshRecord
 	if req.refresh {
 		resp.refreshToken = newSecret()
@@ -57,6 +67,7 @@ func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, 
 	p.store.access.put(keyOf(access), rec, now)
 	if refreshRec != nil {
 		p.store.refresh.put(keyOf(resp.refreshToken), refreshRec, now)
+		p.extendFamily(req.grant, refreshRec.exp, now)
 	}
 	p.store.mu.Unlock()
 	p.counters.countIssued(issuedAccessToken)
@@ -69,30 +80,79 @@ func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, 
 	return resp, nil
 }
 
+// registerFamily gives a grant its id and keeps it in the families table at
+// least as long as an access token issued now. Callers hold the store lock.
+func (p *Provider) registerFamily(g *grant, now time.Time) {
+	if g.id == 0 {
+		g.id = p.nextFamily.Add(1)
+	}
+	p.extendFamily(g, now.Add(p.cfg.Lifetimes.AccessToken), now)
+}
+
+// extendFamily keeps g in the families table until at least exp (the
+// table requeues an entry whose expiry moved). Callers hold the store lock.
+func (p *Provider) extendFamily(g *grant, exp, now time.Time) {
+	if exp.After(g.exp) {
+		g.exp = exp
+	}
+	k := familyKey(g.id)
+	if !p.store.families.has(k) {
+		p.store.families.put(k, g, now)
+	}
+}
+
+// familyOf returns the live grant of an access record, nil for
+// client_credentials. ok is false when the family was revoked or is gone.
+// Callers hold the store lock.
+func (p *Provider) familyOf(rec accessRecord) (g *grant, ok bool) {
+	if rec.family == 0 {
+		return nil, true
+	}
+	g, found := p.store.families.get(familyKey(rec.family))
+	return g, found && !g.revoked
+}
+
+// accessActive reports whether an access token is usable at now. Callers
+// hold the store lock.
+func (p *Provider) accessActive(rec accessRecord, now time.Time) bool {
+	if rec.revoked || now.UnixNano() >= rec.exp {
+		return false
+	}
+	_, ok := p.familyOf(rec)
+	return ok
+}
+
 // mintAccessToken makes an access token: an RFC 9068 JWT or an opaque
-// random string. Either way a record keyed by the token's hash backs
-// revocation and introspection, since a self-contained JWT cannot be
-// recalled otherwise.
-func (p *Provider) mintAccessToken(g *grant, scope string, now time.Time) (string, *accessRecord, error) {
-	rec := &accessRecord{grant: g, jti: newID(), scope: scope, issuedAt: now, exp: now.Add(p.cfg.Lifetimes.AccessToken)}
+// random string, and the record that backs revocation and introspection.
+func (p *Provider) mintAccessToken(c *Client, g *grant, scopes scopeSet, scope string, now time.Time) (string, accessRecord, error) {
+	exp := now.Add(p.cfg.Lifetimes.AccessToken)
+	rec := accessRecord{client: p.clientIdx[c.ID], scopes: scopes, issuedAt: now.UnixNano(), exp: exp.UnixNano()}
+	_, _ = rand.Read(rec.jti[:])
+	if g != nil {
+		rec.family = g.id
+	}
 	if p.cfg.AccessTokenFormat == AccessTokenOpaque {
 		return newSecret(), rec, nil
 	}
+	subject := c.ID
+	if g != nil {
+		subject = g.subject
+	}
 	claims := newJSONObject(384)
 	claims.str("iss", p.issuer)
-	claims.str("sub", g.subject)
+	claims.str("sub", subject)
 	if p.cfg.AccessTokenAudience != "" {
 		claims.str("aud", p.cfg.AccessTokenAudience)
 	} else {
-		claims.str("aud", g.clientID)
+		claims.str("aud", c.ID)
 	}
-	claims.str("client_id", g.clientID)
+	claims.str("client_id", c.ID)
 	claims.strIf("scope", scope)
-	claims.str("jti", rec.jti)
+	claims.str("jti", base64.RawURLEncoding.EncodeToString(rec.jti[:]))
 	claims.int("iat", now.Unix())
 	claims.int("nbf", now.Unix())
-	claims.int("exp", rec.exp.Unix())
-	if g.user != nil {
+	claims.int("exp", exp.Unix())
+	if g != nil && g.user != nil {
 		claims.int("auth_time", g.authTime.Unix())
 	}
 	token, err := sign(p.keys.signer().access, claims.bytes())

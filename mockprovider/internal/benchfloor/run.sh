@@ -1,0 +1,50 @@
+#!/bin/sh
+# Measures the token endpoint as issue 2 asks: servers pinned to core 0 with
+# GOMAXPROCS=1, wrk on core 1 (-t2 -c32 -d10s), client_credentials as the
+# demo client, for RS256 and ES256. The provider and the floor (this
+# directory's minimal handler) run side by side, idle but for the one under
+# test, and are measured alternately ROUNDS times (default 3) so that noise
+# from other processes on the machine hits both alike.
+# Usage, from the repository root: mockprovider/internal/benchfloor/run.sh
+set -eu
+rounds=${ROUNDS:-3}
+dir=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+# GRANTBENCH_BIN: a prebuilt grantbench binary to measure instead of building one.
+if [ -n "${GRANTBENCH_BIN:-}" ]; then cp "$GRANTBENCH_BIN" "$dir/grantbench"; else go build -o "$dir/grantbench" ./cmd/grantbench; fi
+go build -o "$dir/benchfloor" ./mockprovider/internal/benchfloor
+lua=mockprovider/internal/benchfloor/token.lua
+
+start() { # port command...
+	port=$1
+	shift
+	GOMAXPROCS=1 taskset -c 0 "$@" >"$dir/$port.log" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until curl -fs -o /dev/null -u demo:demo-secret -d grant_type=client_credentials "http://127.0.0.1:$port/token"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "server on $port did not start"; cat "$dir/$port.log"; exit 1; }
+		sleep 0.1
+	done
+	taskset -c 1 wrk -t2 -c32 -d2s -s $lua "http://127.0.0.1:$port/token" >/dev/null # warm-up
+}
+rps() { # port
+	out=$(taskset -c 1 wrk -t2 -c32 -d10s -s $lua "http://127.0.0.1:$1/token")
+	if echo "$out" | grep -q "Non-2xx"; then echo "non-2xx answers on $1:" >&2; echo "$out" >&2; exit 1; fi
+	echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+for alg in RS256 ES256; do
+	start 9200 "$dir/grantbench" provider --addr 127.0.0.1:9200 --alg $alg
+	start 9300 "$dir/benchfloor" --addr 127.0.0.1:9300 --alg $alg
+	r=1
+	while [ $r -le $rounds ]; do
+		p=$(rps 9200)
+		f=$(rps 9300)
+		echo "$alg round $r: provider $p req/s, floor $f req/s, ratio $(echo "$p $f" | awk '{printf "%.2f", $1/$2}')"
+		r=$((r + 1))
+	done
+	for p in $pids; do kill $p 2>/dev/null || true; done
+	pids=""
+	sleep 0.5
+done
