@@ -89,7 +89,45 @@ func ReadLoad(data []byte) (*runner.Result, error) {
 	if r.Schema > runner.ResultSchema {
 		return nil, fmt.Errorf("reports: load result has schema %d, newer than this grantbench reads (%d)", r.Schema, runner.ResultSchema)
 	}
+	if err := checkHistograms(&r); err != nil {
+		return nil, err
+	}
 	return &r, nil
+}
+
+// checkHistograms decodes every histogram once, so a damaged load.json is
+// refused up front with the field named, not halfway through a chart.
+func checkHistograms(r *runner.Result) error {
+	check := func(where string, h runner.Histogram) error {
+		if h.HDR == "" {
+			return nil
+		}
+		if _, err := runner.DecodeHDR(h.HDR); err != nil {
+			return fmt.Errorf("reports: load result: %s: %w", where, err)
+		}
+		return nil
+	}
+	for _, sc := range r.Scenarios {
+		for name, h := range map[string]runner.Histogram{"latency": sc.Latency, "service_time": sc.ServiceTime, "schedule_lag": sc.ScheduleLag} {
+			if err := check(fmt.Sprintf("scenario %q %s", sc.Name, name), h); err != nil {
+				return err
+			}
+		}
+		for _, st := range sc.Steps {
+			if err := check(fmt.Sprintf("scenario %q step %q latency", sc.Name, st.Name), st.Latency); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range r.Series {
+		if p.HDR == "" {
+			continue
+		}
+		if _, err := runner.DecodeHDR(p.HDR); err != nil {
+			return fmt.Errorf("reports: load result: series second %d: %w", p.Second, err)
+		}
+	}
+	return nil
 }
 
 // flowErrorRate is the share of finished iterations that did not end "ok",

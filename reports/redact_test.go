@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/grantbench/grantbench/flows"
 )
@@ -256,4 +257,29 @@ func TestRedactorConcurrentUse(t *testing.T) {
 	if got := r.String("uses secret-number-03 here"); strings.Contains(got, "secret-number-03") {
 		t.Errorf("registered secret survived: %s", got)
 	}
+}
+
+// FuzzRedactPlacedSecret checks that a token-like value in a sensitive place
+// never survives, whatever it looks like, and that redaction never panics.
+func FuzzRedactPlacedSecret(f *testing.F) {
+	for _, seed := range []string{testOpaqueToken, testCode, testDeviceCode, testVerifier, "aaaaaaaa", "A-_~.+/0"} {
+		f.Add(seed, "some context")
+	}
+	f.Fuzz(func(t *testing.T, secret, context string) {
+		_ = RedactString(context + secret) // must not panic on anything
+		if len(secret) < 8 || strings.Contains(context, secret) || strings.ContainsAny(secret, "&#\"'<>\\,;)]}= \t\r\n…") || !utf8.ValidString(secret) {
+			return
+		}
+		for _, placed := range []string{
+			"access_token=" + secret + "&x=1",
+			`{"refresh_token":"` + secret + `"}`,
+			"Authorization: Bearer " + secret,
+			"http://127.0.0.1/cb#id_token=" + secret,
+			"password: " + secret,
+		} {
+			if got := RedactString(context + "\n" + placed); strings.Contains(got, secret) {
+				t.Errorf("secret %q survived in %q", secret, got)
+			}
+		}
+	})
 }

@@ -357,8 +357,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 }
 
 func TestDetectKind(t *testing.T) {
-	in, dir := sampleRun(t)
-	_ = in
+	_, dir := sampleRun(t)
 	for file, want := range map[string]Kind{"results.json": KindConformance, "load.json": KindLoad} {
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
@@ -381,6 +380,10 @@ func TestDetectKind(t *testing.T) {
 	}
 	if _, err := ReadLoad([]byte(`{"schema":99,"scenarios":[]}`)); err == nil || !strings.Contains(err.Error(), "schema 99") {
 		t.Errorf("a newer schema should be refused by name, got %v", err)
+	}
+	damaged := bytes.Replace([]byte(read(t, filepath.Join(dir, "load.json"))), []byte(`"hdr": "HISTF`), []byte(`"hdr": "XISTF`), 1)
+	if _, err := ReadLoad(damaged); err == nil || !strings.Contains(err.Error(), `scenario "cc" latency`) {
+		t.Errorf("a damaged histogram should be refused by name, got %v", err)
 	}
 	if _, err := ReadGinkgoReports([]byte(`[{}]`)); err == nil {
 		t.Error("an empty object was taken for a Ginkgo report")
