@@ -3,8 +3,8 @@ package mockprovider
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/base64"
+	"encoding/binary"
 	"sync"
 	"time"
 )
