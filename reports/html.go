@@ -60,7 +60,11 @@ type htmlConformance struct {
 type htmlArea struct {
 	AreaSummary
 	Checks []htmlCheck
+	// Failing links each failed check (once per ID) to its row.
+	Failing []htmlLink
 }
+
+type htmlLink struct{ Name, Anchor string }
 
 type htmlCheck struct {
 	CheckResult
@@ -145,8 +149,18 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 		seen := map[string]int{}
 		for _, a := range c.Areas() {
 			ha := htmlArea{AreaSummary: a}
+			linked := map[string]bool{}
 			for _, cr := range a.Checks {
-				ha.Checks = append(ha.Checks, newHTMLCheck(cr, seen))
+				hc := newHTMLCheck(cr, seen)
+				ha.Checks = append(ha.Checks, hc)
+				name := cr.ID
+				if name == "" {
+					name = cr.Text
+				}
+				if cr.Verdict == VerdictFailed && !linked[name] {
+					linked[name] = true
+					ha.Failing = append(ha.Failing, htmlLink{Name: name, Anchor: hc.Anchor})
+				}
 			}
 			hc.Areas = append(hc.Areas, ha)
 		}

@@ -276,6 +276,9 @@ func TestHTMLStructure(t *testing.T) {
 			t.Errorf("the page has %s", banned)
 		}
 	}
+	if !strings.Contains(page, `<a href="#check-AC2">AC2</a>, <a href="#check-AC7">AC7</a>`) {
+		t.Error("the area summary does not link the failing checks to their rows")
+	}
 	if !strings.Contains(page, `<a href="https://www.rfc-editor.org/rfc/rfc7636#section-4.6">RFC 7636 4.6</a>`) {
 		t.Error("AC7's source is not linked to its RFC section")
 	}
