@@ -173,6 +173,7 @@ func (t *Target) initClientLocked() {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	t.base = transport
 	t.client = &http.Client{
 		Transport:     NewRecordingTransport(transport),
 		CheckRedirect: noRedirects,
@@ -185,6 +186,10 @@ func (t *Target) initClientLocked() {
 func (t *Target) SetTransport(base http.RoundTripper) {
 	t.clientMu.Lock()
 	defer t.clientMu.Unlock()
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	t.base = base
 	t.client = &http.Client{
 		Transport:     NewRecordingTransport(base),
 		CheckRedirect: noRedirects,
@@ -211,9 +216,17 @@ func (t *Target) sessionClient(jar http.CookieJar) *http.Client {
 	return &http.Client{Transport: base.Transport, CheckRedirect: noRedirects, Jar: jar, Timeout: base.Timeout}
 }
 
-// oauthContext makes x/oauth2 use the target's client and records under step.
+// oauthContext makes x/oauth2 use the target's connection pool and records its
+// requests under step. The client is bound to the recorder as well as the
+// context carrying it, because x/oauth2 sends some requests (DeviceAuth)
+// without the caller's context.
 func (t *Target) oauthContext(ctx context.Context, rec *Recorder, step string) context.Context {
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, t.HTTPClient())
+	shared := t.HTTPClient()
+	t.clientMu.Lock()
+	base := t.base
+	t.clientMu.Unlock()
+	bound := &http.Client{Transport: &recordingTransport{base: base, rec: rec, step: step}, CheckRedirect: noRedirects, Timeout: shared.Timeout}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, bound)
 	return WithStep(WithRecorder(ctx, rec), step)
 }
 

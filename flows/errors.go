@@ -24,8 +24,11 @@ type OAuthError struct {
 	URI         string
 	// Params are the parameters of an error authorization response (including
 	// state and iss), nil for token endpoint errors.
-	Params   url.Values
-	Retrieve *oauth2.RetrieveError
+	Params url.Values
+	// ErrorPage says the provider showed an error page instead of redirecting
+	// (RFC 6749 4.1.2.1: bad redirect URI or client); Code is the page's error.
+	ErrorPage bool
+	Retrieve  *oauth2.RetrieveError
 }
 
 func (e *OAuthError) Error() string {

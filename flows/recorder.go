@@ -113,14 +113,24 @@ func NewRecordingTransport(base http.RoundTripper) http.RoundTripper {
 	return &recordingTransport{base: base}
 }
 
-type recordingTransport struct{ base http.RoundTripper }
+// recordingTransport records into the request context's recorder, else into
+// its own (bound) one: x/oauth2's DeviceAuth sends a request without the
+// caller's context, so flows hand it a client bound to the step instead.
+type recordingTransport struct {
+	base http.RoundTripper
+	rec  *Recorder
+	step string
+}
 
 func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := recorderFrom(req.Context())
+	rec, name := recorderFrom(req.Context()), stepFrom(req.Context())
+	if rec == nil {
+		rec, name = rt.rec, rt.step
+	}
 	if rec == nil {
 		return rt.base.RoundTrip(req)
 	}
-	step := Step{Name: stepFrom(req.Context()), Start: time.Now()}
+	step := Step{Name: name, Start: time.Now()}
 	var ex *Exchange
 	if rec.mode == RecordAll {
 		ex = &Exchange{Step: step.Name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone()}

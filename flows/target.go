@@ -181,6 +181,7 @@ type Target struct {
 	metaMu   sync.Mutex
 	clientMu sync.Mutex
 	client   *http.Client
+	base     http.RoundTripper // under the recording layer
 }
 
 // Timeouts bound the flows' waits. Zero fields take the defaults.

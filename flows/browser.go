@@ -1,0 +1,402 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromeNames are the executables FindChrome looks for on PATH, in order.
+var chromeNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell", "headless_shell", "chrome"}
+
+// FindChrome returns the path of a Chrome or Chromium executable: $CHROME_PATH
+// when set, else the first of the usual names on PATH. Without one it returns a
+// [*ChromeMissingError] whose message says how to install it.
+func FindChrome() (string, error) {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		if found, err := exec.LookPath(p); err == nil {
+			return found, nil
+		}
+		return "", &ChromeMissingError{Searched: []string{p}}
+	}
+	for _, name := range chromeNames {
+		if found, err := exec.LookPath(name); err == nil {
+			return found, nil
+		}
+	}
+	return "", &ChromeMissingError{Searched: chromeNames}
+}
+
+// BrowserOptions configure [NewBrowser].
+type BrowserOptions struct {
+	// OutDir receives a PNG screenshot of every failed page step ("" keeps none).
+	OutDir string
+	// ExecPath is the browser executable ("" finds one with FindChrome).
+	ExecPath string
+	// MaxTabs bounds the tabs open at once (default 4); flows beyond it wait.
+	MaxTabs int
+}
+
+// Browser is one headless Chromium for the whole process; each flow gets its own
+// tab, at most MaxTabs at once. Tabs share the browser's cookies, so a second
+// flow finds the user already logged in, as a real user would. Safe for
+// concurrent use.
+type Browser struct {
+	ctx         context.Context // has run once: tabs derive from it
+	cancel      context.CancelFunc
+	allocCancel context.CancelFunc
+	tabs        chan struct{}
+	outDir      string
+	userDataDir string
+	shots       atomic.Int64
+	closeOnce   sync.Once
+}
+
+// NewBrowser starts Chromium headless with a fresh profile. The browser lives
+// until Close, not until ctx ends: ctx only bounds the start.
+func NewBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
+	path := opts.ExecPath
+	if path == "" {
+		var err error
+		if path, err = FindChrome(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.OutDir != "" {
+		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("flows: browser screenshots folder: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "grantbench-chrome-")
+	if err != nil {
+		return nil, fmt.Errorf("flows: browser profile: %w", err)
+	}
+	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(dir),
+		chromedp.NoSandbox, // we run as root in containers; the pages are test pages
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1024, 768),
+	)
+	// The browser's life must not follow ctx (a caller's timeout would kill it
+	// mid-run), so it hangs off a context only Close cancels.
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), allocOpts...)
+	bctx, cancel := chromedp.NewContext(allocCtx)
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(bctx) }() // the first Run starts the browser: no timeout on it
+	select {
+	case err = <-started:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	maxTabs := opts.MaxTabs
+	if maxTabs <= 0 {
+		maxTabs = 4
+	}
+	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs), outDir: opts.OutDir, userDataDir: dir}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("flows: starting %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Close stops the browser and removes its profile. Safe to call twice.
+func (b *Browser) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		b.cancel()
+		b.allocCancel()
+		err = os.RemoveAll(b.userDataDir)
+	})
+	return err
+}
+
+// tab opens a tab once a pool slot is free. release closes it.
+func (b *Browser) tab(ctx context.Context) (context.Context, func(), error) {
+	select {
+	case b.tabs <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	tctx, cancel := chromedp.NewContext(b.ctx)
+	// Open the tab with no deadline: the first Run on a context binds its life.
+	if err := chromedp.Do(tctx); err != nil {
+		cancel()
+		<-b.tabs
+		return nil, nil, err
+	}
+	return tctx, func() { cancel(); <-b.tabs }, nil
+}
+
+// pageStep is one timed page step of a browser flow.
+type pageStep struct {
+	b    *Browser
+	r    *run
+	tab  context.Context
+	ctx  context.Context // the caller's: cancelling it stops waits
+	name string
+	at   time.Time
+}
+
+// actionCtx bounds one action by the page timeout and by the caller's context.
+func (p *pageStep) actionCtx() (context.Context, context.CancelFunc) {
+	actx, cancel := context.WithTimeout(p.tab, p.r.t.pageTimeout())
+	stop := context.AfterFunc(p.ctx, cancel)
+	return actx, func() { stop(); cancel() }
+}
+
+// fail records the failed step, takes a screenshot and returns a BrowserError.
+func (p *pageStep) fail(err error) error {
+	p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), Err: err.Error()})
+	be := &BrowserError{Step: p.name, Err: err}
+	sctx, cancel := context.WithTimeout(p.tab, 5*time.Second)
+	defer cancel()
+	if loc, lerr := chromedp.Run(sctx, chromedp.Location()); lerr == nil {
+		be.URL = loc
+	}
+	if p.b.outDir != "" {
+		if png, serr := chromedp.Run(sctx, chromedp.CaptureScreenshot()); serr == nil {
+			name := fmt.Sprintf("%s-%s-%d.png", p.r.res.Flow, p.name, p.b.shots.Add(1))
+			path := filepath.Join(p.b.outDir, name)
+			if os.WriteFile(path, png, 0o644) == nil {
+				be.Screenshot = path
+				p.r.res.Screenshots = append(p.r.res.Screenshots, path)
+			}
+		}
+	}
+	return be
+}
+
+// next closes the current step and starts the one named.
+func (p *pageStep) next(name string) {
+	p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+	p.name, p.at = name, time.Now()
+}
+
+// pageState is which known element a page shows.
+type pageState int
+
+const (
+	stateCallback pageState = iota
+	stateError
+	stateLogin
+	stateConsent
+	stateDeviceCode
+	stateDeviceDone
+)
+
+// seenAttr marks a document the flow has acted on, so the wait after a click
+// matches only the next document, never the one still on screen.
+const seenAttr = "data-grantbench-seen"
+
+// waitState waits until a new document shows one of the selectors and returns
+// which. It waits on the browser's own selector engine; it never sleeps.
+func (p *pageStep) waitState(sels map[pageState]string) (pageState, error) {
+	var parts []string
+	order := []pageState{stateCallback, stateError, stateLogin, stateConsent, stateDeviceCode, stateDeviceDone}
+	var present []pageState
+	var list []string
+	for _, st := range order {
+		s, ok := sels[st]
+		if !ok || s == "" {
+			continue
+		}
+		present = append(present, st)
+		list = append(list, s)
+		parts = append(parts, "html:not(["+seenAttr+"]) "+s)
+	}
+	actx, cancel := p.actionCtx()
+	defer cancel()
+	if err := chromedp.Do(actx, chromedp.WaitVisible(chromedp.CSS(strings.Join(parts, ", ")))); err != nil {
+		return 0, fmt.Errorf("waiting for a known page (%s): %w", strings.Join(list, ", "), err)
+	}
+	js, _ := json.Marshal(list)
+	idx, err := chromedp.Run(actx, chromedp.Evaluate[int](fmt.Sprintf(
+		`(function(s){document.documentElement.setAttribute(%q,"1");for(var i=0;i<s.length;i++){if(document.querySelector(s[i]))return i}return -1})(%s)`,
+		seenAttr, js)))
+	if err != nil {
+		return 0, err
+	}
+	if idx < 0 || idx >= len(present) {
+		return 0, errors.New("the page changed while being read")
+	}
+	return present[idx], nil
+}
+
+func (p *pageStep) do(actions ...chromedp.Action[chromedp.Void]) error {
+	actx, cancel := p.actionCtx()
+	defer cancel()
+	return chromedp.Do(actx, actions...)
+}
+
+func (p *pageStep) text(sel string) string {
+	actx, cancel := p.actionCtx()
+	defer cancel()
+	s, _ := chromedp.Run(actx, chromedp.Text(chromedp.CSS(sel)))
+	return strings.TrimSpace(s)
+}
+
+// fill sets a field's value, replacing what is there; chromedp dispatches the
+// input and change events, so script-driven forms see it too.
+func fill(sel, value string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{chromedp.SetValue(chromedp.CSS(sel), value)}
+}
+
+// login fills the login form; a second login page in one flow means the
+// credentials were refused.
+func (p *pageStep) login(tried *bool) error {
+	sel := p.r.t.Browser.Login
+	if *tried {
+		msg := "login refused"
+		if t := p.text("#login-error"); t != "" {
+			msg += ": " + t
+		}
+		return p.fail(errors.New(msg))
+	}
+	*tried = true
+	p.next("login")
+	steps := append(fill(sel.Username, p.r.t.User.Username), fill(sel.Password, p.r.t.User.Password)...)
+	steps = append(steps, chromedp.Click(chromedp.CSS(sel.Submit)))
+	if err := p.do(steps...); err != nil {
+		return p.fail(err)
+	}
+	return nil
+}
+
+func (p *pageStep) consent(deny bool) error {
+	p.next("consent")
+	button := p.r.t.Browser.Consent.Approve
+	if deny {
+		button = p.r.t.Browser.Consent.Deny
+	}
+	if err := p.do(chromedp.Click(chromedp.CSS(button))); err != nil {
+		return p.fail(err)
+	}
+	return nil
+}
+
+// authorize opens the authorization URL in a tab and drives login and consent
+// until the provider redirects to the callback listener.
+func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *CallbackListener, deny bool) (*CallbackResponse, error) {
+	tab, release, err := b.tab(ctx)
+	if err != nil {
+		return nil, &BrowserError{Step: "authorize", Err: err}
+	}
+	defer release()
+	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "authorize", at: time.Now()}
+	if err := p.do(chromedp.Navigate(authURL)); err != nil {
+		return nil, p.fail(err)
+	}
+	sel := r.t.Browser
+	states := map[pageState]string{
+		stateCallback: "#" + callbackDoneID, stateError: "#error",
+		stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
+	}
+	loginTried := false
+	for hop := 0; hop < maxPageHops; hop++ {
+		st, err := p.waitState(states)
+		if err != nil {
+			if cb, ok := l.Received(); ok { // the response came although no page showed it
+				p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+				return cb, nil
+			}
+			return nil, p.fail(err)
+		}
+		switch st {
+		case stateCallback:
+			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+			wctx, cancel := context.WithTimeout(ctx, r.t.pageTimeout())
+			defer cancel()
+			cb, err := l.Wait(wctx)
+			if err != nil {
+				return nil, &BrowserError{Step: p.name, Err: err}
+			}
+			return cb, nil
+		case stateError:
+			code := p.text("#error")
+			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), OAuthError: code})
+			return nil, &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+		case stateLogin:
+			if err := p.login(&loginTried); err != nil {
+				return nil, err
+			}
+		case stateConsent:
+			if err := p.consent(deny); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, p.fail(fmt.Errorf("no redirect to the client after %d pages", maxPageHops))
+}
+
+// verifyDevice opens the verification URI in a tab and plays the user: enter
+// the code, log in, approve or deny, until the done element shows.
+func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode string, deny bool) error {
+	tab, release, err := b.tab(ctx)
+	if err != nil {
+		return &BrowserError{Step: "device_verify", Err: err}
+	}
+	defer release()
+	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "device_verify", at: time.Now()}
+	if err := p.do(chromedp.Navigate(start)); err != nil {
+		return p.fail(err)
+	}
+	sel := r.t.Browser
+	states := map[pageState]string{
+		stateError: "#error", stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
+		stateDeviceCode: sel.Device.UserCode, stateDeviceDone: sel.Done,
+	}
+	loginTried, codeEntered := false, false
+	for hop := 0; hop < maxPageHops; hop++ {
+		st, err := p.waitState(states)
+		if err != nil {
+			return p.fail(err)
+		}
+		switch st {
+		case stateDeviceDone:
+			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+			return nil
+		case stateError:
+			code := p.text("#error")
+			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), OAuthError: code})
+			return &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+		case stateDeviceCode:
+			if codeEntered {
+				msg := "user code refused"
+				if t := p.text("#device-error"); t != "" {
+					msg += ": " + t
+				}
+				return p.fail(errors.New(msg))
+			}
+			codeEntered = true
+			steps := append(fill(sel.Device.UserCode, userCode), chromedp.Click(chromedp.CSS(sel.Device.Submit)))
+			if err := p.do(steps...); err != nil {
+				return p.fail(err)
+			}
+		case stateLogin:
+			if err := p.login(&loginTried); err != nil {
+				return err
+			}
+		case stateConsent:
+			if err := p.consent(deny); err != nil {
+				return err
+			}
+		}
+	}
+	return p.fail(fmt.Errorf("verification not finished after %d pages", maxPageHops))
+}

@@ -1,0 +1,105 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newTestBrowser starts Chromium, or skips when there is none and CI is unset;
+// under CI a missing browser fails the test.
+func newTestBrowser(t *testing.T) *Browser {
+	t.Helper()
+	if _, err := FindChrome(); err != nil {
+		var cm *ChromeMissingError
+		if errors.As(err, &cm) && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := NewBrowser(ctx, BrowserOptions{OutDir: t.TempDir(), MaxTabs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// TestBrowserFlows drives the bundled mock's pages in one headless Chromium:
+// login and consent, an already-logged-in second flow, the implicit fragment
+// response, device verification, and a failing step's screenshot.
+func TestBrowserFlows(t *testing.T) {
+	tg := startMock(t)
+	b := newTestBrowser(t)
+	ctx := context.Background()
+
+	res, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b})
+	if err != nil {
+		t.Fatalf("auth code in the browser: %v (screenshots %v)", err, res.Screenshots)
+	}
+	if got := stepNames(res.Trace); !slices.Equal(got, []string{"authorize", "login", "consent", "token"}) {
+		t.Errorf("steps = %v", got)
+	}
+	if res.Consent != ConsentBrowser || res.Token.AccessToken == "" || res.IDTokenClaims["nonce"] != res.Authorization.Nonce {
+		t.Errorf("result: consent %q, claims %v", res.Consent, res.IDTokenClaims)
+	}
+
+	// The browser keeps the session: no login page the second time.
+	again, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Role: RolePublic})
+	if err != nil {
+		t.Fatalf("second flow: %v", err)
+	}
+	if got := stepNames(again.Trace); slices.Contains(got, "login") {
+		t.Errorf("already logged in, yet steps = %v", got)
+	}
+
+	imp, err := Implicit(ctx, tg, ImplicitOptions{Browser: b})
+	if err != nil {
+		t.Fatalf("implicit in the browser: %v", err)
+	}
+	if !imp.Authorization.ResponseInFragment || imp.Token.AccessToken == "" {
+		t.Errorf("implicit: fragment %v", imp.Authorization.ResponseInFragment)
+	}
+
+	dev, err := DeviceCode(ctx, tg, DeviceOptions{Browser: b})
+	if err != nil {
+		t.Fatalf("device in the browser: %v", err)
+	}
+	if dev.Token.AccessToken == "" || !slices.Contains(stepNames(dev.Trace), "device_verify") {
+		t.Errorf("device steps = %v", stepNames(dev.Trace))
+	}
+
+	// A selector that never appears: the step fails with a screenshot.
+	tg.Browser.Consent.Approve = "#no-such-button"
+	tg.Timeouts.Page = 2 * time.Second
+	res, err = AuthCode(ctx, tg, AuthCodeOptions{Browser: b})
+	var be *BrowserError
+	if !errors.As(err, &be) || be.Screenshot == "" {
+		t.Fatalf("error = %v, want a *BrowserError with a screenshot", err)
+	}
+	if info, serr := os.Stat(be.Screenshot); serr != nil || info.Size() == 0 || filepath.Ext(be.Screenshot) != ".png" {
+		t.Errorf("screenshot %q: %v", be.Screenshot, serr)
+	}
+	if !slices.Contains(res.Screenshots, be.Screenshot) {
+		t.Errorf("result screenshots %v lack %q", res.Screenshots, be.Screenshot)
+	}
+}
+
+func TestFindChromeMissing(t *testing.T) {
+	t.Setenv("CHROME_PATH", filepath.Join(t.TempDir(), "no-chrome"))
+	_, err := FindChrome()
+	var cm *ChromeMissingError
+	if !errors.As(err, &cm) {
+		t.Fatalf("error = %v, want *ChromeMissingError", err)
+	}
+	if !strings.Contains(err.Error(), "apt-get install -y chromium") || !strings.Contains(err.Error(), "CHROME_PATH") {
+		t.Errorf("message %q does not say how to install", err)
+	}
+}

@@ -1,0 +1,118 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestDiscoveryURLs(t *testing.T) {
+	oidc, rfc, err := DiscoveryURLs("https://idp.example.com/tenant/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oidc != "https://idp.example.com/tenant/a/.well-known/openid-configuration" {
+		t.Errorf("oidc = %s", oidc)
+	}
+	if rfc != "https://idp.example.com/.well-known/oauth-authorization-server/tenant/a" {
+		t.Errorf("rfc8414 = %s (RFC 8414 3.1 inserts the well-known path before the issuer's path)", rfc)
+	}
+}
+
+func TestDiscoverFallsBackToRFC8414(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/oauth-authorization-server/as" {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"issuer": srv.URL + "/as", "token_endpoint": srv.URL + "/as/token",
+			"code_challenge_methods_supported": []string{"S256"}, "x_custom": true})
+	}))
+	defer srv.Close()
+	tg := &Target{Issuer: srv.URL + "/as"}
+	if err := tg.Discover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	md := tg.Metadata
+	if md.TokenEndpoint != srv.URL+"/as/token" || !md.SupportsCodeChallenge("S256") || md.Raw["x_custom"] != true ||
+		!strings.Contains(md.Source, "oauth-authorization-server") {
+		t.Errorf("metadata = %+v", md)
+	}
+}
+
+func TestDiscoverChecksIssuer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"issuer": "https://evil.example", "token_endpoint": "https://evil.example/token"})
+	}))
+	defer srv.Close()
+	tg := &Target{Issuer: srv.URL}
+	err := tg.Discover(context.Background())
+	var re *ResponseError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "issuer") {
+		t.Errorf("error = %v, want a *ResponseError about the issuer", err)
+	}
+	if tg.Metadata != nil {
+		t.Error("Metadata set despite the mismatch")
+	}
+}
+
+func TestDiscoverUnreachableIsTransportError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u := srv.URL
+	srv.Close()
+	err := (&Target{Issuer: u}).Discover(context.Background())
+	var te *TransportError
+	if !errors.As(err, &te) {
+		t.Errorf("error = %v, want *TransportError", err)
+	}
+}
+
+func TestParsePageFindsForms(t *testing.T) {
+	body := `<html><body><p id="login-error">Wrong password</p>
+<form id="login-form" method="post" action="/login"><input type="hidden" name="csrf_token" value="c1">
+<input id="username" name="user"><input id="password" name="pw" type="password">
+<button id="login-submit" type="submit">Go</button></form>
+<form id="consent-form" method="post" action="consent"><input type="hidden" name="csrf_token" value="c2">
+<button id="approve" name="decision" value="approve">A</button><button id="deny" name="decision" value="deny">D</button></form>
+</body></html>`
+	u, _ := url.Parse("http://127.0.0.1:9/authorize?x=1")
+	p, err := parsePage(u, 200, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.forms) != 2 || p.texts["login-error"] != "Wrong password" {
+		t.Fatalf("forms %+v texts %v", p.forms, p.texts)
+	}
+	login := &p.forms[0]
+	if !login.hasPassword() || fieldName(login, "#username", "username") != "user" || fieldName(login, "#password", "password") != "pw" {
+		t.Errorf("login form %+v", login)
+	}
+	consent := &p.forms[1]
+	deny := buttonFor(consent, "#deny", "deny")
+	req, err := submit(p, consent, nil, deny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.URL.String() != "http://127.0.0.1:9/consent" || req.Method != http.MethodPost {
+		t.Errorf("submit to %s %s", req.Method, req.URL)
+	}
+	if err := req.ParseForm(); err != nil {
+		t.Fatal(err)
+	}
+	if req.PostForm.Get("decision") != "deny" || req.PostForm.Get("csrf_token") != "c2" {
+		t.Errorf("posted %v", req.PostForm)
+	}
+}
+
+func TestSelectorID(t *testing.T) {
+	for sel, want := range map[string]string{"#approve": "approve", "#a.b": "", "button#x": "", "#a b": "", "": ""} {
+		if got := selectorID(sel); got != want {
+			t.Errorf("selectorID(%q) = %q, want %q", sel, got, want)
+		}
+	}
+}
