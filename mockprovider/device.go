@@ -73,10 +73,16 @@ func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	now := p.now()
-	deviceCode, userCode := newSecret(), newUserCode()
-	rec := &deviceRecord{clientID: client.ID, scopes: scopes, userCode: userCode,
+	deviceCode := newSecret()
+	rec := &deviceRecord{clientID: client.ID, scopes: scopes,
 		exp: now.Add(p.cfg.Lifetimes.DeviceCode), interval: p.cfg.Lifetimes.DevicePollInterval}
 	p.store.mu.Lock()
+	// A user code must point at one device request: draw again on a clash.
+	userCode := newUserCode()
+	for tries := 0; tries < 8 && p.store.userCodes.has(keyOf(normalizeUserCode(userCode))); tries++ {
+		userCode = newUserCode()
+	}
+	rec.userCode = userCode
 	p.store.devices.put(keyOf(deviceCode), rec, now)
 	p.store.userCodes.put(keyOf(normalizeUserCode(userCode)), rec, now)
 	p.store.mu.Unlock()

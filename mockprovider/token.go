@@ -177,16 +177,20 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 	if token == "" {
 		return tokenResponse{}, invalidRequest("refresh_token is required")
 	}
+	requested, validScope := parseScope(form.Get("scope"))
 	p.store.mu.Lock()
 	rec, ok := p.store.refresh.get(keyOf(token))
-	var replay, usable bool
+	var replay, usable, widened bool
+	var granted []string
 	if ok && rec.grant.clientID == client.ID {
 		replay = rec.used
 		if replay {
 			rec.grant.revoked = true
 		}
+		granted, _ = parseScope(rec.scope)
+		widened = !validScope || !subsetOf(requested, granted)
 		usable = rec.active(now)
-		if usable {
+		if usable && !widened {
 			rec.used = true // consumed here, under the lock: one winner per token
 		}
 	}
@@ -201,20 +205,14 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 		return tokenResponse{}, invalidGrant("the refresh token was already used; its token family is revoked")
 	case !usable:
 		return tokenResponse{}, invalidGrant("the refresh token is expired or revoked")
+	case widened:
+		// Refused before consuming: a bad scope request does not cost the
+		// client its refresh token.
+		return tokenResponse{}, invalidScope("the requested scope exceeds the scope originally granted")
 	}
-	granted, _ := parseScope(rec.scope)
 	scopes := granted
-	if requested := form.Get("scope"); requested != "" {
-		want, valid := parseScope(requested)
-		if !valid || !subsetOf(want, granted) {
-			// The token was consumed above; hand it back so a bad scope
-			// request does not cost the client its grant.
-			p.store.mu.Lock()
-			rec.used = false
-			p.store.mu.Unlock()
-			return tokenResponse{}, invalidScope("the requested scope exceeds the scope originally granted")
-		}
-		scopes = want
+	if len(requested) > 0 {
+		scopes = requested
 	}
 	return p.issueOrFail(issueRequest{
 		client:       client,
