@@ -71,16 +71,21 @@ func (a *AdminClient) Clock(ctx context.Context) (ClockState, error) {
 	return out, err
 }
 
-// AdvanceClock moves the provider's clock forward by d (whole seconds or
-// fractions; it must be positive), so expiry checks never sleep.
-func (a *AdminClient) AdvanceClock(ctx context.Context, d time.Duration) (ClockState, error) {
+// Now reads the provider's current time, which runs ahead of ours once the
+// clock was advanced.
+func (a *AdminClient) Now(ctx context.Context) (time.Time, error) {
+	c, err := a.Clock(ctx)
+	return c.Now, err
+}
+
+// AdvanceClock moves the provider's clock forward by d (it must be positive;
+// milliseconds are kept), so expiry checks never sleep.
+func (a *AdminClient) AdvanceClock(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
-		return ClockState{}, errors.New("flows: admin clock/advance: the duration must be positive")
+		return errors.New("flows: admin clock/advance: the duration must be positive")
 	}
-	var out ClockState
 	secs := math.Round(d.Seconds()*1000) / 1000
-	err := a.Do(ctx, http.MethodPost, "/admin/clock/advance", map[string]float64{"seconds": secs}, &out)
-	return out, err
+	return a.Do(ctx, http.MethodPost, "/admin/clock/advance", map[string]float64{"seconds": secs}, nil)
 }
 
 // KeyRotation is the answer to a key rotation.

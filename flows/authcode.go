@@ -37,11 +37,16 @@ type AuthCodeOptions struct {
 	NoPKCE bool
 	// NoNonce sends no nonce (one is sent by default when openid is requested).
 	NoNonce bool
-	// StopAfterAuthorize returns once the authorization response arrived,
+	// State is the state to send ("" sends a random one): B8 sends odd bytes.
+	State string
+	// CodeVerifier is the PKCE verifier to use ("" makes a random one; ignored
+	// with NoPKCE).
+	CodeVerifier string
+	// StopAfterAuthorization returns once the authorization response arrived,
 	// without checking state or redeeming the code, so suites can misuse it
 	// (redeem it twice, as another client, ...) with [ExchangeCode].
-	StopAfterAuthorize bool
-	Record             RecordMode
+	StopAfterAuthorization bool
+	Record                 RecordMode
 }
 
 // randomToken returns n random bytes, base64url-encoded.
@@ -70,10 +75,10 @@ func AuthCode(ctx context.Context, t *Target, opts AuthCodeOptions) (*Result, er
 	req := authorizeRequest{
 		responseType: "code", scopes: opts.Scopes, params: opts.Params, redirectURI: opts.RedirectURI,
 		consent: opts.Consent, browser: opts.Browser, session: opts.Session, deny: opts.Deny,
-		pkce: !opts.NoPKCE, nonce: !opts.NoNonce,
+		pkce: !opts.NoPKCE, nonce: !opts.NoNonce, state: opts.State, verifier: opts.CodeVerifier,
 	}
 	authz, err := r.authorize(ctx, req)
-	if err != nil || opts.StopAfterAuthorize {
+	if err != nil || opts.StopAfterAuthorization {
 		return r.done(err)
 	}
 	if err := checkState(authz); err != nil {
@@ -153,6 +158,8 @@ type authorizeRequest struct {
 	session      *Session
 	deny, pkce   bool
 	nonce        bool
+	// state and verifier are the caller's choice, "" for random ones.
+	state, verifier string
 }
 
 // authorize sends the authorization request, drives login and consent, and
@@ -192,12 +199,18 @@ func (r *run) authorize(ctx context.Context, req authorizeRequest) (*Authorizati
 	if scopes == nil {
 		scopes = r.client.Scopes
 	}
-	authz := &Authorization{RedirectURI: redirect, State: randomToken(24)}
+	authz := &Authorization{RedirectURI: redirect, State: req.state}
+	if authz.State == "" {
+		authz.State = randomToken(24)
+	}
 	r.res.Authorization = authz
 	conf := oauthConfig(r.md, r.client, scopes, redirect)
 	var opts []oauth2.AuthCodeOption
 	if req.pkce {
-		authz.CodeVerifier = oauth2.GenerateVerifier()
+		authz.CodeVerifier = req.verifier
+		if authz.CodeVerifier == "" {
+			authz.CodeVerifier = oauth2.GenerateVerifier()
+		}
 		opts = append(opts, oauth2.S256ChallengeOption(authz.CodeVerifier))
 	}
 	if req.nonce && slices.Contains(scopes, "openid") {

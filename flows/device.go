@@ -27,6 +27,10 @@ type DeviceOptions struct {
 	Record  RecordMode
 }
 
+// DeviceCodeOptions is DeviceOptions under the name of [DeviceCode], for
+// symmetry with [AuthCodeOptions].
+type DeviceCodeOptions = DeviceOptions
+
 func (o DeviceOptions) role() Role {
 	if o.Role == "" {
 		return RoleDevice

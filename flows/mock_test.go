@@ -134,7 +134,7 @@ func TestMockAuthCodeHTTPAndRefresh(t *testing.T) {
 func TestMockAuthCodeMisuse(t *testing.T) {
 	tg := startMock(t)
 	ctx := context.Background()
-	res, err := AuthCode(ctx, tg, AuthCodeOptions{StopAfterAuthorize: true})
+	res, err := AuthCode(ctx, tg, AuthCodeOptions{StopAfterAuthorization: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestMockAuthCodeMisuse(t *testing.T) {
 	}
 
 	// An expired code is refused: the clock moves, no sleeping.
-	res, err = AuthCode(ctx, tg, AuthCodeOptions{StopAfterAuthorize: true})
+	res, err = AuthCode(ctx, tg, AuthCodeOptions{StopAfterAuthorization: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,9 +166,15 @@ func TestMockAuthCodeMisuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := admin.AdvanceClock(ctx, 61*time.Second)
+	if err := admin.AdvanceClock(ctx, 61*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	after, err := admin.Clock(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if now, err := admin.Now(ctx); err != nil || now.Before(before.Now.Add(61*time.Second)) {
+		t.Errorf("Now = %v, %v; want at least %v", now, err, before.Now.Add(61*time.Second))
 	}
 	if after.Offset-before.Offset != 61 {
 		t.Errorf("clock offset %v -> %v, want +61", before.Offset, after.Offset)
@@ -266,7 +272,7 @@ func TestMockDevice(t *testing.T) {
 	}
 	// The provider clock moves past the interval so the poll is not slow_down.
 	admin, _ := tg.AdminClient()
-	if _, err := admin.AdvanceClock(ctx, 6*time.Second); err != nil {
+	if err := admin.AdvanceClock(ctx, 6*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := PollDevice(ctx, tg, RoleDevice, auth.Device.DeviceCode, DeviceOptions{}); ErrorCode(err) != "access_denied" {
