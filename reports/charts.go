@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -110,6 +111,8 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 	p.Y.Tick.Label.Font = sans(9)
 	p.Legend.TextStyle.Font = sans(10)
 	p.Legend.Top = true
+	p.X.Tick.Marker = plainTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	return p
@@ -180,39 +183,89 @@ func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 	return p, nil
 }
 
-// distributionPlot draws the latency histogram from the HDR data: linear
-// bins from the minimum to the 99.9th percentile, and the rare slower
-// values in a last bin so the bulk stays readable.
+// distributionPlot draws the latency histogram from the HDR data, on a
+// logarithmic axis with logarithmic bins from the fastest to the slowest
+// flow: latency is long-tailed, and on a linear axis the bulk of the flows
+// would crowd into one bar.
 func distributionPlot(h runner.Histogram, c color.Color) (*plot.Plot, error) {
 	hist, err := h.Histogram()
 	if err != nil {
 		return nil, err
 	}
 	lo := float64(hist.Min()) / 1000 // milliseconds
-	hi := float64(hist.ValueAtQuantile(99.9)) / 1000
-	if hi <= lo {
-		hi = lo + 1
+	hi := float64(hist.Max()) / 1000
+	lo = math.Max(lo, 0.001)
+	if hi <= lo*1.01 {
+		lo, hi = lo/1.5, hi*1.5
 	}
-	width := (hi - lo) / distributionBins
+	ratio := math.Log(hi / lo)
 	bins := make([]plotter.HistogramBin, distributionBins)
 	for i := range bins {
-		bins[i] = plotter.HistogramBin{Min: lo + float64(i)*width, Max: lo + float64(i+1)*width}
+		bins[i] = plotter.HistogramBin{
+			Min: lo * math.Exp(ratio*float64(i)/distributionBins),
+			Max: lo * math.Exp(ratio*float64(i+1)/distributionBins),
+		}
 	}
 	for _, bar := range hist.Distribution() {
 		if bar.Count == 0 {
 			continue
 		}
-		ms := float64(bar.From+bar.To) / 2 / 1000
-		i := int(math.Floor((ms - lo) / width))
+		ms := math.Max(float64(bar.From+bar.To)/2/1000, lo)
+		i := int(math.Floor(math.Log(ms/lo) / ratio * distributionBins))
 		i = min(max(i, 0), distributionBins-1)
 		bins[i].Weight += float64(bar.Count)
 	}
-	p := newPlot(fmt.Sprintf("milliseconds (values above p99.9 = %.1f ms in the last bar)", hi), "flows")
-	hp := &plotter.Histogram{Bins: bins, Width: width, FillColor: c}
+	p := newPlot("milliseconds (logarithmic)", "flows")
+	hp := &plotter.Histogram{Bins: bins, FillColor: c}
 	hp.LineStyle.Width = vg.Points(0.5)
 	hp.LineStyle.Color = color.White
 	p.Add(hp)
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks{}
+	p.X.Min, p.X.Max = lo, hi
 	return p, nil
+}
+
+// logTicks labels a logarithmic axis at 1, 2 and 5 times the powers of ten
+// that fall in its range, and marks the other whole multiples, so that even
+// a narrow range (2 to 8 ms) gets labels.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for exp := math.Floor(math.Log10(lo)); math.Pow(10, exp) <= hi; exp++ {
+		base := math.Pow(10, exp)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * base
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = formatTick(v)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
+// plainTicks is plot's default ticker with labels free of trailing zeros
+// ("250", "2.5" rather than "250.00", "2.50").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = formatTick(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+func formatTick(v float64) string {
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
 func errorsPlot(errs []ErrorCount) (*plot.Plot, error) {

@@ -1,0 +1,70 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gonum.org/v1/plot"
+
+	sample "github.com/grantbench/grantbench/reports/reportstest"
+	"github.com/grantbench/grantbench/runner"
+)
+
+func labels(ticks []plot.Tick) string {
+	var out []string
+	for _, t := range ticks {
+		if t.Label != "" {
+			out = append(out, t.Label)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func TestTickLabels(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{2, 8, "2,5"},
+		{0.3, 40, "0.5,1,2,5,10,20"},
+		{1.5, 1.9, ""}, // no round value inside: minor marks only, axis still drawn
+	} {
+		if got := labels(logTicks{}.Ticks(tc.lo, tc.hi)); got != tc.want {
+			t.Errorf("logTicks(%v, %v) = %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+	for _, tk := range (plainTicks{}).Ticks(0, 0.3) {
+		if tk.Label != "" && (strings.HasSuffix(tk.Label, "0") && strings.Contains(tk.Label, ".") || len(tk.Label) > 5) {
+			t.Errorf("untidy tick label %q", tk.Label)
+		}
+	}
+}
+
+// TestChartsOfDegenerateRuns: a run with one second, one latency value or
+// nothing finished still renders (no panics from the plotting library's
+// range checks) and shows no distribution without flows.
+func TestChartsOfDegenerateRuns(t *testing.T) {
+	full, err := sample.Load(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneSecond := *full
+	oneSecond.Series = full.Series[:1]
+	empty := runner.Result{Schema: runner.ResultSchema, Series: []runner.Point{{Second: 0}}, Scenarios: []runner.ScenarioResult{{Name: "idle", Flow: "refresh"}}}
+	for name, r := range map[string]*runner.Result{"one second": &oneSecond, "nothing finished": &empty, "no series": {Schema: 1}} {
+		charts, err := LoadCharts(r)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, c := range charts {
+			if !strings.HasPrefix(c.SVG, "<svg") || !strings.HasSuffix(strings.TrimSpace(c.SVG), "</svg>") {
+				t.Errorf("%s: chart %s is not an SVG element", name, c.ID)
+			}
+			if name == "nothing finished" && strings.HasPrefix(c.ID, "chart-distribution") {
+				t.Errorf("%s: a distribution chart without flows", name)
+			}
+		}
+	}
+}
