@@ -173,8 +173,10 @@ func (in Input) Summary() string {
 		verdict := "passed"
 		if n := len(r.Failed()); n > 0 {
 			verdict = fmt.Sprintf("FAILED (%d of %d thresholds breached)", n, len(r.Thresholds))
-		} else if len(r.Thresholds) > 0 {
-			verdict = fmt.Sprintf("passed (%d thresholds)", len(r.Thresholds))
+		} else if n := len(r.Thresholds); n == 1 {
+			verdict = "passed (1 threshold)"
+		} else if n > 1 {
+			verdict = fmt.Sprintf("passed (%d thresholds)", n)
 		}
 		flowsDone, _, _, achieved, _ := loadTotals(r)
 		parts = append(parts, fmt.Sprintf("load %d flows at %s, %s", flowsDone, formatRate(achieved), verdict))
