@@ -1,0 +1,120 @@
+package grants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/runner"
+)
+
+func TestMain(m *testing.M) {
+	// x/oauth2 v0.38's DeviceAuth reads the device authorization response but
+	// never closes its body, so net/http's request-timeout goroutine lives until
+	// the client timeout. It is x/oauth2's, bounded, and not a runner leak.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.setRequestCancel.func4"))
+}
+
+func TestClassify(t *testing.T) {
+	live := context.Background()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		ctx  context.Context
+		err  error
+		want string
+	}{
+		{live, nil, runner.OutcomeOK},
+		{live, &flows.OAuthError{Step: "token", Status: 400, Code: "invalid_grant"}, runner.OutcomeOAuthError},
+		{live, fmt.Errorf("wrapped: %w", &flows.OAuthError{Code: "access_denied"}), runner.OutcomeOAuthError},
+		{live, &flows.ResponseError{Step: "token", Status: 503, Reason: "no OAuth error code"}, runner.OutcomeHTTPError},
+		{live, &flows.ResponseError{Step: "token", Status: 200, Reason: "not JSON"}, runner.OutcomeBadResponse},
+		{live, &flows.TransportError{Step: "token", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, runner.OutcomeRefused},
+		{live, &flows.TransportError{Step: "token", Err: io.ErrUnexpectedEOF}, runner.OutcomeReset},
+		{live, &flows.TransportError{Step: "token", Err: context.DeadlineExceeded}, runner.OutcomeTimeout},
+		{live, &flows.TransportError{Step: "token", Err: errors.New("tls: bad certificate")}, runner.OutcomeTransport},
+		{live, &flows.BrowserError{Step: "login", Err: errors.New("no such element")}, runner.OutcomeBrowser},
+		{live, &flows.BrowserError{Step: "login", Err: context.DeadlineExceeded}, runner.OutcomeTimeout},
+		{live, errors.New("something else"), runner.OutcomeError},
+		{cancelled, &flows.TransportError{Step: "token", Err: context.Canceled}, runner.OutcomeInterrupted},
+	} {
+		if got := Classify(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+func startMock(t *testing.T) *flows.Target {
+	t.Helper()
+	cfg, err := mockprovider.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	target := flows.MockTarget(srv.Issuer(), "")
+	t.Cleanup(func() {
+		target.CloseIdleConnections()
+		srv.Close()
+		cancel()
+	})
+	return target
+}
+
+// TestEveryGrantAgainstTheMock prepares each grant and runs a few iterations of
+// it against the bundled mock provider with HTTP consent.
+func TestEveryGrantAgainstTheMock(t *testing.T) {
+	target := startMock(t)
+	wantSteps := map[string]string{
+		"client_credentials": "token", "password": "token", "refresh": "refresh",
+		"authorization_code": "token", "device_code": "device_poll",
+	}
+	for _, name := range runner.FlowNames {
+		t.Run(name, func(t *testing.T) {
+			flow, err := New(name, Config{Target: target, Consent: flows.ConsentHTTP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, ok := flow.(interface{ Close() error }); ok {
+				defer c.Close()
+			}
+			if p, ok := flow.(runner.Preparer); ok {
+				if err := p.Prepare(context.Background(), runner.SetupNeed{Concurrency: 2, Iterations: 6}); err != nil {
+					t.Fatalf("prepare: %v", err)
+				}
+			}
+			for i := range 6 {
+				steps, err := flow.Run(context.Background())
+				if err != nil {
+					t.Fatalf("iteration %d: %v (steps %+v)", i, err, steps)
+				}
+				last := steps[len(steps)-1]
+				if last.Name != wantSteps[name] || last.Status != 200 {
+					t.Fatalf("iteration %d ended with step %+v, want %s 200", i, last, wantSteps[name])
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownFlow(t *testing.T) {
+	if _, err := New("implicit", Config{Target: &flows.Target{}}); err == nil {
+		t.Error("implicit accepted")
+	}
+	if _, err := New("password", Config{}); err == nil {
+		t.Error("no target accepted")
+	}
+}
