@@ -146,7 +146,10 @@ func (c *Conformance) sortChecks() {
 	})
 }
 
-var specIDPattern = regexp.MustCompile(`^([A-Z]+[0-9]+)\b`)
+var (
+	specIDPattern = regexp.MustCompile(`^([A-Z]+[0-9]+)\b`)
+	rfcLabel      = regexp.MustCompile(`^rfc([0-9]{3,5})$`)
+)
 
 func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Redactor, baseDir string) CheckResult {
 	labels := spec.Labels()
@@ -240,7 +243,6 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Red
 // sourcesFromLabels links "rfc6749"-style labels of a spec the catalogue does
 // not know.
 func sourcesFromLabels(labels []string) []Source {
-	rfcLabel := regexp.MustCompile(`^rfc([0-9]{3,5})$`)
 	var out []Source
 	for _, l := range labels {
 		if m := rfcLabel.FindStringSubmatch(strings.ToLower(l)); m != nil {

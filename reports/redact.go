@@ -118,6 +118,9 @@ var (
 	// key=value in a query, fragment or form body, for sensitive keys.
 	formFieldPattern = regexp.MustCompile(`(?i)(^|[?&#;\s"'(\[,{])(` + sensitiveFieldNames + `)=([^&#\s"'<>\\,;)\]}]+)`)
 
+	// key:[value] as Go prints url.Values and http.Header maps.
+	goMapFieldPattern = regexp.MustCompile(`(?i)(^|[\s\[{,])(` + sensitiveFieldNames + `):\[([^\]\s]+)`)
+
 	// "key": "value" in JSON, for sensitive keys.
 	jsonFieldPattern = regexp.MustCompile(`(?i)("(?:` + sensitiveFieldNames + `)"\s*:\s*")((?:[^"\\]|\\.)*)"`)
 
@@ -171,6 +174,10 @@ func (r *Redactor) String(s string) string {
 	s = formFieldPattern.ReplaceAllStringFunc(s, func(m string) string {
 		sub := formFieldPattern.FindStringSubmatch(m)
 		return sub[1] + sub[2] + "=" + shortenUnlessDone(sub[3])
+	})
+	s = goMapFieldPattern.ReplaceAllStringFunc(s, func(m string) string {
+		sub := goMapFieldPattern.FindStringSubmatch(m)
+		return sub[1] + sub[2] + ":[" + shortenUnlessDone(sub[3])
 	})
 	s = looseFieldPattern.ReplaceAllStringFunc(s, func(m string) string {
 		sub := looseFieldPattern.FindStringSubmatch(m)

@@ -68,6 +68,9 @@ func TestRedactStringHidesSecretsByShapeAndPlace(t *testing.T) {
 		{"go-printed header map",
 			fmt.Sprint(http.Header{"Authorization": {"Basic Y2xpZW50OnMzY3IzdA=="}, "Cookie": {"sid=" + testOpaqueToken}}),
 			[]string{"Y2xpZW50OnMzY3IzdA==", testOpaqueToken}, []string{"Authorization:[Basic ", "sid="}},
+		{"url.Values printed with %v",
+			fmt.Sprint(url.Values{"code": {testCode}, "state": {"s1"}, "code_verifier": {testVerifier}}),
+			[]string{testCode, testVerifier}, []string{"state:[s1]"}},
 		{"struct printed with %+v",
 			// A password with spaces cannot be told apart from the text after it
 			// here: runs register theirs (TestRedactorRegisteredSecrets).
