@@ -68,3 +68,28 @@ func TestChartsOfDegenerateRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNamesStayText: names in a hand-edited load.json or a hostile
+// provider's error codes end up in tables and chart labels as text, never as
+// markup.
+func TestHostileNamesStayText(t *testing.T) {
+	r, err := sample.Load(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Scenarios[0].Name = `<script>alert("scenario")</script>`
+	r.Scenarios[0].Steps[0].Requests = append(r.Scenarios[0].Steps[0].Requests,
+		runner.RequestCount{Outcome: "oauth_error", StatusClass: "4xx", OAuthError: `<img src=x onerror=alert(1)>`, Count: 3})
+	var b strings.Builder
+	if err := WriteHTML(&b, Input{Load: r}, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script", "<img src=x"} {
+		if strings.Contains(b.String(), bad) {
+			t.Errorf("the page contains %q as markup", bad)
+		}
+	}
+	if !strings.Contains(b.String(), "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Error("the hostile error code is not shown as text")
+	}
+}
