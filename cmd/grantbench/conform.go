@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/suites"
+)
+
+func init() {
+	register("conform", "run the conformance checks against a provider (default: the bundled mock)", runConform)
+}
+
+// conformOptions are the flags of `grantbench conform`.
+type conformOptions struct {
+	target      string
+	labelFilter string
+	out         string
+	defects     multiFlag
+	noColor     bool
+	verbose     bool
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var opts conformOptions
+	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.target, "target", "", "target profile (YAML); default: start the bundled mock provider on 127.0.0.1")
+	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter selecting checks, e.g. AC2, rfc9700, 'authcode && !browser'")
+	fs.StringVar(&opts.out, "out", "out", "directory for junit.xml, results.json and screenshots")
+	fs.Var(&opts.defects, "defect", "switch on a defect mode of the bundled mock (repeatable)")
+	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
+	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageErrorf("conform: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("conform: unexpected argument %q", fs.Arg(0))
+	}
+
+	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects, NoColor: opts.noColor, Verbose: opts.verbose}
+	if opts.target != "" {
+		target, err := flows.LoadTarget(opts.target)
+		if err != nil {
+			return usageErrorf("conform: %v", err)
+		}
+		runOpts.Target = target
+	}
+	_, err := suites.Run(ctx, runOpts)
+	return conformError(err, opts.out, stdout)
+}
+
+// conformError maps the outcome of a run to the exit codes DESIGN.md fixes.
+func conformError(err error, out string, stdout io.Writer) error {
+	var (
+		unreachable *suites.UnreachableError
+		config      *suites.ConfigError
+		chrome      *flows.ChromeMissingError
+		failed      *suites.FailedError
+	)
+	switch {
+	case err == nil:
+		if out != "" {
+			fmt.Fprintf(stdout, "results: %s/junit.xml, %s/results.json\n", out, out)
+		}
+		return nil
+	case errors.As(err, &chrome):
+		return usageErrorf("conform: a check needs a browser: %v", chrome)
+	case errors.As(err, &config):
+		return usageErrorf("conform: %v", config)
+	case errors.As(err, &unreachable):
+		return unreachableErrorf("conform: %v", unreachable)
+	case errors.As(err, &failed):
+		if out != "" {
+			fmt.Fprintf(stdout, "results: %s/junit.xml, %s/results.json\n", out, out)
+		}
+		return failedErrorf("conform: %v", failed)
+	default:
+		// The run itself broke (the bundled mock did not start, say).
+		return fmt.Errorf("conform: %w", err)
+	}
+}

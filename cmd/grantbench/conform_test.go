@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// conformChildEnv makes the test binary, re-executed, run one conform command
+// in a fresh process: Ginkgo runs its specs once per process.
+const conformChildEnv = "GRANTBENCH_CONFORM_CHILD_ARGS"
+
+// TestConformChild is the child side of runConformChild: it does nothing
+// unless the environment names a command to run.
+func TestConformChild(t *testing.T) {
+	args := os.Getenv(conformChildEnv)
+	if args == "" {
+		t.Skip("only runs as a child process of another test")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatalf("bad %s: %v", conformChildEnv, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	err := run(ctx, argv, os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// runConformChild runs `grantbench conform args...` in a child process and
+// returns its exit code and output.
+func runConformChild(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	encoded, err := json.Marshal(append([]string{"conform"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), conformChildEnv+"="+string(encoded))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if !asExitError(err, &exitErr) {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return exitErr.ExitCode(), string(out)
+	}
+	return 0, string(out)
+}
+
+func asExitError(err error, target **exec.ExitError) bool {
+	ee, ok := err.(*exec.ExitError)
+	if ok {
+		*target = ee
+	}
+	return ok
+}
+
+func TestConformUsageErrors(t *testing.T) {
+	badProfile := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badProfile, []byte("issuer: not a url\nclients: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
+		{"missing profile", []string{"--target", filepath.Join(t.TempDir(), "absent.yaml")}, "no such file"},
+		{"bad profile", []string{"--target", badProfile}, "issuer"},
+		{"bad label filter", []string{"--label-filter", "AC1 &&", "--out", t.TempDir()}, "label filter"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"conform"}, tc.args...), &stdout, &stderr)
+			if code := exitCode(err, &stderr); code != exitUsage {
+				t.Fatalf("exit code %d, want %d (err %v)", code, exitUsage, err)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr %q does not mention %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestConformUnreachableTarget(t *testing.T) {
+	// A listener that is closed at once: nothing answers on its port.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	issuer := srv.URL
+	srv.Close()
+	profile := filepath.Join(t.TempDir(), "target.yaml")
+	body := "issuer: " + issuer + "\nclients:\n  confidential:\n    client_id: app\n    client_secret: s3cret-value\n"
+	if err := os.WriteFile(profile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"conform", "--target", profile, "--out", t.TempDir()}, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != exitUnreachable {
+		t.Fatalf("exit code %d, want %d: %s", code, exitUnreachable, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "s3cret-value") {
+		t.Fatal("the client secret was printed")
+	}
+}
+
+func TestConformAgainstBundledMock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	out := t.TempDir()
+	code, output := runConformChild(t, "--label-filter", "M1 || M2 || C5", "--out", out, "--no-color")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want 0:\n%s", code, output)
+	}
+	if !strings.Contains(output, "Ran 3 of") {
+		t.Fatalf("Ginkgo's summary is missing or counts other than 3 checks:\n%s", output)
+	}
+	for _, name := range []string{"junit.xml", "results.json"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || len(data) == 0 {
+			t.Fatalf("%s not written: %v", name, err)
+		}
+	}
+}
+
+// brokenTokenEndpoint serves valid metadata but answers every token request
+// with a bare 500: C5 must fail and conform exit 1.
+func brokenTokenEndpoint(t *testing.T) string {
+	t.Helper()
+	var issuer string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"issuer": issuer, "token_endpoint": issuer + "/token", "authorization_endpoint": issuer + "/authorize",
+				"jwks_uri": issuer + "/jwks", "response_types_supported": []string{"code"},
+			})
+		default:
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	issuer = srv.URL
+	return issuer
+}
+
+func TestConformFailedCheckExitsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	issuer := brokenTokenEndpoint(t)
+	profile := filepath.Join(t.TempDir(), "target.yaml")
+	body := "issuer: " + issuer + "\nclients:\n  confidential:\n    client_id: app\n    client_secret: s3cret-value\n"
+	if err := os.WriteFile(profile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, output := runConformChild(t, "--target", profile, "--label-filter", "C5", "--out", out, "--no-color")
+	if code != exitFailed {
+		t.Fatalf("exit code %d, want %d:\n%s", code, exitFailed, output)
+	}
+	if !strings.Contains(output, "C5:") || !strings.Contains(output, "[FAIL]") {
+		t.Fatalf("the output does not show C5 failing:\n%s", output)
+	}
+	if strings.Contains(output, "s3cret-value") {
+		t.Fatal("the client secret was printed")
+	}
+	if _, err := os.Stat(filepath.Join(out, "junit.xml")); err != nil {
+		t.Fatalf("junit.xml not written on failure: %v", err)
+	}
+}

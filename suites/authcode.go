@@ -1,0 +1,188 @@
+package suites
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+	"golang.org/x/oauth2"
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// defaultCodeLifetime is what the expiry check waits out when the profile does
+// not state the code lifetime: RFC 6749 4.1.2 recommends at most 10 minutes.
+const defaultCodeLifetime = 10 * time.Minute
+
+// expectAuthorizationRefused asserts that an authorization request was refused:
+// either an error redirect to the client whose error is one of codes (with the
+// state sent), or an error page of the provider's own; never a code.
+func expectAuthorizationRefused(r *response, redirectURI, state string, codes ...string) {
+	if params, ok := redirectParams(r, redirectURI); ok {
+		Expect(params.Get("code")).To(BeEmpty(), "the refused request must not yield a code")
+		Expect(params.Get("access_token")).To(BeEmpty(), "the refused request must not yield a token")
+		Expect(params.Get("error")).To(BeElementOf(codes), "error of the redirect; got %s", r.describe())
+		Expect(params.Get("state")).To(Equal(state), "the error redirect carries the state sent (RFC 6749 4.1.2.1)")
+		return
+	}
+	expectErrorPage(r, "refused authorization request")
+}
+
+func (e *env) declareAuthCode() {
+	Describe("authorization code and PKCE", Label("authcode"), func() {
+		It("AC1: a browser login and consent returns the code with the exact state, and a 200 no-store token response", check("AC1", "rfc6749", "oidc", "browser"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{forceBrowser: true})
+			Expect(auth.ReturnedState()).To(Equal(auth.State), "state comes back exactly")
+
+			r := e.redeem(ctx, c, auth, nil)
+			tr := expectTokenResponse(r, "code redemption")
+			Expect(strings.ToLower(tr.TokenType)).To(Equal("bearer"), "token_type")
+			Expect(tr.HasExpiresIn).To(BeTrue(), "expires_in is present")
+			Expect(tr.ExpiresIn).To(BeNumerically(">", 0), "expires_in")
+			Expect(r.isJSON()).To(BeTrue(), "Content-Type application/json; got %q", r.Header.Get("Content-Type"))
+			expectNoStore(r)
+		})
+
+		It("AC2: a code redeemed twice gets invalid_grant the second time", check("AC2", "rfc6749", "oidc"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			first := expectTokenResponse(e.redeem(ctx, c, auth, nil), "first redemption")
+			second := e.redeem(ctx, c, auth, nil)
+			expectTokenError(second, "invalid_grant")
+
+			// RFC 6749 4.1.2: the tokens of the first redemption SHOULD be revoked.
+			// A SHOULD is reported, not failed.
+			if e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != "" {
+				after := e.introspect(ctx, first.AccessToken)
+				AddReportEntry("first redemption's access token after the replay (SHOULD be revoked)", fmt.Sprintf("active=%v", after.object()["active"]))
+			}
+		})
+
+		It("AC4: a code redeemed after its lifetime gets invalid_grant", check("AC4", "rfc6749"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			lifetime := e.target.Lifetimes.Code
+			if lifetime == 0 && e.target.Features.AdminClock {
+				lifetime = defaultCodeLifetime
+			}
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			e.passTime(ctx, lifetime+time.Second, "the authorization code")
+			expectTokenError(e.redeem(ctx, c, auth, nil), "invalid_grant")
+		})
+
+		It("AC5: a code redeemed by another client gets invalid_grant or invalid_client", check("AC5", "rfc6749"), func(ctx SpecContext) {
+			owner := e.client(flows.RoleConfidential)
+			// The public client is allowed the code grant wherever it exists, so
+			// its refusal can only come from the code's binding; the "other"
+			// client may be refused the grant as such (unauthorized_client),
+			// which would prove nothing.
+			var thief *flows.Client
+			for _, role := range []flows.Role{flows.RolePublic, flows.RoleOther} {
+				if c, err := e.target.Client(role); err == nil && c.ClientID != owner.ClientID {
+					thief = c
+					break
+				}
+			}
+			if thief == nil {
+				Skip("the target profile has no public or other client distinct from the confidential one")
+			}
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			expectTokenError(e.redeem(ctx, thief, auth, nil), "invalid_grant", "invalid_client")
+		})
+
+		It("AC6: a token request whose redirect_uri differs from the authorization request's gets invalid_grant", check("AC6", "rfc6749"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"redirect_uri": {otherRedirectURI(auth.RedirectURI)}}), "invalid_grant")
+		})
+
+		It("AC7: an S256 challenge redeemed without code_verifier gets invalid_grant", check("AC7", "rfc7636"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			Expect(auth.CodeVerifier).NotTo(BeEmpty(), "the flow sent a PKCE challenge")
+			// A missing parameter may also be reported as invalid_request.
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {""}}), "invalid_grant", "invalid_request")
+		})
+
+		It("AC8: a wrong code_verifier gets invalid_grant", check("AC8", "rfc7636"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {oauth2.GenerateVerifier()}}), "invalid_grant")
+		})
+
+		It("AC10: code_challenge_method=plain, or a code_verifier under 43 characters, is refused", check("AC10", "rfc7636", "rfc9700"), func(ctx SpecContext) {
+			if !e.metadata().SupportsCodeChallenge("S256") {
+				Skip("the provider does not advertise S256 (code_challenge_methods_supported), so plain may be all it has")
+			}
+			c := e.redirectClient()
+			By("code_challenge_method=plain at the authorization endpoint")
+			params, _ := authParams(c, c.RedirectURI)
+			verifier := oauth2.GenerateVerifier()
+			params.Set("code_challenge", verifier)
+			params.Set("code_challenge_method", "plain")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request")
+
+			By("a 42-character code_verifier")
+			short := oauth2.GenerateVerifier()[:42]
+			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{verifier: short})
+			r := e.redeem(ctx, e.client(flows.RoleConfidential), auth, nil)
+			expectTokenError(r, "invalid_request", "invalid_grant")
+		})
+
+		It("AC11: a public client without code_challenge gets invalid_request", check("AC11", "rfc7636", "rfc9700"), func(ctx SpecContext) {
+			c := e.client(flows.RolePublic)
+			if c.RedirectURI == "" {
+				Skip("the profile's public client has no redirect_uri")
+			}
+			params, _ := authParams(c, c.RedirectURI)
+			params.Del("code_challenge")
+			params.Del("code_challenge_method")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request")
+		})
+
+		It("AC14: a missing or unknown response_type gets invalid_request or unsupported_response_type", check("AC14", "rfc6749"), func(ctx SpecContext) {
+			c := e.redirectClient()
+			By("no response_type")
+			params, _ := authParams(c, c.RedirectURI)
+			params.Del("response_type")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request", "unsupported_response_type")
+
+			By("an unknown response_type")
+			params, _ = authParams(c, c.RedirectURI)
+			params.Set("response_type", "grantbench_unknown")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "unsupported_response_type", "invalid_request")
+		})
+
+		It("AC15: a user who denies consent is sent back with access_denied and the state", check("AC15", "rfc6749", "browser"), func(ctx SpecContext) {
+			oauthErr, res := e.authorizationError(ctx, flows.RoleConfidential, authOptions{forceBrowser: true, deny: true})
+			Expect(oauthErr.Code).To(Equal("access_denied"), "error of the redirect after a denial")
+			Expect(res.Authorization).NotTo(BeNil(), "the denial reached the redirect URI")
+			Expect(oauthErr.Params.Get("state")).To(Equal(res.Authorization.State), "the error redirect carries the state sent")
+			Expect(oauthErr.Params.Get("code")).To(BeEmpty(), "no code after a denial")
+		})
+	})
+}
+
+// otherRedirectURI returns a URI that differs from uri but that the provider
+// could plausibly accept for the client: another port for a loopback URI
+// (RFC 8252 7.3), else a path suffix.
+func otherRedirectURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri + "-other"
+	}
+	if port := u.Port(); port != "" {
+		n, err := strconv.Atoi(port)
+		if err == nil {
+			u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(n%65535+1))
+			return u.String()
+		}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/other"
+	return u.String()
+}

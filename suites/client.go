@@ -1,0 +1,197 @@
+package suites
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// unknownScope is a scope no provider registers for the test clients.
+const unknownScope = "grantbench.unregistered.scope"
+
+// userScopes need a user: a client credentials request does not ask for them.
+var userScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+
+// machineScopes are the client's scopes a client credentials grant may ask for.
+func machineScopes(c *flows.Client) []string {
+	var out []string
+	for _, s := range c.Scopes {
+		if !slices.Contains(userScopes, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// clientCredentialsForm is a valid client credentials request body.
+func clientCredentialsForm(c *flows.Client) url.Values {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scopes := machineScopes(c); len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	return form
+}
+
+func (e *env) declareClient() {
+	Describe("client credentials and token endpoint errors", Label("client"), func() {
+		It("C1: a client credentials request gets a Bearer token with expires_in and no refresh token", check("C1", "rfc6749"), func(ctx SpecContext) {
+			e.confidential(flows.RoleConfidential)
+			res, err := flows.ClientCredentials(e.spec(ctx), e.target, flows.ClientCredentialsOptions{Role: flows.RoleConfidential})
+			e.keep(res)
+			Expect(err).NotTo(HaveOccurred(), "client credentials grant")
+			Expect(res.Token.AccessToken).NotTo(BeEmpty(), "access_token")
+			Expect(strings.ToLower(res.Token.TokenType)).To(Equal("bearer"), "token_type")
+			expiresIn, ok := res.ExpiresIn()
+			Expect(ok).To(BeTrue(), "expires_in is present (RFC 6749 5.1 RECOMMENDED; CHECKS C1 requires it)")
+			Expect(expiresIn).To(BeNumerically(">", 0), "expires_in")
+			Expect(res.RefreshTokenIssued()).To(BeFalse(), "a refresh token SHOULD NOT be included (RFC 6749 4.4.3)")
+		})
+
+		It("C2: a bad secret in HTTP Basic gets 401 with WWW-Authenticate and invalid_client", check("C2", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			header := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret+"-wrong")}}
+			r := e.postRaw(ctx, "token", e.metadata().TokenEndpoint, header, clientCredentialsForm(c).Encode())
+			expectTokenError(r, "invalid_client")
+			Expect(r.Status).To(Equal(http.StatusUnauthorized), "status; got %s", r.describe())
+			Expect(r.Header.Get("WWW-Authenticate")).NotTo(BeEmpty(), "WWW-Authenticate header on 401 (RFC 6749 5.2)")
+		})
+
+		It("C3: a bad secret in the body, or an unknown client, gets invalid_client", check("C3", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			form := clientCredentialsForm(c)
+			form.Set("client_id", c.ClientID)
+			form.Set("client_secret", c.ClientSecret+"-wrong")
+			r := e.post(ctx, "token", e.metadata().TokenEndpoint, nil, authNone, form)
+			expectTokenError(r, "invalid_client")
+
+			unknown := clientCredentialsForm(c)
+			unknown.Set("client_id", "grantbench-unknown-client")
+			unknown.Set("client_secret", c.ClientSecret)
+			r = e.post(ctx, "token", e.metadata().TokenEndpoint, nil, authNone, unknown)
+			expectTokenError(r, "invalid_client")
+		})
+
+		It("C4: a grant type the client is not allowed gets unauthorized_client", check("C4", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			if e.target.Features.Password && e.target.HasClient(flows.RoleLegacy) {
+				if legacy, _ := e.target.Client(flows.RoleLegacy); legacy.ClientID == c.ClientID {
+					Skip("the confidential client is also the legacy client, allowed the password grant")
+				}
+			}
+			// The confidential client runs the code grant; the password grant is
+			// the one a well-configured provider does not let it use.
+			form := url.Values{"grant_type": {"password"}, "username": {e.target.User.Username}, "password": {e.target.User.Password}}
+			r := e.token(ctx, c, form)
+			codes := []string{"unauthorized_client"}
+			if gts := e.metadata().GrantTypesSupported; len(gts) > 0 && !slices.Contains(gts, "password") {
+				// A provider without the password grant at all may say so instead.
+				codes = append(codes, "unsupported_grant_type")
+			}
+			expectTokenError(r, codes...)
+		})
+
+		It("C5: an unknown grant_type gets unsupported_grant_type", check("C5", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			r := e.token(ctx, c, url.Values{"grant_type": {"urn:grantbench:unknown-grant"}})
+			expectTokenError(r, "unsupported_grant_type")
+		})
+
+		It("C6: a scope beyond the client's gets invalid_scope", check("C6", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			form := clientCredentialsForm(c)
+			form.Set("scope", strings.TrimSpace(form.Get("scope")+" "+unknownScope))
+			r := e.token(ctx, c, form)
+			expectTokenError(r, "invalid_scope")
+		})
+
+		It("C7: GET on the token endpoint, or credentials in the query, are refused", check("C7", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			tokenURL, err := url.Parse(e.metadata().TokenEndpoint)
+			Expect(err).NotTo(HaveOccurred())
+
+			q := clientCredentialsForm(c)
+			q.Set("client_id", c.ClientID)
+			q.Set("client_secret", c.ClientSecret)
+			get := *tokenURL
+			get.RawQuery = q.Encode()
+			r := e.get(ctx, "token", get.String(), nil)
+			Expect(r.Status).To(BeNumerically(">=", 400), "GET on the token endpoint must be refused (RFC 6749 3.2); got %s", r.describe())
+			Expect(r.Status).To(BeNumerically("<", 500), "refused with a 4xx, never a 5xx; got %s", r.describe())
+			Expect(r.object()).NotTo(HaveKey("access_token"), "no token for a GET")
+
+			inQuery := *tokenURL
+			inQuery.RawQuery = url.Values{"client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}.Encode()
+			r = e.postRaw(ctx, "token", inQuery.String(), nil, clientCredentialsForm(c).Encode())
+			Expect(r.Status).To(BeNumerically(">=", 400), "client credentials in the URI query must not authenticate (RFC 6749 2.3.1); got %s", r.describe())
+			Expect(r.Status).To(BeNumerically("<", 500), "refused with a 4xx; got %s", r.describe())
+			Expect(r.object()).NotTo(HaveKey("access_token"), "no token for credentials in the query")
+		})
+
+		It("C8: a malformed body gets invalid_request (400), never a 5xx", check("C8", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			auth := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret)}}
+			endpoint := e.metadata().TokenEndpoint
+
+			By("no grant_type")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "scope=x"), "invalid_request")
+
+			By("bad percent-encoding")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&scope=%zz"), "invalid_request")
+
+			By("grant_type sent twice (RFC 6749 3.2)")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&grant_type=client_credentials"), "invalid_request")
+
+			By("a 1 MiB body")
+			big := "grant_type=client_credentials&pad=" + strings.Repeat("a", 1<<20)
+			req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(big))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header = auth.Clone()
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r, err := e.trySend(ctx, "token", req)
+			if err != nil {
+				// A server may answer early and close the connection while the
+				// body is still being sent: the request was refused, not served.
+				AddReportEntry("1 MiB body", "the connection closed before a response was read: "+err.Error())
+				return
+			}
+			Expect(r.Status).To(BeNumerically(">=", 400), "a 1 MiB body is refused; got %s", r.describe())
+			Expect(r.Status).To(BeNumerically("<", 500), "never a 5xx; got %s", r.describe())
+			if r.Status != http.StatusRequestEntityTooLarge {
+				expectTokenError(r, "invalid_request")
+			}
+		})
+
+		It("C9: every token endpoint error is JSON with an RFC 6749 code and Cache-Control no-store", check("C9", "rfc6749"), func(ctx SpecContext) {
+			c := e.confidential(flows.RoleConfidential)
+			endpoint := e.metadata().TokenEndpoint
+			good := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret)}}
+			bad := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret+"-wrong")}}
+			cases := []struct {
+				what   string
+				header http.Header
+				body   string
+			}{
+				{"bad client secret", bad, clientCredentialsForm(c).Encode()},
+				{"unknown grant type", good, "grant_type=urn:grantbench:unknown-grant"},
+				{"no grant type", good, "scope=x"},
+				{"unknown scope", good, url.Values{"grant_type": {"client_credentials"}, "scope": {unknownScope}}.Encode()},
+				{"invalid code", good, url.Values{"grant_type": {"authorization_code"}, "code": {"grantbench-invalid-code"}, "redirect_uri": {c.RedirectURI}}.Encode()},
+				{"invalid refresh token", good, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"grantbench-invalid-refresh-token"}}.Encode()},
+			}
+			for _, tc := range cases {
+				r := e.postRaw(ctx, "token", endpoint, tc.header, tc.body)
+				Expect(r.Status).To(BeNumerically(">=", 400), "%s: an error status; got %s", tc.what, r.describe())
+				Expect(r.Status).To(BeNumerically("<", 500), "%s: a 4xx; got %s", tc.what, r.describe())
+				Expect(r.isJSON()).To(BeTrue(), "%s: Content-Type application/json; got %s", tc.what, r.describe())
+				Expect(r.str("error")).To(BeElementOf(rfc6749TokenErrors), "%s: error is an RFC 6749 5.2 code; got %s", tc.what, r.describe())
+				Expect(cacheDirectives(r.Header)).To(ContainElement("no-store"), "%s: Cache-Control no-store; got %q", tc.what, r.Header.Values("Cache-Control"))
+			}
+		})
+	})
+}

@@ -1,0 +1,134 @@
+package suites
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+const deviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
+
+// deviceAuthorization is a parsed RFC 8628 3.2 response.
+type deviceAuthorization struct {
+	DeviceCode      string
+	UserCode        string
+	VerificationURI string
+	ExpiresIn       time.Duration
+	Interval        time.Duration
+}
+
+// deviceClient returns the device client, skipping unless the profile claims
+// the device grant and the provider advertises its endpoint.
+func (e *env) deviceClient() *flows.Client {
+	e.need(e.target.Features.Device, "device")
+	e.endpoint("device_authorization_endpoint", e.metadata().DeviceAuthorizationEndpoint)
+	return e.client(flows.RoleDevice)
+}
+
+// startDevice sends a device authorization request (RFC 8628 3.1) as c.
+func (e *env) startDevice(ctx context.Context, c *flows.Client) deviceAuthorization {
+	form := url.Values{}
+	if len(c.Scopes) > 0 {
+		form.Set("scope", strings.Join(c.Scopes, " "))
+	}
+	r := e.post(ctx, "device_authorization", e.metadata().DeviceAuthorizationEndpoint, c, authProfile, form)
+	Expect(r.Status).To(Equal(200), "device authorization; got %s", r.describe())
+	obj := r.object()
+	Expect(obj).NotTo(BeNil(), "device authorization response is JSON; got %s", r.describe())
+	da := deviceAuthorization{DeviceCode: r.str("device_code"), UserCode: r.str("user_code"), VerificationURI: r.str("verification_uri")}
+	Expect(da.DeviceCode).NotTo(BeEmpty(), "device_code")
+	Expect(da.UserCode).NotTo(BeEmpty(), "user_code")
+	Expect(da.VerificationURI).NotTo(BeEmpty(), "verification_uri")
+	expiresIn, ok := obj["expires_in"].(float64)
+	Expect(ok).To(BeTrue(), "expires_in is a number")
+	da.ExpiresIn = time.Duration(expiresIn) * time.Second
+	da.Interval = 5 * time.Second // RFC 8628 3.2 default
+	if interval, ok := obj["interval"].(float64); ok {
+		da.Interval = time.Duration(interval) * time.Second
+	}
+	return da
+}
+
+// poll sends one device access token request (RFC 8628 3.4).
+func (e *env) poll(ctx context.Context, c *flows.Client, deviceCode string) *response {
+	form := url.Values{"grant_type": {deviceGrantType}, "device_code": {deviceCode}}
+	return e.post(ctx, "device_poll", e.metadata().TokenEndpoint, c, authProfile, form)
+}
+
+// deviceFlow runs the whole device flow through flows, approving or denying in
+// the browser (forceBrowser) or over HTTP as the profile allows.
+func (e *env) deviceFlow(ctx context.Context, forceBrowser, deny bool) (*flows.Result, error) {
+	mode := e.consentMode(forceBrowser)
+	res, err := flows.DeviceCode(e.spec(ctx), e.target, flows.DeviceCodeOptions{
+		Consent: mode,
+		Browser: e.browserFor(mode),
+		Deny:    deny,
+	})
+	e.keep(res)
+	e.keepErr(err)
+	return res, err
+}
+
+func (e *env) declareDevice() {
+	Describe("device authorization grant", Label("device"), func() {
+		It("D1: the device flow approved in the browser at verification_uri yields tokens", check("D1", "rfc8628", "browser"), func(ctx SpecContext) {
+			e.deviceClient()
+			res, err := e.deviceFlow(ctx, true, false)
+			Expect(err).NotTo(HaveOccurred(), "device flow")
+			Expect(res.Token).NotTo(BeNil(), "a token response")
+			Expect(res.Token.AccessToken).NotTo(BeEmpty(), "access_token")
+			Expect(strings.ToLower(res.Token.TokenType)).To(Equal("bearer"), "token_type")
+		})
+
+		It("D2: polling before approval gets authorization_pending", check("D2", "rfc8628"), func(ctx SpecContext) {
+			c := e.deviceClient()
+			da := e.startDevice(ctx, c)
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), "authorization_pending")
+		})
+
+		It("D3: polling faster than the interval gets slow_down", check("D3", "rfc8628"), func(ctx SpecContext) {
+			c := e.deviceClient()
+			da := e.startDevice(ctx, c)
+			Expect(da.Interval).To(BeNumerically(">", 0), "interval")
+			first := e.poll(ctx, c, da.DeviceCode)
+			expectTokenError(first, "authorization_pending", "slow_down")
+			if first.str("error") == "slow_down" {
+				return
+			}
+			// The second poll comes well within the interval of the first.
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), "slow_down")
+		})
+
+		It("D4: a user who denies on the verification page makes the poll answer access_denied", check("D4", "rfc8628", "browser"), func(ctx SpecContext) {
+			e.deviceClient()
+			_, err := e.deviceFlow(ctx, true, true)
+			var oauthErr *flows.OAuthError
+			Expect(errors.As(err, &oauthErr)).To(BeTrue(), "want an OAuth error from the poll after a denial; got %v", err)
+			Expect(oauthErr.Code).To(Equal("access_denied"), "poll error after a denial")
+		})
+
+		It("D5: polling after expires_in gets expired_token", check("D5", "rfc8628"), func(ctx SpecContext) {
+			c := e.deviceClient()
+			da := e.startDevice(ctx, c)
+			e.passTime(ctx, da.ExpiresIn+time.Second, "the device code")
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), "expired_token")
+		})
+
+		It("D6: a device code used again after tokens were issued is refused", check("D6", "rfc8628"), func(ctx SpecContext) {
+			c := e.deviceClient()
+			res, err := e.deviceFlow(ctx, false, false)
+			Expect(err).NotTo(HaveOccurred(), "device flow")
+			Expect(res.Device).NotTo(BeNil(), "the device authorization response")
+			r := e.poll(ctx, c, res.Device.DeviceCode)
+			Expect(r.object()).NotTo(HaveKey("access_token"), "no second token for a used device code; got %s", r.describe())
+			expectTokenError(r, "invalid_grant", "expired_token", "access_denied")
+		})
+	})
+}

@@ -1,0 +1,296 @@
+package suites
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads as prose
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/reports"
+)
+
+// env is what every spec of one run shares: the target, a raw HTTP client, the
+// browser (started on first use) and the evidence of the running spec. Ginkgo
+// runs the specs of a process one at a time, so the per-spec fields need no lock;
+// the browser has one because its start is lazy.
+type env struct {
+	runCtx        context.Context
+	target        *flows.Target
+	raw           *http.Client
+	screenshotDir string
+	// redactor shortens secrets in the evidence attached to failed specs: it
+	// ends up in results.json and in reports people share.
+	redactor *reports.Redactor
+
+	browserMu  sync.Mutex
+	browser    *flows.Browser
+	browserErr error
+
+	// Per spec, reset by the top-level BeforeEach.
+	rec         *flows.Recorder
+	flowResults []flows.Exchange
+	screenshots []string
+}
+
+// clockSkew is how far apart the provider's and our notions of time may be
+// before a time claim counts as wrong.
+const clockSkew = 2 * time.Minute
+
+func newEnv(ctx context.Context, target *flows.Target, screenshotDir string) *env {
+	base := target.HTTPClient()
+	timeout := base.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	return &env{
+		runCtx: ctx,
+		target: target,
+		// Negative checks look at the first response: a redirect is evidence,
+		// never something to follow.
+		raw: &http.Client{
+			Transport:     base.Transport,
+			Timeout:       timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		screenshotDir: screenshotDir,
+		redactor:      reports.NewRedactor(profileSecrets(target)...),
+	}
+}
+
+// profileSecrets are the secrets of the target profile, hidden by value in
+// evidence wherever they appear.
+func profileSecrets(t *flows.Target) []string {
+	secrets := []string{t.User.Password, t.AdminToken()}
+	for _, c := range []*flows.Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other} {
+		if c != nil {
+			secrets = append(secrets, c.ClientSecret)
+		}
+	}
+	return secrets
+}
+
+// declare registers the suite-wide setup and every area's specs.
+func (e *env) declare() {
+	BeforeEach(func() {
+		e.rec = flows.NewRecorder(flows.RecordAll)
+		e.flowResults = nil
+		e.screenshots = nil
+	})
+	AfterEach(func() {
+		if !CurrentSpecReport().Failed() {
+			return
+		}
+		for _, ex := range append(e.rec.Exchanges(), e.flowResults...) {
+			AddReportEntry("exchange", e.redactor.Exchange(ex), ReportEntryVisibilityNever)
+		}
+		for _, path := range e.screenshots {
+			AddReportEntry("screenshot", path, ReportEntryVisibilityFailureOrVerbose)
+		}
+	})
+	AfterSuite(func() {
+		e.browserMu.Lock()
+		defer e.browserMu.Unlock()
+		if e.browser != nil {
+			Expect(e.browser.Close()).To(Succeed(), "close the browser")
+			e.browser = nil
+		}
+	})
+
+	e.declareMetadata()
+	e.declareAuthCode()
+	e.declareRedirect()
+	e.declareClient()
+	e.declareRefresh()
+	e.declareDevice()
+	e.declareLegacy()
+	e.declareToken()
+	e.declareExpiry()
+	e.declareIntrospection()
+	e.declareRevocation()
+}
+
+// check returns the labels of a check: its ID and its sources. The area label
+// sits on the area's container.
+func check(id string, sources ...string) Labels {
+	return append(Labels{id}, sources...)
+}
+
+// spec returns the context a spec's requests use: the spec's deadline and the
+// recorder that keeps their exchanges as evidence.
+func (e *env) spec(ctx context.Context) context.Context {
+	return flows.WithRecorder(ctx, e.rec)
+}
+
+// keep records a flow's exchanges and screenshots as evidence of the running spec.
+func (e *env) keep(res *flows.Result) {
+	if res == nil {
+		return
+	}
+	e.flowResults = append(e.flowResults, res.Exchanges...)
+	e.screenshots = append(e.screenshots, res.Screenshots...)
+}
+
+// keepErr records the screenshot a browser error carries.
+func (e *env) keepErr(err error) {
+	var be *flows.BrowserError
+	if errors.As(err, &be) && be.Screenshot != "" {
+		e.screenshots = append(e.screenshots, be.Screenshot)
+	}
+}
+
+// metadata is the target's discovery document (read before the run started).
+func (e *env) metadata() *flows.Metadata { return e.target.Metadata }
+
+// client returns the profile's client of role, or skips the spec naming the
+// missing profile entry.
+func (e *env) client(role flows.Role) *flows.Client {
+	c, err := e.target.Client(role)
+	if err != nil {
+		Skip(fmt.Sprintf("the target profile has no %s client (clients.%s)", role, role))
+	}
+	return c
+}
+
+// confidential returns the confidential client, skipping when the profile's
+// client of that role has no secret.
+func (e *env) confidential(role flows.Role) *flows.Client {
+	c := e.client(role)
+	if c.ClientSecret == "" {
+		Skip(fmt.Sprintf("the target profile's %s client has no client_secret", role))
+	}
+	return c
+}
+
+// need skips the spec unless the profile claims the feature.
+func (e *env) need(claimed bool, feature string) {
+	if !claimed {
+		Skip(fmt.Sprintf("the target profile does not claim %s (features.%s)", feature, feature))
+	}
+}
+
+// endpoint returns a metadata endpoint, skipping when the provider does not
+// advertise it.
+func (e *env) endpoint(name, value string) string {
+	if value == "" {
+		Skip(fmt.Sprintf("the provider's metadata has no %s", name))
+	}
+	return value
+}
+
+// signingAlgs are the algorithms a token may be signed with: the advertised ID
+// token algorithms ("none" never counts), RS256 when none are advertised (OIDC
+// Discovery 3 makes it the default).
+func (e *env) signingAlgs() []string {
+	var algs []string
+	for _, a := range e.metadata().IDTokenSigningAlgValuesSupported {
+		if !strings.EqualFold(a, "none") {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) == 0 {
+		algs = []string{"RS256"}
+	}
+	return algs
+}
+
+// jwks fetches the provider's JWK set now (it may rotate during a run).
+func (e *env) jwks(ctx context.Context) *jose.JSONWebKeySet {
+	uri := e.endpoint("jwks_uri", e.metadata().JWKSURI)
+	r := e.get(ctx, "jwks", uri, nil)
+	Expect(r.Status).To(Equal(http.StatusOK), "GET jwks_uri status")
+	var set jose.JSONWebKeySet
+	Expect(r.decodeJSON(&set)).To(Succeed(), "jwks_uri is a JWK set")
+	return &set
+}
+
+// usesBrowserFor decides how a flow's login and consent are driven: in the
+// browser when a person would be there (forceBrowser) or the target cannot be
+// driven by form posts, else by HTTP form posts (fast, bundled mock).
+func (e *env) consentMode(forceBrowser bool) flows.ConsentMode {
+	if forceBrowser || !e.target.Features.HTTPConsent {
+		return flows.ConsentBrowser
+	}
+	return flows.ConsentHTTP
+}
+
+// browserFor returns the run's browser when mode needs it, starting it on first
+// use. A missing Chrome fails the spec and makes Run report it (exit 2).
+func (e *env) browserFor(mode flows.ConsentMode) *flows.Browser {
+	if mode != flows.ConsentBrowser {
+		return nil
+	}
+	e.browserMu.Lock()
+	defer e.browserMu.Unlock()
+	if e.browser == nil && e.browserErr == nil {
+		e.browser, e.browserErr = flows.NewBrowser(e.runCtx, flows.BrowserOptions{OutDir: e.screenshotDir})
+	}
+	Expect(e.browserErr).NotTo(HaveOccurred(), "start headless Chromium")
+	return e.browser
+}
+
+// chromeMissing returns the error of a browser that could not start because no
+// Chrome was found, nil otherwise.
+func (e *env) chromeMissing() error {
+	e.browserMu.Lock()
+	defer e.browserMu.Unlock()
+	var missing *flows.ChromeMissingError
+	if errors.As(e.browserErr, &missing) {
+		return e.browserErr
+	}
+	return nil
+}
+
+// admin returns the admin API client of the bundled mock.
+func (e *env) admin() *flows.AdminClient {
+	a, err := e.target.AdminClient()
+	Expect(err).NotTo(HaveOccurred(), "the profile claims admin_clock but has no usable admin section")
+	return a
+}
+
+// passTime makes d pass at the provider: its clock moves through the admin API
+// when the profile claims admin_clock; with short_lifetimes (and d at most
+// maxRealWait) the spec waits for real; otherwise the spec is skipped.
+func (e *env) passTime(ctx context.Context, d time.Duration, what string) {
+	const maxRealWait = 2 * time.Minute
+	switch {
+	case e.target.Features.AdminClock:
+		Expect(e.admin().AdvanceClock(ctx, d)).To(Succeed(), "advance the provider clock through the admin API")
+	case e.target.Features.ShortLifetimes && d > 0 && d <= maxRealWait:
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			Fail("spec ended while waiting for " + what + " to expire")
+		}
+	default:
+		Skip(fmt.Sprintf("waiting out %s (%s) needs features.admin_clock, or features.short_lifetimes with a lifetime of at most %s", what, describeLifetime(d), maxRealWait))
+	}
+}
+
+func describeLifetime(d time.Duration) string {
+	if d <= 0 {
+		return "lifetime unknown: set it under lifetimes"
+	}
+	return d.String()
+}
+
+// skipf skips the spec with a formatted reason.
+func (e *env) skipf(format string, args ...any) { Skip(fmt.Sprintf(format, args...)) }
+
+// providerNow is the provider's current time: its admin clock when the profile
+// claims one (the clock moves ahead of ours during a run), else ours.
+func (e *env) providerNow(ctx context.Context) time.Time {
+	if !e.target.Features.AdminClock {
+		return time.Now()
+	}
+	now, err := e.admin().Now(ctx)
+	Expect(err).NotTo(HaveOccurred(), "read the provider clock through the admin API")
+	return now
+}

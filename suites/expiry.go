@@ -1,0 +1,80 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// userinfo calls the userinfo endpoint with an access token.
+func (e *env) userinfo(ctx context.Context, accessToken string) *response {
+	endpoint := e.endpoint("userinfo_endpoint", e.metadata().UserinfoEndpoint)
+	return e.get(ctx, "userinfo", endpoint, http.Header{"Authorization": {"Bearer " + accessToken}})
+}
+
+// accessLifetime is how long the token response says its access token lives,
+// else what the profile states.
+func (e *env) accessLifetime(tr tokenResponse) time.Duration {
+	if tr.HasExpiresIn && tr.ExpiresIn > 0 {
+		return tr.ExpiresIn
+	}
+	return e.target.Lifetimes.AccessToken
+}
+
+func (e *env) declareExpiry() {
+	Describe("expiry and lifecycle", Label("expiry"), func() {
+		It("E1: an access token past exp introspects inactive and is refused by userinfo (401)", check("E1", "rfc7662", "oidc"), func(ctx SpecContext) {
+			canIntrospect := e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != ""
+			canUserinfo := e.target.Features.UserInfo && e.metadata().UserinfoEndpoint != ""
+			if !canIntrospect && !canUserinfo {
+				Skip("needs features.introspection or features.userinfo to observe the expired token")
+			}
+			_, tr := e.codeTokens(ctx, flows.RoleConfidential, authOptions{})
+			if canUserinfo {
+				live := e.userinfo(ctx, tr.AccessToken)
+				Expect(live.Status).To(Equal(http.StatusOK), "userinfo accepts the fresh token; got %s", live.describe())
+			}
+			e.passTime(ctx, e.accessLifetime(tr)+time.Minute, "the access token")
+			if canIntrospect {
+				expectInactive(e.introspect(ctx, tr.AccessToken), "expired access token")
+			}
+			if canUserinfo {
+				r := e.userinfo(ctx, tr.AccessToken)
+				Expect(r.Status).To(Equal(http.StatusUnauthorized), "userinfo with an expired token; got %s", r.describe())
+				Expect(r.Header.Get("WWW-Authenticate")).NotTo(BeEmpty(), "a 401 from userinfo carries WWW-Authenticate (RFC 6750 3)")
+			}
+		})
+
+		It("E2: a refresh after the access token expired works and yields a fresh token", check("E2", "rfc6749"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
+			e.passTime(ctx, e.accessLifetime(tr)+time.Minute, "the access token")
+			fresh := expectTokenResponse(e.refresh(ctx, c, tr.RefreshToken, ""), "refresh after expiry")
+			Expect(fresh.AccessToken).NotTo(Equal(tr.AccessToken), "a new access token")
+			if e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != "" {
+				r := e.introspect(ctx, fresh.AccessToken)
+				Expect(r.object()).To(HaveKeyWithValue("active", true), "the fresh token is active; got %s", r.describe())
+			}
+		})
+
+		It("E3: a revoked refresh token stops working", check("E3", "rfc7009"), func(ctx SpecContext) {
+			c := e.client(flows.RoleConfidential)
+			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
+			r := e.revoke(ctx, c, tr.RefreshToken, "refresh_token")
+			Expect(r.Status).To(Equal(http.StatusOK), "revocation; got %s", r.describe())
+			expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
+			// RFC 7009 2.1: its access tokens SHOULD go inactive too. A SHOULD is
+			// reported, not failed.
+			if e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != "" {
+				after := e.introspect(ctx, tr.AccessToken)
+				AddReportEntry("access token after its refresh token was revoked (SHOULD be inactive)", fmt.Sprintf("active=%v", after.object()["active"]))
+			}
+		})
+	})
+}

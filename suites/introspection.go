@@ -1,0 +1,76 @@
+package suites
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// introspect asks the introspection endpoint about token as the confidential
+// client, and returns the response.
+func (e *env) introspect(ctx context.Context, token string) *response {
+	e.need(e.target.Features.Introspection, "introspection")
+	endpoint := e.endpoint("introspection_endpoint", e.metadata().IntrospectionEndpoint)
+	c := e.confidential(flows.RoleConfidential)
+	return e.post(ctx, "introspect", endpoint, c, authProfile, url.Values{"token": {token}})
+}
+
+// expectInactive asserts RFC 7662 2.2's answer for a token that is not active:
+// 200 with {"active": false} and no other member.
+func expectInactive(r *response, what string) {
+	Expect(r.Status).To(Equal(http.StatusOK), "%s: introspection status; got %s", what, r.describe())
+	obj := r.object()
+	Expect(obj).NotTo(BeNil(), "%s: introspection answers a JSON object; got %s", what, r.describe())
+	Expect(obj).To(HaveKeyWithValue("active", false), "%s: active must be false; got %s", what, r.describe())
+	Expect(obj).To(HaveLen(1), "%s: an inactive token's response must say nothing else (RFC 7662 2.2); got %s", what, r.describe())
+}
+
+// clientCredentialsToken gets an access token for the confidential client.
+func (e *env) clientCredentialsToken(ctx context.Context) (string, time.Duration) {
+	e.confidential(flows.RoleConfidential)
+	res, err := flows.ClientCredentials(e.spec(ctx), e.target, flows.ClientCredentialsOptions{Role: flows.RoleConfidential})
+	e.keep(res)
+	Expect(err).NotTo(HaveOccurred(), "client credentials grant")
+	expiresIn, _ := res.ExpiresIn()
+	return res.Token.AccessToken, time.Duration(expiresIn) * time.Second
+}
+
+func (e *env) declareIntrospection() {
+	Describe("introspection", Label("introspection"), func() {
+		It("I1: an unknown, expired or revoked token introspects as {\"active\":false} and nothing else", check("I1", "rfc7662"), func(ctx SpecContext) {
+			expectInactive(e.introspect(ctx, "grantbench-unknown-token"), "unknown token")
+
+			if e.target.Features.Revocation && e.metadata().RevocationEndpoint != "" {
+				By("a revoked access token")
+				token, _ := e.clientCredentialsToken(ctx)
+				active := e.introspect(ctx, token)
+				Expect(active.object()).To(HaveKeyWithValue("active", true), "a fresh token is active; got %s", active.describe())
+				r := e.revoke(ctx, e.confidential(flows.RoleConfidential), token, "access_token")
+				Expect(r.Status).To(Equal(http.StatusOK), "revocation; got %s", r.describe())
+				expectInactive(e.introspect(ctx, token), "revoked token")
+			}
+			if e.target.Features.AdminClock {
+				By("an expired access token")
+				token, lifetime := e.clientCredentialsToken(ctx)
+				Expect(lifetime).To(BeNumerically(">", 0), "expires_in of the token")
+				e.passTime(ctx, lifetime+time.Minute, "the access token")
+				expectInactive(e.introspect(ctx, token), "expired token")
+			}
+		})
+
+		It("I2: introspection without caller authentication gets 401", check("I2", "rfc7662"), func(ctx SpecContext) {
+			e.need(e.target.Features.Introspection, "introspection")
+			endpoint := e.endpoint("introspection_endpoint", e.metadata().IntrospectionEndpoint)
+			token, _ := e.clientCredentialsToken(ctx)
+			r := e.post(ctx, "introspect", endpoint, nil, authNone, url.Values{"token": {token}})
+			Expect(r.Status).To(Equal(http.StatusUnauthorized), "unauthenticated introspection (RFC 7662 2.1); got %s", r.describe())
+			Expect(r.object()).NotTo(HaveKey("active"), "no introspection answer without authentication")
+		})
+	})
+}

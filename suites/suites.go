@@ -1,0 +1,189 @@
+// Package suites holds grantbench's conformance checks: Ginkgo v2 specs, one file
+// per area of CHECKS.md, each spec named and labelled after its check ID, area
+// and source (`It("AC2: ...", Label("AC2", "rfc6749"))` inside an area container
+// labelled "authcode").
+//
+// The specs are declared by [Run] (the entry point `grantbench conform` calls, no
+// Go toolchain needed) or by the package's own test (`go test ./suites/...`,
+// `ginkgo ./suites`), then run once with RunSpecs: Ginkgo allows one run per
+// process. Every check reads what it needs from the target profile (clients by
+// role, claimed features); a check the target cannot support is skipped with the
+// reason, never passed.
+//
+// Token validation (signatures against the JWKS, one check per claim) lives in
+// plain Go in jwtcheck.go so it can be tested and fuzzed without Ginkgo.
+package suites
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/mockprovider"
+)
+
+// Options configure one run of the suites.
+type Options struct {
+	// Target is the provider under test; nil starts the bundled mock provider
+	// in-process on 127.0.0.1:0 with its admin API on.
+	Target *flows.Target
+	// LabelFilter is a Ginkgo label filter ("AC2", "rfc9700 && !browser", ...).
+	LabelFilter string
+	// OutDir receives junit.xml, results.json and browser screenshots; "" writes
+	// no files (screenshots then go to a temporary directory).
+	OutDir string
+	// Defects are mock-provider defect modes to switch on when the bundled mock
+	// is started (issue 5); an error when Target is set.
+	Defects []string
+	// NoColor turns off ANSI colours in Ginkgo's output.
+	NoColor bool
+	// Verbose prints every spec, not only failures.
+	Verbose bool
+}
+
+// UnreachableError means the target could not be reached (its discovery
+// document did not arrive): nothing was checked.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "suites: target unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// ConfigError means the options or the target profile are unusable.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return "suites: " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// FailedError means at least one check failed; the report says which.
+type FailedError struct{ Failed int }
+
+func (e *FailedError) Error() string { return fmt.Sprintf("suites: %d check(s) failed", e.Failed) }
+
+// Run runs the suites against opts.Target (or the bundled mock), printing
+// Ginkgo's usual output on stdout, and returns the Ginkgo report. The error is
+// nil when every selected check passed or was skipped; otherwise a
+// *FailedError, *UnreachableError, *ConfigError, or a *flows.ChromeMissingError
+// when a check needed the browser and none was found. Run can be called once per
+// process (a Ginkgo limit).
+func Run(ctx context.Context, opts Options) (types.Report, error) {
+	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	suiteConfig.LabelFilter = opts.LabelFilter
+	suiteConfig.FailOnEmpty = true
+	suiteConfig.Timeout = 10 * time.Minute
+	reporterConfig.NoColor = opts.NoColor
+	reporterConfig.Verbose = opts.Verbose
+	if _, err := types.ParseLabelFilter(opts.LabelFilter); err != nil {
+		return types.Report{}, &ConfigError{Err: fmt.Errorf("label filter: %w", err)}
+	}
+	return run(ctx, opts, runFailureRecorder{}, suiteConfig, reporterConfig)
+}
+
+// runFailureRecorder is the GinkgoTestingT of a run outside `go test`: the
+// verdict comes from the report, so Fail has nothing to record.
+type runFailureRecorder struct{}
+
+func (runFailureRecorder) Fail() {}
+
+// run is shared by Run and the package test: it prepares the target, declares
+// the specs and runs them with the given configuration.
+func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig types.SuiteConfig, reporterConfig types.ReporterConfig) (types.Report, error) {
+	target := opts.Target
+	if target != nil && len(opts.Defects) > 0 {
+		return types.Report{}, &ConfigError{Err: errors.New("defects apply to the bundled mock provider only; drop --target to use them")}
+	}
+	if target == nil {
+		mock, mockTarget, err := startMock(ctx, opts.Defects)
+		if err != nil {
+			return types.Report{}, err
+		}
+		defer mock.Close()
+		target = mockTarget
+	}
+	if err := target.Discover(ctx); err != nil {
+		var transport *flows.TransportError
+		if errors.As(err, &transport) {
+			return types.Report{}, &UnreachableError{Err: err}
+		}
+		// A document that arrived but is unusable is the provider's fault, but
+		// without metadata no check can run.
+		return types.Report{}, &UnreachableError{Err: fmt.Errorf("discovery failed: %w", err)}
+	}
+	screenshotDir := ""
+	if opts.OutDir != "" {
+		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+			return types.Report{}, &ConfigError{Err: fmt.Errorf("output directory: %w", err)}
+		}
+		screenshotDir = filepath.Join(opts.OutDir, "screenshots")
+	}
+
+	e := newEnv(ctx, target, screenshotDir)
+	var report types.Report
+	e.declare()
+	ginkgo.ReportAfterSuite("grantbench results", func(r types.Report) {
+		report = r
+		if opts.OutDir == "" {
+			return
+		}
+		gomega.Expect(reporters.GenerateJUnitReport(r, filepath.Join(opts.OutDir, "junit.xml"))).To(gomega.Succeed())
+		gomega.Expect(reporters.GenerateJSONReport(r, filepath.Join(opts.OutDir, "results.json"))).To(gomega.Succeed())
+	})
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	passed := ginkgo.RunSpecs(t, "grantbench conformance: "+target.Name, suiteConfig, reporterConfig)
+
+	if err := e.chromeMissing(); err != nil {
+		return report, err
+	}
+	if report.PreRunStats.SpecsThatWillRun == 0 {
+		return report, &ConfigError{Err: fmt.Errorf("label filter %q selects no check", opts.LabelFilter)}
+	}
+	if !passed {
+		failed := 0
+		for _, s := range report.SpecReports {
+			if s.State.Is(types.SpecStateFailureStates) {
+				failed++
+			}
+		}
+		return report, &FailedError{Failed: failed}
+	}
+	return report, nil
+}
+
+// startMock starts the bundled mock provider on 127.0.0.1:0 with a fresh admin
+// token, and returns it with its target profile.
+func startMock(ctx context.Context, defects []string) (*mockprovider.Server, *flows.Target, error) {
+	cfg, err := mockprovider.DefaultConfig()
+	if err != nil {
+		return nil, nil, &ConfigError{Err: fmt.Errorf("bundled mock configuration: %w", err)}
+	}
+	if len(defects) > 0 {
+		return nil, nil, &ConfigError{Err: fmt.Errorf("defect modes are not available in this build (asked for %v)", defects)}
+	}
+	token, err := randomToken()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg, mockprovider.WithAdminToken(token))
+	if err != nil {
+		return nil, nil, fmt.Errorf("suites: start the bundled mock provider: %w", err)
+	}
+	return srv, flows.MockTarget(srv.Issuer(), token), nil
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("suites: admin token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,41 @@
+package suites
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// targetFlag names a target profile; empty runs against the bundled mock.
+// GRANTBENCH_TARGET does the same for `ginkgo ./suites`.
+var targetFlag = flag.String("target", "", "target profile (YAML); default: the bundled mock provider, in-process")
+
+// TestSuites runs every check with Ginkgo's own flags (--label-filter,
+// --junit-report, ...) against the target, or the bundled mock.
+func TestSuites(t *testing.T) {
+	path := *targetFlag
+	if path == "" {
+		path = os.Getenv("GRANTBENCH_TARGET")
+	}
+	var target *flows.Target
+	if mode := os.Getenv(selftestModeEnv); mode != "" {
+		target = startWrongProvider(t, mode)
+	} else if path != "" {
+		var err error
+		if target, err = flows.LoadTarget(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := run(ctx, Options{Target: target}, t, suiteConfig, reporterConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
