@@ -45,6 +45,9 @@ type BrowserOptions struct {
 	ExecPath string
 	// MaxTabs bounds the tabs open at once (default 4); flows beyond it wait.
 	MaxTabs int
+	// IgnoreCertErrors lets pages with untrusted certificates load (a
+	// self-signed local provider; see Target.TLS).
+	IgnoreCertErrors bool
 }
 
 // Browser is one headless Chromium for the whole process; each flow gets its own
@@ -92,6 +95,9 @@ func NewBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
 		chromedp.Flag("no-first-run", true),
 		chromedp.WindowSize(1024, 768),
 	)
+	if opts.IgnoreCertErrors {
+		allocOpts = append(allocOpts, chromedp.IgnoreCertErrors)
+	}
 	// The browser's life must not follow ctx (a caller's timeout would kill it
 	// mid-run), so it hangs off a context only Close cancels.
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), allocOpts...)

@@ -36,8 +36,13 @@ func newTestBrowser(t *testing.T) *Browser {
 // login and consent, an already-logged-in second flow, the implicit fragment
 // response, device verification, and a failing step's screenshot.
 func TestBrowserFlows(t *testing.T) {
-	tg := startMock(t)
 	b := newTestBrowser(t)
+	t.Run("mock", func(t *testing.T) { mockBrowserFlows(t, b) })
+	t.Run("zitadel", func(t *testing.T) { zitadelBrowserFlows(t, b) })
+}
+
+func mockBrowserFlows(t *testing.T, b *Browser) {
+	tg := startMock(t)
 	ctx := context.Background()
 
 	res, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b})
@@ -76,9 +81,10 @@ func TestBrowserFlows(t *testing.T) {
 		t.Errorf("device steps = %v", stepNames(dev.Trace))
 	}
 
+	t.Logf("durations: code flow %v, logged-in code flow %v, implicit %v, device %v; code flow steps %v", res.Duration(), again.Duration(), imp.Duration(), dev.Duration(), stepDurations(res.Trace))
 	// A selector that never appears: the step fails with a screenshot.
 	tg.Browser.Consent.Approve = "#no-such-button"
-	tg.Timeouts.Page = 2 * time.Second
+	tg.Timeouts.Page = time.Second
 	res, err = AuthCode(ctx, tg, AuthCodeOptions{Browser: b})
 	var be *BrowserError
 	if !errors.As(err, &be) || be.Screenshot == "" {
@@ -102,4 +108,12 @@ func TestFindChromeMissing(t *testing.T) {
 	if !strings.Contains(err.Error(), "apt-get install -y chromium") || !strings.Contains(err.Error(), "CHROME_PATH") {
 		t.Errorf("message %q does not say how to install", err)
 	}
+}
+
+func stepDurations(steps []Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Name+"="+s.Duration().String())
+	}
+	return out
 }

@@ -58,7 +58,7 @@ func DeviceCode(ctx context.Context, t *Target, opts DeviceOptions) (*Result, er
 	tok, err := r.pollDevice(ctx, da.DeviceCode)
 	if code := ErrorCode(err); code == "authorization_pending" || code == "slow_down" {
 		conf := oauthConfig(r.md, r.client, nil, "")
-		tok, err = conf.DeviceAccessToken(r.ctx(ctx, "device_poll"), da, deviceClientAuth(r.client)...)
+		tok, err = conf.DeviceAccessToken(r.deviceCtx(ctx, "device_poll"), da, deviceClientAuth(r.client)...)
 		err = classifyTokenError("device_poll", err, r.rec.takeTransportErr())
 	}
 	r.res.setToken(tok)
@@ -119,7 +119,7 @@ func (r *run) deviceAuthorize(ctx context.Context, opts DeviceOptions) (*oauth2.
 			authOpts = append(authOpts, oauth2.SetAuthURLParam(k, v))
 		}
 	}
-	da, err := conf.DeviceAuth(r.ctx(ctx, "device_authorization"), authOpts...)
+	da, err := conf.DeviceAuth(r.deviceCtx(ctx, "device_authorization"), authOpts...)
 	if err != nil {
 		return nil, classifyTokenError("device_authorization", err, r.rec.takeTransportErr())
 	}
@@ -131,13 +131,23 @@ func (r *run) deviceAuthorize(ctx context.Context, opts DeviceOptions) (*oauth2.
 	return da, nil
 }
 
-// deviceClientAuth authenticates a confidential client in the body: x/oauth2's
-// DeviceAuth and DeviceAccessToken send only client_id and cannot use Basic.
+// deviceClientAuth puts a client_secret_post client's secret in the body:
+// x/oauth2's DeviceAuth and DeviceAccessToken send only client_id.
 func deviceClientAuth(c *Client) []oauth2.AuthCodeOption {
-	if c.ClientSecret == "" {
+	if c.AuthMethod != AuthClientSecretPost {
 		return nil
 	}
 	return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("client_secret", c.ClientSecret)}
+}
+
+// deviceCtx is r.ctx for x/oauth2's device calls: a client_secret_basic client
+// gets its Basic header from the transport (RFC 8628 3.1 and 3.4 authenticate
+// confidential clients as RFC 6749 2.3 says).
+func (r *run) deviceCtx(ctx context.Context, step string) context.Context {
+	if r.client.AuthMethod == AuthClientSecretBasic {
+		return r.t.oauthContextAuth(ctx, r.rec, step, r.client)
+	}
+	return r.ctx(ctx, step)
 }
 
 func (r *run) pollDevice(ctx context.Context, deviceCode string) (*oauth2.Token, error) {

@@ -136,32 +136,43 @@ func (t *Target) fetchMetadata(ctx context.Context, u string) (*Metadata, error)
 	return md, nil
 }
 
-// metadata returns the target's metadata, discovering it on first use.
+// metadata returns the target's metadata, discovering it on first use. The
+// fast path takes no lock: the runner calls it on every flow.
 func (t *Target) metadata(ctx context.Context) (*Metadata, error) {
+	if md := t.mdCache.Load(); md != nil {
+		return md, nil
+	}
 	t.metaMu.Lock()
 	defer t.metaMu.Unlock()
-	if t.Metadata != nil {
-		return t.Metadata, nil
+	if t.Metadata == nil {
+		if err := t.discoverLocked(ctx); err != nil {
+			return nil, err
+		}
 	}
-	if err := t.discoverLocked(ctx); err != nil {
-		return nil, err
-	}
+	t.mdCache.Store(t.Metadata)
 	return t.Metadata, nil
+}
+
+// httpState is the target's shared client and the transport under its
+// recording layer, swapped as one.
+type httpState struct {
+	client *http.Client
+	base   http.RoundTripper
 }
 
 // HTTPClient returns the target's shared HTTP client: a recording transport over
 // one connection pool, no redirects followed (flows read Location themselves), no
 // cookies. Safe for concurrent use; reuse it rather than making clients per call.
-func (t *Target) HTTPClient() *http.Client {
+func (t *Target) HTTPClient() *http.Client { return t.http().client }
+
+func (t *Target) http() *httpState {
+	if st := t.httpState.Load(); st != nil {
+		return st
+	}
 	t.clientMu.Lock()
 	defer t.clientMu.Unlock()
-	t.initClientLocked()
-	return t.client
-}
-
-func (t *Target) initClientLocked() {
-	if t.client != nil {
-		return
+	if st := t.httpState.Load(); st != nil {
+		return st
 	}
 	transport := &http.Transport{
 		Proxy:                 nil, // traffic goes to the target, never through a proxy
@@ -172,38 +183,36 @@ func (t *Target) initClientLocked() {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       t.tlsConfig,
 	}
-	t.base = transport
-	t.client = &http.Client{
-		Transport:     NewRecordingTransport(transport),
-		CheckRedirect: noRedirects,
-		Timeout:       t.requestTimeout(),
-	}
+	return t.setBaseLocked(transport)
 }
 
-// SetTransport replaces the base transport under the recording layer (tests,
-// custom TLS roots). Call it before the first flow.
-func (t *Target) SetTransport(base http.RoundTripper) {
-	t.clientMu.Lock()
-	defer t.clientMu.Unlock()
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	t.base = base
-	t.client = &http.Client{
+func (t *Target) setBaseLocked(base http.RoundTripper) *httpState {
+	st := &httpState{base: base, client: &http.Client{
 		Transport:     NewRecordingTransport(base),
 		CheckRedirect: noRedirects,
 		Timeout:       t.requestTimeout(),
+	}}
+	t.httpState.Store(st)
+	return st
+}
+
+// SetTransport replaces the base transport under the recording layer (tests,
+// custom dialers). Call it before the first flow.
+func (t *Target) SetTransport(base http.RoundTripper) {
+	if base == nil {
+		base = http.DefaultTransport
 	}
+	t.clientMu.Lock()
+	defer t.clientMu.Unlock()
+	t.setBaseLocked(base)
 }
 
 // CloseIdleConnections closes the shared pool's idle connections.
 func (t *Target) CloseIdleConnections() {
-	t.clientMu.Lock()
-	c := t.client
-	t.clientMu.Unlock()
-	if c != nil {
-		c.CloseIdleConnections()
+	if st := t.httpState.Load(); st != nil {
+		st.client.CloseIdleConnections()
 	}
 }
 
@@ -221,11 +230,14 @@ func (t *Target) sessionClient(jar http.CookieJar) *http.Client {
 // context carrying it, because x/oauth2 sends some requests (DeviceAuth)
 // without the caller's context.
 func (t *Target) oauthContext(ctx context.Context, rec *Recorder, step string) context.Context {
-	shared := t.HTTPClient()
-	t.clientMu.Lock()
-	base := t.base
-	t.clientMu.Unlock()
-	bound := &http.Client{Transport: &recordingTransport{base: base, rec: rec, step: step}, CheckRedirect: noRedirects, Timeout: shared.Timeout}
+	return t.oauthContextAuth(ctx, rec, step, nil)
+}
+
+// oauthContextAuth is oauthContext whose requests also authenticate as basic
+// with HTTP Basic (nil: no such help).
+func (t *Target) oauthContextAuth(ctx context.Context, rec *Recorder, step string, basic *Client) context.Context {
+	st := t.http()
+	bound := &http.Client{Transport: &recordingTransport{base: st.base, rec: rec, step: step, basic: basic}, CheckRedirect: noRedirects, Timeout: st.client.Timeout}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, bound)
 	return WithStep(WithRecorder(ctx, rec), step)
 }

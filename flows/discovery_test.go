@@ -2,10 +2,13 @@ package flows
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -114,5 +117,38 @@ func TestSelectorID(t *testing.T) {
 		if got := selectorID(sel); got != want {
 			t.Errorf("selectorID(%q) = %q, want %q", sel, got, want)
 		}
+	}
+}
+
+func TestDiscoverWithCAFile(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"issuer": srv.URL, "token_endpoint": srv.URL + "/token"})
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := "issuer: " + srv.URL + "\nclients: {public: {client_id: p}}\n"
+	plain, err := ParseTarget([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *TransportError
+	if err := plain.Discover(context.Background()); !errors.As(err, &te) {
+		t.Errorf("untrusted certificate: %v, want *TransportError", err)
+	}
+	trusting, err := ParseTarget([]byte(doc + "tls: {ca_file: " + caFile + "}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trusting.Discover(context.Background()); err != nil {
+		t.Errorf("with tls.ca_file: %v", err)
+	}
+	_, err = ParseTarget([]byte(doc + "tls: {ca_file: " + filepath.Join(t.TempDir(), "none.pem") + "}\n"))
+	var pe *ProfileError
+	if !errors.As(err, &pe) || pe.Field != "tls.ca_file" {
+		t.Errorf("missing CA file: %v", err)
 	}
 }

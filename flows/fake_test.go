@@ -23,7 +23,7 @@ type fakeProvider struct {
 	n       int
 }
 
-func newFakeProvider(t *testing.T) *fakeProvider {
+func newFakeProvider(t testing.TB) *fakeProvider {
 	t.Helper()
 	f := &fakeProvider{refresh: map[string]bool{"rt-0": true}}
 	mux := http.NewServeMux()
@@ -32,9 +32,19 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 			"issuer": f.srv.URL, "authorization_endpoint": f.srv.URL + "/authorize",
 			"token_endpoint": f.srv.URL + "/token", "jwks_uri": f.srv.URL + "/jwks",
 			"code_challenge_methods_supported": []string{"S256"},
+			"device_authorization_endpoint":    f.srv.URL + "/device_authorization",
 		})
 	})
 	mux.HandleFunc("POST /token", f.token)
+	mux.HandleFunc("POST /device_authorization", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.lastForm = r.PostForm
+		id, secret, _ := r.BasicAuth()
+		f.lastBasic = [2]string{id, secret}
+		writeJSON(w, 200, map[string]any{"device_code": "dc", "user_code": "UC", "verification_uri": f.srv.URL + "/device", "expires_in": 600, "interval": 5})
+	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -170,3 +170,27 @@ func TestMissingClient(t *testing.T) {
 		t.Errorf("error = %v, result %v; want *MissingClientError and a result", err, res)
 	}
 }
+
+func TestDeviceAuthorizeAuthenticatesConfidentialClients(t *testing.T) {
+	f := newFakeProvider(t)
+	tg := f.target()
+	tg.Clients.Device = &Client{ClientID: "dev ice", ClientSecret: "s:e", AuthMethod: AuthClientSecretBasic}
+	res, err := DeviceAuthorize(context.Background(), tg, DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 6749 2.3.1: Basic carries the form-encoded id and secret.
+	if f.lastBasic != [2]string{"dev+ice", "s%3Ae"} || f.lastForm.Has("client_secret") {
+		t.Errorf("basic client: Basic %q, form %v", f.lastBasic, f.lastForm)
+	}
+	if res.Device.DeviceCode != "dc" || res.Trace[0].Name != "device_authorization" {
+		t.Errorf("device response %+v, trace %+v", res.Device, res.Trace)
+	}
+	tg.Clients.Device = &Client{ClientID: "dev", ClientSecret: "pw", AuthMethod: AuthClientSecretPost}
+	if _, err := DeviceAuthorize(context.Background(), tg, DeviceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.lastBasic[0] != "" || f.lastForm.Get("client_secret") != "pw" || f.lastForm.Get("client_id") != "dev" {
+		t.Errorf("post client: Basic %q, form %v", f.lastBasic, f.lastForm)
+	}
+}

@@ -120,9 +120,17 @@ type recordingTransport struct {
 	base http.RoundTripper
 	rec  *Recorder
 	step string
+	// basic, when set, authenticates requests that carry no Authorization
+	// header with HTTP Basic: x/oauth2's device requests cannot do it alone.
+	basic *Client
 }
 
 func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt.basic != nil && req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		// RFC 6749 2.3.1: both parts form-encoded, as x/oauth2 does for tokens.
+		req.SetBasicAuth(url.QueryEscape(rt.basic.ClientID), url.QueryEscape(rt.basic.ClientSecret))
+	}
 	rec, name := recorderFrom(req.Context()), stepFrom(req.Context())
 	if rec == nil {
 		rec, name = rt.rec, rt.step

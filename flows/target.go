@@ -2,14 +2,16 @@ package flows
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -176,12 +178,24 @@ type Target struct {
 	Lifetimes Lifetimes `yaml:"lifetimes"`
 	Metadata  *Metadata `yaml:"-"`
 	Timeouts  Timeouts  `yaml:"timeouts"`
+	TLS       TLS       `yaml:"tls"`
 	// metaMu serialises discovery; clientMu guards client. They are separate
 	// because discovery itself uses the client.
-	metaMu   sync.Mutex
-	clientMu sync.Mutex
-	client   *http.Client
-	base     http.RoundTripper // under the recording layer
+	metaMu    sync.Mutex
+	mdCache   atomic.Pointer[Metadata]
+	clientMu  sync.Mutex
+	httpState atomic.Pointer[httpState]
+	// tlsConfig is built from TLS by normalize (nil: system roots).
+	tlsConfig *tls.Config
+}
+
+// TLS configures how flows trust the target's certificate.
+type TLS struct {
+	// CAFile is a PEM file of extra roots (a self-signed mock: its certificate).
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify trusts any certificate: only for a throwaway local
+	// provider. The browser then ignores certificate errors too.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Timeouts bound the flows' waits. Zero fields take the defaults.
@@ -436,6 +450,9 @@ func (t *Target) normalize() error {
 	if (t.Features.AdminClock || t.Features.KeyRotation) && t.Admin == nil {
 		return &ProfileError{Field: "features.admin_clock", Err: errors.New("admin_clock and key_rotation need an admin section")}
 	}
+	if err := t.buildTLS(); err != nil {
+		return err
+	}
 	for name, d := range map[string]time.Duration{
 		"lifetimes.access_token": t.Lifetimes.AccessToken, "lifetimes.refresh_token": t.Lifetimes.RefreshToken,
 		"lifetimes.code": t.Lifetimes.Code, "lifetimes.device_code": t.Lifetimes.DeviceCode,
@@ -445,6 +462,29 @@ func (t *Target) normalize() error {
 			return &ProfileError{Field: name, Err: errors.New("must not be negative")}
 		}
 	}
+	return nil
+}
+
+func (t *Target) buildTLS() error {
+	if t.TLS.CAFile == "" && !t.TLS.InsecureSkipVerify {
+		return nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.TLS.InsecureSkipVerify} //nolint:gosec // asked for in the profile
+	if t.TLS.CAFile != "" {
+		pem, err := os.ReadFile(t.TLS.CAFile)
+		if err != nil {
+			return &ProfileError{Field: "tls.ca_file", Err: err}
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return &ProfileError{Field: "tls.ca_file", Err: fmt.Errorf("%s holds no PEM certificate", t.TLS.CAFile)}
+		}
+		cfg.RootCAs = pool
+	}
+	t.tlsConfig = cfg
 	return nil
 }
 

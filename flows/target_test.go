@@ -166,3 +166,19 @@ func TestDurationsParse(t *testing.T) {
 		t.Errorf("lifetimes %+v, page timeout %v", tg.Lifetimes, tg.pageTimeout())
 	}
 }
+
+func TestExampleProfilesParse(t *testing.T) {
+	for _, v := range []string{"GRANTBENCH_ISSUER", "GRANTBENCH_ADMIN_TOKEN", "ZITADEL_ISSUER"} {
+		t.Setenv(v, "http://127.0.0.1:9")
+	}
+	t.Setenv("ZITADEL_WEB_REDIRECT_URI", "http://127.0.0.1:10/callback")
+	files, err := filepath.Glob(filepath.Join("..", "examples", "targets", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example profiles: %v", err)
+	}
+	for _, f := range files {
+		if _, err := LoadTarget(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
