@@ -30,6 +30,9 @@ func (p *Provider) RotateSigningKey() (newKID, oldKID string, retiredUntil time.
 	oldKID = p.keys.signer().kid
 	longest := max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken)
 	retiredUntil = p.now().Add(longest)
+	if p.defect(nil, dRotationDropsOldKey) {
+		retiredUntil = p.now() // unpublished at once, while its tokens live on
+	}
 	sk, err := p.keys.rotate(retiredUntil)
 	if err != nil {
 		return "", "", time.Time{}, err
@@ -85,6 +88,21 @@ func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusOK, map[string]any{"kid": kid, "previous_kid": old, "previous_published_until": until.UTC().Format(time.RFC3339)})
 	case "GET /admin/counters":
 		adminJSON(w, http.StatusOK, p.Stats())
+	case "GET /admin/defects":
+		adminJSON(w, http.StatusOK, p.DefectsInForce())
+	case "PUT /admin/defects":
+		var body DefectSettings
+		if err := decodeAdminBody(r, &body); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": `the body must be {"provider": [names], "clients": {"id": [names]}}`})
+			return
+		}
+		if err := p.SetDefects(body); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		adminJSON(w, http.StatusOK, p.DefectsInForce())
+	case "GET /admin/defects/catalogue":
+		adminJSON(w, http.StatusOK, Defects())
 	default:
 		adminJSON(w, http.StatusNotFound, map[string]string{"error": "no such admin call: " + truncate(route, 80)})
 	}

@@ -34,6 +34,7 @@ type interaction struct {
 	responseType  string
 	nonce         string
 	challenge     string
+	method        string
 
 	// device
 	device *deviceRecord
@@ -43,6 +44,7 @@ func (i *interaction) expiry() time.Time { return i.exp }
 
 // redirectTarget is where and how an authorization response goes back.
 type redirectTarget struct {
+	client   *Client
 	uri      string
 	fragment bool
 	state    string
@@ -61,7 +63,11 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, errInvalidRequest, "the query is not valid URL encoding")
 		return
 	}
-	if len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1 {
+	// Repeated parameters are refused (RFC 6749 3.1) unless the
+	// duplicate_params_allowed defect is on, which takes the first value.
+	dupName, dup := repeatedParam(q)
+	dupsAllowed := dup && p.defectFor(q.Get("client_id"), dDuplicateParamsAllowed)
+	if !dupsAllowed && (len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1) {
 		p.renderError(w, r, errInvalidRequest, "client_id or redirect_uri is repeated")
 		return
 	}
@@ -75,69 +81,44 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, errInvalidClient, "unknown client")
 		return
 	}
+	var target redirectTarget
+	if states, ok := q["state"]; ok && (len(states) == 1 || dupsAllowed) {
+		target.state, target.hasState = states[0], true
+	}
+	target.client = client
 	redirectParam := q.Get("redirect_uri")
 	redirectURI, ok := p.resolveRedirectURI(client, redirectParam)
 	if !ok {
+		if redirectParam != "" && p.defect(client, dErrorToUnregistered) {
+			// The defect: request errors are checked first and sent to
+			// whatever redirect_uri was given.
+			if _, _, _, _, oerr := p.checkAuthorizeParams(client, q); oerr != nil {
+				target.uri = redirectParam
+				p.redirectError(w, r, target, oerr.code, oerr.description)
+				return
+			}
+		}
 		p.renderError(w, r, errInvalidRequest, "redirect_uri is missing or not registered for this client")
 		return
 	}
-	responseType := q.Get("response_type")
-	target := redirectTarget{
-		uri: redirectURI,
-		// Implicit responses, errors included, go in the fragment (RFC 6749 4.2.2.1).
-		fragment: responseType == "token" && client.Allows(GrantImplicit),
-	}
-	if states, ok := q["state"]; ok && len(states) == 1 {
-		target.state, target.hasState = states[0], true
-	}
+	target.uri = redirectURI
+	// Implicit responses, errors included, go in the fragment (RFC 6749 4.2.2.1).
+	target.fragment = q.Get("response_type") == "token" && p.allows(client, GrantImplicit)
 	// From here on the client and redirect URI are trusted: errors go back
 	// to the client (RFC 6749 4.1.2.1).
-	// Unknown parameters are ignored (RFC 6749 3.1), but none may repeat.
-	if name, dup := repeatedParam(q); dup {
-		p.redirectError(w, r, target, errInvalidRequest, fmt.Sprintf("parameter %q is repeated", name))
+	if dup && !dupsAllowed {
+		p.redirectError(w, r, target, errInvalidRequest, fmt.Sprintf("parameter %q is repeated", dupName))
 		return
 	}
-	switch responseType {
-	case "":
-		p.redirectError(w, r, target, errInvalidRequest, "response_type is required")
-		return
-	case "code":
-		if !client.Allows(GrantAuthorizationCode) {
-			p.redirectError(w, r, target, errUnauthorizedClient, "this client may not use the authorization code flow")
-			return
-		}
-	case "token":
-		if !client.Allows(GrantImplicit) {
-			p.redirectError(w, r, target, errUnauthorizedClient, "this client may not use the implicit flow")
-			return
-		}
-	default:
-		p.redirectError(w, r, target, errUnsupportedResponseType, "response_type must be code (or token for implicit clients)")
+	// Unknown parameters are ignored (RFC 6749 3.1).
+	if unknown := unknownAuthorizeParam(q); unknown != "" && p.defect(client, dUnknownParamRejected) {
+		p.redirectError(w, r, target, errInvalidRequest, fmt.Sprintf("unknown parameter %q", truncate(unknown, 40)))
 		return
 	}
-	scopes, oerr := p.resolveScope(client, q.Get("scope"))
+	responseType, scopes, challenge, method, oerr := p.checkAuthorizeParams(client, q)
 	if oerr != nil {
 		p.redirectError(w, r, target, oerr.code, oerr.description)
 		return
-	}
-	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
-	if responseType == "code" {
-		switch {
-		case challenge == "" && method != "":
-			p.redirectError(w, r, target, errInvalidRequest, "code_challenge_method without code_challenge")
-			return
-		case challenge == "" && client.Public:
-			// RFC 7636 4.4.1, RFC 9700 2.1.1: public clients must use PKCE.
-			p.redirectError(w, r, target, errInvalidRequest, "code_challenge is required for public clients")
-			return
-		case challenge != "" && method != "S256":
-			// A missing method means plain (RFC 7636 4.3); only S256 is supported.
-			p.redirectError(w, r, target, errInvalidRequest, "code_challenge_method must be S256")
-			return
-		case challenge != "" && !validChallenge(challenge):
-			p.redirectError(w, r, target, errInvalidRequest, "code_challenge must be 43 base64url characters (S256)")
-			return
-		}
 	}
 	prompts, ok := parsePrompt(q.Get("prompt"))
 	if !ok {
@@ -155,6 +136,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		responseType:  responseType,
 		nonce:         q.Get("nonce"),
 		challenge:     challenge,
+		method:        method,
 	}
 	session := p.session(r, now)
 	if prompts["none"] {
@@ -170,10 +152,82 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	id := p.saveInteraction(in, now)
 	if session == nil || prompts["login"] {
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(client)})
+		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(client), client: client})
 		return
 	}
 	p.renderConsent(w, r, id, in, session)
+}
+
+// knownAuthorizeParams are the authorization request parameters of RFC 6749,
+// RFC 7636 and OIDC Core; only the unknown_param_rejected defect cares.
+var knownAuthorizeParams = map[string]bool{"client_id": true, "redirect_uri": true, "response_type": true,
+	"scope": true, "state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
+	"prompt": true, "response_mode": true, "max_age": true, "login_hint": true, "ui_locales": true,
+	"display": true, "claims": true, "id_token_hint": true, "acr_values": true, "request": true,
+	"request_uri": true, "resource": true}
+
+func unknownAuthorizeParam(q url.Values) string {
+	for name := range q {
+		if !knownAuthorizeParams[name] {
+			return name
+		}
+	}
+	return ""
+}
+
+// checkAuthorizeParams validates response_type, scope and PKCE (RFC 6749
+// 4.1.1, 4.2.1; RFC 7636 4.3).
+func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseType string, scopes []string, challenge, method string, oerr *oauthError) {
+	responseType = q.Get("response_type")
+	switch responseType {
+	case "code":
+		if !p.allows(client, GrantAuthorizationCode) {
+			return "", nil, "", "", unauthorizedClient("this client may not use the authorization code flow")
+		}
+	case "token":
+		if !p.allows(client, GrantImplicit) {
+			return "", nil, "", "", unauthorizedClient("this client may not use the implicit flow")
+		}
+	default:
+		if p.defect(client, dResponseTypeUnchecked) {
+			responseType = "code"
+			break
+		}
+		if responseType == "" {
+			return "", nil, "", "", invalidRequest("response_type is required")
+		}
+		return "", nil, "", "", newError(errUnsupportedResponseType, "response_type must be code (or token for implicit clients)")
+	}
+	scopes, oerr = p.resolveScope(client, q.Get("scope"))
+	if oerr != nil {
+		return "", nil, "", "", oerr
+	}
+	if responseType != "code" {
+		return responseType, scopes, "", "", nil
+	}
+	challenge, method = q.Get("code_challenge"), q.Get("code_challenge_method")
+	plainAllowed := p.defect(client, dPKCEPlainAllowed)
+	switch {
+	case challenge == "" && method != "":
+		oerr = invalidRequest("code_challenge_method without code_challenge")
+	case challenge == "" && client.Public && !p.defect(client, dPKCEOptionalPublic):
+		// RFC 7636 4.4.1, RFC 9700 2.1.1: public clients must use PKCE.
+		oerr = invalidRequest("code_challenge is required for public clients")
+	case challenge != "" && (method == "plain" || method == "") && plainAllowed:
+		method = "plain"
+		if len(challenge) < 43 || len(challenge) > 128 {
+			oerr = invalidRequest("code_challenge must be 43 to 128 characters")
+		}
+	case challenge != "" && method != "S256":
+		// A missing method means plain (RFC 7636 4.3); only S256 is supported.
+		oerr = invalidRequest("code_challenge_method must be S256")
+	case challenge != "" && !validChallenge(challenge):
+		oerr = invalidRequest("code_challenge must be 43 base64url characters (S256)")
+	}
+	if oerr != nil {
+		return "", nil, "", "", oerr
+	}
+	return responseType, scopes, challenge, method, nil
 }
 
 // resolveRedirectURI applies RFC 6749 3.1.2.3 with RFC 9700 2.1 exact
@@ -182,17 +236,41 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // registered URI gets that one.
 func (p *Provider) resolveRedirectURI(c *Client, requested string) (string, bool) {
 	if requested == "" {
-		if len(c.RedirectURIs) == 1 {
+		if len(c.RedirectURIs) == 1 || len(c.RedirectURIs) > 1 && p.defect(c, dRedirectDefaultFirst) {
 			return c.RedirectURIs[0], true
 		}
 		return "", false
 	}
+	prefixMatch := p.defect(c, dRedirectPrefixMatch)
 	for _, registered := range c.RedirectURIs {
 		if requested == registered || loopbackMatch(registered, requested) {
 			return requested, true
 		}
+		if prefixMatch && strings.HasPrefix(withoutLoopbackPort(requested), registered) {
+			return requested, true
+		}
+	}
+	if p.defect(c, dOpenRedirect) {
+		if u, err := url.Parse(requested); err == nil && u.IsAbs() {
+			return requested, true
+		}
 	}
 	return "", false
+}
+
+// withoutLoopbackPort removes ":port" after a loopback host, for the
+// redirect_prefix_match defect.
+func withoutLoopbackPort(uri string) string {
+	for _, host := range []string{"http://127.0.0.1:", "http://[::1]:", "http://localhost:"} {
+		if rest, ok := strings.CutPrefix(uri, host); ok {
+			n := 0
+			for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+				n++
+			}
+			return host[:len(host)-1] + rest[n:]
+		}
+	}
+	return uri
 }
 
 // loopbackMatch reports whether requested is registered with a port added:
@@ -263,10 +341,14 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, t redir
 // redirectTo answers 303 to the client's redirect URI with params (plus state
 // and iss) in the query or the fragment.
 func (p *Provider) redirectTo(w http.ResponseWriter, r *http.Request, t redirectTarget, params url.Values) {
-	if t.hasState {
+	if t.hasState && !p.defect(t.client, dStateDropped) {
 		params.Set("state", t.state)
 	}
-	params.Set("iss", p.issuer)
+	if p.defect(t.client, dWrongResponseIss) {
+		params.Set("iss", "https://wrong-issuer.example")
+	} else {
+		params.Set("iss", p.issuer)
+	}
 	target := t.uri
 	if t.fragment {
 		target += "#" + params.Encode()
@@ -275,7 +357,7 @@ func (p *Provider) redirectTo(w http.ResponseWriter, r *http.Request, t redirect
 	} else {
 		target += "?" + params.Encode()
 	}
-	setPageHeaders(w.Header())
+	setPageHeaders(w.Header(), p.defect(t.client, dFrameableLogin))
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
 }
@@ -376,7 +458,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, errInvalidRequest, "this sign-in has expired; start again from the application")
 			return
 		}
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client)})
+		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
 		return
 	}
 	form, ok := p.readPageForm(w, r)
@@ -393,17 +475,21 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if user == nil {
 		p.log.Info("login failed", "username", truncate(form.Get("username"), 64))
 		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id,
-			ClientName: clientName(in.client), Error: "Wrong username or password."})
+			ClientName: clientName(in.client), Error: "Wrong username or password.", client: in.client})
 		return
 	}
 	p.startSession(w, user, now)
-	setPageHeaders(w.Header())
-	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), http.StatusSeeOther)
+	setPageHeaders(w.Header(), p.defect(in.client, dFrameableLogin))
+	status := http.StatusSeeOther // RFC 9700 4.12: never 307, which would repost the password
+	if p.defect(in.client, dRedirect307) {
+		status = http.StatusTemporaryRedirect
+	}
+	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), status)
 }
 
 func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, id string, in *interaction, s *sessionRecord) {
 	p.renderPage(w, r, http.StatusOK, "consent", pageData{Title: "Approve access", Interaction: id,
-		ClientName: clientName(in.client), Username: s.user.Username, Scopes: in.scopes})
+		ClientName: clientName(in.client), Username: s.user.Username, Scopes: in.scopes, client: in.client})
 }
 
 // handleConsent shows the consent page (GET) and takes the decision (POST):
@@ -419,7 +505,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		}
 		session := p.session(r, now)
 		if session == nil {
-			p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client)})
+			p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
 			return
 		}
 		p.renderConsent(w, r, id, in, session)
@@ -442,7 +528,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, errInvalidRequest, "this request has expired; start again from the application")
 			return
 		}
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client)})
+		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
 		return
 	}
 	in := p.takeInteraction(id, now)
@@ -454,7 +540,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.decideDevice(w, r, in, session, decision == "approve", now)
 		return
 	}
-	if decision == "deny" {
+	if decision == "deny" && !p.defect(in.client, dDenyIgnored) {
 		p.redirectError(w, r, in.redirect, errAccessDenied, "the user denied the request")
 		return
 	}
@@ -481,7 +567,8 @@ func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request,
 	g := &grant{clientID: in.client.ID, user: s.user, subject: s.user.Subject, scopes: in.scopes,
 		authTime: s.authTime, nonce: in.nonce}
 	if in.responseType == "token" {
-		resp, oerr := p.issueOrFail(issueRequest{client: in.client, grant: g, accessScopes: p.scopeSetOf(in.scopes)}, now)
+		resp, oerr := p.issueOrFail(issueRequest{client: in.client, grant: g, accessScopes: p.scopeSetOf(in.scopes),
+			refresh: p.defect(in.client, dImplicitRefreshToken), refreshScope: joinScopes(in.scopes)}, now)
 		if oerr != nil {
 			p.redirectError(w, r, in.redirect, oerr.code, oerr.description)
 			return
@@ -495,12 +582,19 @@ func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request,
 		if resp.scope != "" {
 			params.Set("scope", resp.scope)
 		}
+		if resp.refreshToken != "" {
+			params.Set("refresh_token", resp.refreshToken)
+		}
 		p.redirectTo(w, r, in.redirect, params)
 		return
 	}
-	code := newSecret()
-	rec := &codeRecord{grant: g, redirectURI: in.redirectParam, challenge: in.challenge,
-		exp: now.Add(p.cfg.Lifetimes.AuthorizationCode)}
+	code := p.newSecretFor(in.client)
+	lifetime := p.cfg.Lifetimes.AuthorizationCode
+	if p.defect(in.client, dCodeNeverExpires) {
+		lifetime = farFuture
+	}
+	rec := &codeRecord{grant: g, redirectURI: in.redirectParam, challenge: in.challenge, challengeMethod: in.method,
+		exp: now.Add(lifetime)}
 	p.store.mu.Lock()
 	p.store.codes.put(keyOf(code), rec, now)
 	p.store.mu.Unlock()

@@ -69,6 +69,10 @@ type Config struct {
 
 	Clients []Client `yaml:"clients"`
 	Users   []User   `yaml:"users"`
+
+	// Defects are defect modes (shared/CHECKS.md) on for the whole provider;
+	// Client.Defects turns them on for one client. Off by default.
+	Defects []string `yaml:"defects"`
 }
 
 // Lifetimes of what the provider issues.
@@ -108,6 +112,8 @@ type Client struct {
 	Scopes []string `yaml:"scopes"`
 	// DefaultScopes are granted when a request names no scope.
 	DefaultScopes []string `yaml:"default_scopes"`
+	// Defects are defect modes on for this client only.
+	Defects []string `yaml:"defects"`
 }
 
 // Allows reports whether the client may use the grant (a name from the
@@ -249,6 +255,11 @@ func (c *Config) Validate() error {
 		}
 		ids[c.Clients[i].ID] = true
 	}
+	for i, name := range c.Defects {
+		if _, ok := defectByName(name); !ok {
+			return fieldErr(fmt.Sprintf("defects[%d]", i), "unknown defect %q (grantbench provider --list-defects)", name)
+		}
+	}
 	names := map[string]bool{}
 	for i, u := range c.Users {
 		field := fmt.Sprintf("users[%d]", i)
@@ -314,6 +325,15 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 	for j, s := range c.Scopes {
 		if !knownScopes[s] {
 			return fieldErr(fmt.Sprintf("%s.scopes[%d]", field, j), "%q is not in the provider's scopes", s)
+		}
+	}
+	for j, name := range c.Defects {
+		id, ok := defectByName(name)
+		if !ok {
+			return fieldErr(fmt.Sprintf("%s.defects[%d]", field, j), "unknown defect %q (grantbench provider --list-defects)", name)
+		}
+		if defectCatalogue[id].ProviderOnly {
+			return fieldErr(fmt.Sprintf("%s.defects[%d]", field, j), "%s applies to the whole provider only", name)
 		}
 	}
 	for j, s := range c.DefaultScopes {

@@ -63,7 +63,7 @@ func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 		p.writeJSONError(w, oerr)
 		return
 	}
-	if !client.Allows(GrantDeviceCode) {
+	if !p.allows(client, GrantDeviceCode) {
 		p.writeJSONError(w, unauthorizedClient("this client may not use the device grant"))
 		return
 	}
@@ -73,9 +73,13 @@ func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	now := p.now()
-	deviceCode := newSecret()
+	deviceCode := p.newSecretFor(client)
+	lifetime := p.cfg.Lifetimes.DeviceCode
+	if p.defect(client, dDeviceCodeNeverExpires) {
+		lifetime = farFuture // expires_in below still says the configured lifetime
+	}
 	rec := &deviceRecord{clientID: client.ID, scopes: scopes,
-		exp: now.Add(p.cfg.Lifetimes.DeviceCode), interval: p.cfg.Lifetimes.DevicePollInterval}
+		exp: now.Add(lifetime), interval: p.cfg.Lifetimes.DevicePollInterval}
 	p.store.mu.Lock()
 	// A user code must point at one device request: draw again on a clash.
 	userCode := newUserCode()
@@ -129,7 +133,7 @@ func (p *Provider) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	in := &interaction{kind: interactionDevice, exp: minTime(now.Add(p.cfg.Lifetimes.Interaction), rec.exp),
 		client: p.clients[rec.clientID], scopes: rec.scopes, device: rec}
 	id := p.saveInteraction(in, now)
-	setPageHeaders(w.Header())
+	setPageHeaders(w.Header(), p.defect(in.client, dFrameableLogin))
 	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
@@ -140,9 +144,12 @@ func (p *Provider) decideDevice(w http.ResponseWriter, r *http.Request, in *inte
 	rec := in.device
 	live := rec.status == devicePending && now.Before(rec.exp)
 	if live {
-		if approve {
+		switch {
+		case approve:
 			rec.status, rec.user, rec.authTime, result = deviceApproved, s.user, s.authTime, "approved"
-		} else {
+		case p.defect(in.client, dDeviceDenyIgnored):
+			// The defect: the denial is shown but not recorded.
+		default:
 			rec.status = deviceDenied
 		}
 		// The user code has served its purpose.
@@ -153,7 +160,7 @@ func (p *Provider) decideDevice(w http.ResponseWriter, r *http.Request, in *inte
 		p.renderError(w, r, errExpiredToken, "the device request expired or was already decided")
 		return
 	}
-	p.renderPage(w, r, http.StatusOK, "device-done", pageData{Title: "Device " + result, Result: result})
+	p.renderPage(w, r, http.StatusOK, "device-done", pageData{Title: "Device " + result, Result: result, client: in.client})
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -7,7 +7,9 @@ import (
 
 // renderMetadata builds the discovery document once (RFC 8414 2, OIDC
 // Discovery 3); both well-known paths serve it.
-func (p *Provider) renderMetadata() ([]byte, error) {
+// issuerField is the issuer the document names: p.issuer, except for the
+// metadata_issuer_mismatch defect's copy.
+func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
 	grants := []string{}
 	responseTypes := []string{}
 	seen := map[string]bool{}
@@ -71,6 +73,10 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=60")
 	h.Set("Access-Control-Allow-Origin", "*")
+	if p.defect(nil, dMetadataIssuerMismatch) {
+		_, _ = w.Write(p.metadataMismatch)
+		return
+	}
 	_, _ = w.Write(p.metadata)
 }
 
@@ -81,7 +87,7 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		p.methodNotAllowed(w, "GET")
 		return
 	}
-	body, err := p.keys.jwksJSON(p.now())
+	body, err := p.keys.jwksJSON(p.now(), p.defect(nil, dJWKSLeaksPrivate))
 	if err != nil {
 		p.log.Error("jwks render failed", "err", err)
 		http.Error(w, "jwks unavailable", http.StatusInternalServerError)

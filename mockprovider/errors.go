@@ -35,6 +35,8 @@ type oauthError struct {
 	// basicChallenge asks the client to authenticate (RFC 6749 5.2: a failed
 	// client authentication answers 401 with WWW-Authenticate).
 	basicChallenge bool
+	// clientID is the client the failed request named, for per-client defects.
+	clientID string
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -57,9 +59,15 @@ func unauthorizedClient(description string) *oauthError {
 
 // writeJSONError writes an RFC 6749 5.2 error response: JSON, no-store.
 func (p *Provider) writeJSONError(w http.ResponseWriter, e *oauthError) {
+	p.writeError(w, e, true)
+}
+
+// writeError is writeJSONError with Cache-Control: no-store optional, for
+// the no_cache_headers defect.
+func (p *Provider) writeError(w http.ResponseWriter, e *oauthError, noStore bool) {
 	p.counters.countError(e.code)
 	h := w.Header()
-	if e.basicChallenge {
+	if e.basicChallenge && !p.defectFor(e.clientID, dNoWWWAuthenticate) {
 		h.Set("WWW-Authenticate", `Basic realm="grantbench", charset="UTF-8"`)
 	}
 	buf := make([]byte, 0, 128)
@@ -70,16 +78,22 @@ func (p *Provider) writeJSONError(w http.ResponseWriter, e *oauthError) {
 		buf = appendJSONString(buf, e.description)
 	}
 	buf = append(buf, '}')
-	writeJSONBytes(w, e.status, buf)
+	writeJSON(w, e.status, buf, noStore)
 }
 
 // writeJSONBytes sends a JSON body with Cache-Control: no-store, as every
 // token, introspection and error response must carry (RFC 6749 5.1).
 func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	writeJSON(w, status, body, true)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte, noStore bool) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	if noStore {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -54,8 +54,9 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	client, oerr := p.authenticateClient(r, form)
 	if oerr == nil && client.Public {
 		oerr = invalidClient("introspection needs an authenticated (confidential) client")
+		oerr.clientID = client.ID
 	}
-	if oerr != nil {
+	if oerr != nil && !p.defectFor(oerr.clientID, dIntrospectOpen) {
 		p.writeJSONError(w, oerr)
 		return
 	}
@@ -66,10 +67,24 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	info := p.lookupToken(token, p.now())
 	if !info.active {
+		if p.defectFor(clientHint(r, form), dIntrospectLeaks) {
+			writeJSONBytes(w, http.StatusOK, p.leakyInactive(info))
+			return
+		}
 		writeJSONBytes(w, http.StatusOK, []byte(`{"active":false}`))
 		return
 	}
 	writeJSONBytes(w, http.StatusOK, p.introspection(info).bytes())
+}
+
+// leakyInactive is the introspect_leaks defect's answer for an inactive
+// token: what it knows of the token besides active:false.
+func (p *Provider) leakyInactive(t tokenInfo) []byte {
+	if t.client == nil {
+		return []byte(`{"active":false,"token_type":"unknown"}`)
+	}
+	out := p.introspection(t).bytes()
+	return append([]byte(`{"active":false`), out[len(`{"active":true`):]...)
 }
 
 func (p *Provider) introspection(t tokenInfo) *jsonObject {
@@ -126,28 +141,41 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, invalidRequest("token is required"))
 		return
 	}
-	p.revoke(token, client)
+	known := p.revoke(token, client)
+	if !known && p.defect(client, dRevokeUnknownError) {
+		p.writeJSONError(w, invalidRequest("unknown token"))
+		return
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
 
 // revoke withdraws a token of client; other clients' tokens are untouched.
-func (p *Provider) revoke(token string, client *Client) {
+// It reports whether the token was known at all.
+func (p *Provider) revoke(token string, client *Client) bool {
+	if p.defect(client, dRevokeNoop) {
+		return true
+	}
+	anyClient := p.defect(client, dRevokeNotBound)
 	k := keyOf(token)
 	p.store.mu.Lock()
 	defer p.store.mu.Unlock()
 	if a, ok := p.store.access.get(k); ok {
-		if p.clientList[a.client] == client {
+		if p.clientList[a.client] == client || anyClient {
 			a.revoked = true
 			p.store.access.set(k, a)
 		}
-		return
+		return true
 	}
-	if r, ok := p.store.refresh.get(k); ok && r.grant.clientID == client.ID {
-		r.revoked = true
-		r.grant.revoked = true // RFC 7009 2.1: its access tokens go too
+	if r, ok := p.store.refresh.get(k); ok {
+		if r.grant.clientID == client.ID || anyClient {
+			r.revoked = true
+			r.grant.revoked = true // RFC 7009 2.1: its access tokens go too
+		}
+		return true
 	}
+	return false
 }
 
 // handleUserinfo is OIDC Core 5.3 with RFC 6750 bearer errors: 401 and

@@ -22,6 +22,8 @@ type signingKey struct {
 	kid    string
 	alg    jose.SignatureAlgorithm
 	public jose.JSONWebKey
+	// private is only ever published by the jwks_leaks_private defect.
+	private jose.JSONWebKey
 	// access signs RFC 9068 access tokens (typ at+jwt); id signs ID tokens (typ JWT).
 	access jose.Signer
 	id     jose.Signer
@@ -97,7 +99,7 @@ func newSigningKey(alg jose.SignatureAlgorithm, key crypto.Signer) (*signingKey,
 	if err != nil {
 		return nil, fmt.Errorf("mockprovider: ID-token signer: %w", err)
 	}
-	return &signingKey{kid: public.KeyID, alg: alg, public: public, access: access, id: id}, nil
+	return &signingKey{kid: public.KeyID, alg: alg, public: public, private: private, access: access, id: id}, nil
 }
 
 // signer returns the key to sign with now.
@@ -126,7 +128,7 @@ func (ks *keySet) rotate(retireAt time.Time) (*signingKey, error) {
 // published returns the public keys to serve at now: the current one first,
 // then retired keys whose tokens may still be alive. Retired keys past their
 // time are dropped.
-func (ks *keySet) published(now time.Time) []jose.JSONWebKey {
+func (ks *keySet) published(now time.Time, leakPrivate bool) []jose.JSONWebKey {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	keep := ks.retired[:0]
@@ -137,14 +139,20 @@ func (ks *keySet) published(now time.Time) []jose.JSONWebKey {
 	}
 	clear(ks.retired[len(keep):])
 	ks.retired = keep
-	keys := []jose.JSONWebKey{ks.current.Load().public}
+	pick := func(k *signingKey) jose.JSONWebKey {
+		if leakPrivate {
+			return k.private
+		}
+		return k.public
+	}
+	keys := []jose.JSONWebKey{pick(ks.current.Load())}
 	for i := len(ks.retired) - 1; i >= 0; i-- {
-		keys = append(keys, ks.retired[i].public)
+		keys = append(keys, pick(ks.retired[i]))
 	}
 	return keys
 }
 
 // jwksJSON renders the published keys as a JWK set (public members only).
-func (ks *keySet) jwksJSON(now time.Time) ([]byte, error) {
-	return json.Marshal(jose.JSONWebKeySet{Keys: ks.published(now)})
+func (ks *keySet) jwksJSON(now time.Time, leakPrivate bool) ([]byte, error) {
+	return json.Marshal(jose.JSONWebKeySet{Keys: ks.published(now, leakPrivate)})
 }

@@ -64,6 +64,8 @@ type pageData struct {
 	Result      string
 	Error       string
 	Description string
+	// client, when known, selects per-client defects (frameable_login).
+	client *Client
 }
 
 const (
@@ -73,9 +75,14 @@ const (
 
 // setPageHeaders keeps pages out of frames (RFC 9700 4.16), out of caches
 // and from leaking the URL (which may hold a user code) in Referer.
-func setPageHeaders(h http.Header) {
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+// frameable is the frameable_login defect.
+func setPageHeaders(h http.Header, frameable bool) {
+	if frameable {
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	}
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -93,7 +100,7 @@ func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int
 		http.Error(w, "page unavailable", http.StatusInternalServerError)
 		return
 	}
-	setPageHeaders(w.Header())
+	setPageHeaders(w.Header(), p.defect(data.client, dFrameableLogin))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(buf.String()))

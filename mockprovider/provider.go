@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -36,11 +37,16 @@ type Provider struct {
 	nextFamily atomic.Uint64
 	// csrfKey signs the CSRF tokens of the pages (HMAC of a browser cookie).
 	csrfKey []byte
-	// metadata is the discovery document, rendered once.
-	metadata []byte
+	// metadata is the discovery document, rendered once; metadataMismatch
+	// is the metadata_issuer_mismatch defect's copy.
+	metadata         []byte
+	metadataMismatch []byte
 
 	store    *store
 	counters counters
+	// defects in force; replaced whole by SetDefects.
+	defects      atomic.Pointer[activeDefects]
+	extraDefects *DefectSettings
 }
 
 // Option configures a Provider; an invalid option makes New fail.
@@ -94,6 +100,15 @@ func WithSigningKey(key crypto.Signer) Option {
 	}
 }
 
+// WithDefects switches defect modes on (on top of the config's), for the
+// provider or per client. See Defects for the names.
+func WithDefects(s DefectSettings) Option {
+	return func(p *Provider) error {
+		p.extraDefects = &s
+		return nil
+	}
+}
+
 // New builds a provider from a validated configuration. cfg.Issuer is
 // required: it is the base URL the provider is served at.
 func New(cfg Config, opts ...Option) (*Provider, error) {
@@ -142,7 +157,25 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, err := io.ReadFull(rand.Reader, p.csrfKey); err != nil {
 		return nil, fmt.Errorf("mockprovider: csrf key: %w", err)
 	}
-	if p.metadata, err = p.renderMetadata(); err != nil {
+	if p.metadata, err = p.renderMetadata(p.issuer); err != nil {
+		return nil, err
+	}
+	if p.metadataMismatch, err = p.renderMetadata(p.issuer + "/"); err != nil {
+		return nil, err
+	}
+	settings := DefectSettings{Provider: slices.Clone(cfg.Defects), Clients: map[string][]string{}}
+	for _, c := range cfg.Clients {
+		if len(c.Defects) > 0 {
+			settings.Clients[c.ID] = slices.Clone(c.Defects)
+		}
+	}
+	if p.extraDefects != nil {
+		settings.Provider = append(settings.Provider, p.extraDefects.Provider...)
+		for id, names := range p.extraDefects.Clients {
+			settings.Clients[id] = append(settings.Clients[id], names...)
+		}
+	}
+	if err := p.SetDefects(settings); err != nil {
 		return nil, err
 	}
 	p.store = newStore(cfg.Limits.MaxEntries)

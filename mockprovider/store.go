@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"sync"
 	"time"
 )
@@ -20,6 +21,19 @@ func newSecret() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// farFuture stands in for "never" in the *_never_expires defects.
+const farFuture = 100 * 365 * 24 * time.Hour
+
+// newSecretFor is newSecret, or a 32-bit value under the weak_tokens defect.
+func (p *Provider) newSecretFor(c *Client) string {
+	if p.defect(c, dWeakTokens) {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}
+	return newSecret()
 }
 
 // newID returns 16 random bytes (128 bits), base64url: for jti and other
@@ -132,8 +146,10 @@ type codeRecord struct {
 	redirectURI string
 	// challenge is the S256 PKCE code_challenge, "" when none was sent.
 	challenge string
-	exp       time.Time
-	used      bool
+	// challengeMethod is "S256", or "plain" under the pkce_plain_allowed defect.
+	challengeMethod string
+	exp             time.Time
+	used            bool
 }
 
 func (r *codeRecord) expiry() time.Time { return r.exp }

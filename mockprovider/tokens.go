@@ -55,11 +55,15 @@ func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, 
 	resp := tokenResponse{accessToken: access, expiresIn: int64(p.cfg.Lifetimes.AccessToken / time.Second), scope: scope}
 	var refreshRec *refreshRecord
 	if req.refresh {
-		resp.refreshToken = newSecret()
-		refreshRec = &refreshRecord{grant: req.grant, scope: req.refreshScope, issuedAt: now, exp: now.Add(p.cfg.Lifetimes.RefreshToken)}
+		resp.refreshToken = p.newSecretFor(req.client)
+		lifetime := p.cfg.Lifetimes.RefreshToken
+		if p.defect(req.client, dRefreshNeverExpires) {
+			lifetime = farFuture
+		}
+		refreshRec = &refreshRecord{grant: req.grant, scope: req.refreshScope, issuedAt: now, exp: now.Add(lifetime)}
 	}
 	if req.idToken {
-		if resp.idToken, err = p.mintIDToken(req.grant, access, req.code, now); err != nil {
+		if resp.idToken, err = p.mintIDToken(req.client, req.grant, access, req.code, now); err != nil {
 			return tokenResponse{}, err
 		}
 	}
@@ -127,51 +131,111 @@ func (p *Provider) accessActive(rec accessRecord, now time.Time) bool {
 func (p *Provider) mintAccessToken(c *Client, g *grant, scopes scopeSet, scope string, now time.Time) (string, accessRecord, error) {
 	exp := now.Add(p.cfg.Lifetimes.AccessToken)
 	rec := accessRecord{client: p.clientIdx[c.ID], scopes: scopes, issuedAt: now.UnixNano(), exp: exp.UnixNano()}
+	if p.defect(c, dExpiredStillActive) {
+		rec.exp = now.Add(farFuture).UnixNano() // the token still says exp; the record ignores it
+	}
 	_, _ = rand.Read(rec.jti[:])
 	if g != nil {
 		rec.family = g.id
 	}
 	if p.cfg.AccessTokenFormat == AccessTokenOpaque {
-		return newSecret(), rec, nil
+		return p.newSecretFor(c), rec, nil
 	}
 	subject := c.ID
 	if g != nil {
 		subject = g.subject
 	}
-	claims := newJSONObject(384)
-	claims.str("iss", p.issuer)
-	claims.str("sub", subject)
+	aud := c.ID
 	if p.cfg.AccessTokenAudience != "" {
-		claims.str("aud", p.cfg.AccessTokenAudience)
-	} else {
-		claims.str("aud", c.ID)
+		aud = p.cfg.AccessTokenAudience
 	}
+	claims := newJSONObject(384)
+	claims.str("iss", p.issuerClaim(c))
+	claims.str("sub", subject)
+	claims.str("aud", p.audienceClaim(c, aud))
 	claims.str("client_id", c.ID)
 	claims.strIf("scope", scope)
 	claims.str("jti", base64.RawURLEncoding.EncodeToString(rec.jti[:]))
 	claims.int("iat", now.Unix())
 	claims.int("nbf", now.Unix())
-	claims.int("exp", exp.Unix())
+	claims.int("exp", p.expClaim(c, now, p.cfg.Lifetimes.AccessToken))
 	if g != nil && g.user != nil {
 		claims.int("auth_time", g.authTime.Unix())
 	}
-	token, err := sign(p.keys.signer().access, claims.bytes())
+	key := p.keys.signer()
+	signer, typ := key.access, "at+jwt"
+	if p.defect(c, dWrongTyp) {
+		signer, typ = key.id, "JWT"
+	}
+	token, err := p.sign(c, signer, typ, claims.bytes())
 	return token, rec, err
 }
 
+// The claim helpers below are where the T-row defects bend a token.
+
+func (p *Provider) issuerClaim(c *Client) string {
+	if p.defect(c, dWrongIss) {
+		return "https://wrong-issuer.example"
+	}
+	return p.issuer
+}
+
+func (p *Provider) audienceClaim(c *Client, aud string) string {
+	if p.defect(c, dWrongAud) {
+		return "https://wrong-audience.example"
+	}
+	return aud
+}
+
+func (p *Provider) expClaim(c *Client, now time.Time, lifetime time.Duration) int64 {
+	if p.defect(c, dExpMismatch) {
+		lifetime *= 10
+	}
+	return now.Add(lifetime).Unix()
+}
+
+// sign signs claims with the cached signer; the alg_none and bad_signature
+// defects return an unsigned or a corrupted token instead.
+func (p *Provider) sign(c *Client, signer jose.Signer, typ string, claims []byte) (string, error) {
+	if p.defect(c, dAlgNone) {
+		// Deliberately broken output, which go-jose rightly cannot produce.
+		header := `{"alg":"none","typ":"` + typ + `"}`
+		return base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(claims) + ".", nil
+	}
+	token, err := sign(signer, claims)
+	if err != nil || !p.defect(c, dBadSignature) {
+		return token, err
+	}
+	// Flip bits in the middle of the signature segment.
+	b := []byte(token)
+	i := len(b) - 10
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b), nil
+}
+
 // mintIDToken makes an OIDC ID token (OIDC Core 2, 3.1.3.6).
-func (p *Provider) mintIDToken(g *grant, accessToken, code string, now time.Time) (string, error) {
+func (p *Provider) mintIDToken(c *Client, g *grant, accessToken, code string, now time.Time) (string, error) {
 	claims := newJSONObject(512)
-	claims.str("iss", p.issuer)
+	claims.str("iss", p.issuerClaim(c))
 	claims.str("sub", g.subject)
-	claims.str("aud", g.clientID)
+	claims.str("aud", p.audienceClaim(c, g.clientID))
 	claims.str("azp", g.clientID)
-	claims.int("exp", now.Add(p.cfg.Lifetimes.IDToken).Unix())
+	claims.int("exp", p.expClaim(c, now, p.cfg.Lifetimes.IDToken))
 	claims.int("iat", now.Unix())
 	claims.int("auth_time", g.authTime.Unix())
-	claims.strIf("nonce", g.nonce)
+	if !p.defect(c, dNonceDropped) {
+		claims.strIf("nonce", g.nonce)
+	}
 	if accessToken != "" {
-		claims.str("at_hash", halfHash(accessToken))
+		if p.defect(c, dBadAtHash) {
+			claims.str("at_hash", halfHash(accessToken+"."))
+		} else {
+			claims.str("at_hash", halfHash(accessToken))
+		}
 	}
 	if code != "" {
 		claims.str("c_hash", halfHash(code))
@@ -179,7 +243,7 @@ func (p *Provider) mintIDToken(g *grant, accessToken, code string, now time.Time
 	if err := appendUserClaims(claims, g.user, g.scopes); err != nil {
 		return "", err
 	}
-	return sign(p.keys.signer().id, claims.bytes())
+	return p.sign(c, p.keys.signer().id, "JWT", claims.bytes())
 }
 
 // scopeClaims maps OIDC scopes to the standard claims they release (OIDC Core 5.4).
@@ -232,7 +296,7 @@ func sign(signer jose.Signer, payload []byte) (string, error) {
 }
 
 // writeTokenResponse sends a successful token response (RFC 6749 5.1).
-func writeTokenResponse(w http.ResponseWriter, resp tokenResponse) {
+func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool) {
 	o := newJSONObject(256 + len(resp.accessToken) + len(resp.idToken))
 	o.str("access_token", resp.accessToken)
 	o.str("token_type", "Bearer")
@@ -240,7 +304,7 @@ func writeTokenResponse(w http.ResponseWriter, resp tokenResponse) {
 	o.strIf("scope", resp.scope)
 	o.strIf("refresh_token", resp.refreshToken)
 	o.strIf("id_token", resp.idToken)
-	writeJSONBytes(w, http.StatusOK, o.bytes())
+	writeJSON(w, http.StatusOK, o.bytes(), noStore)
 }
 
 func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }
