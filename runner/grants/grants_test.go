@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -116,5 +118,44 @@ func TestUnknownFlow(t *testing.T) {
 	}
 	if _, err := New("password", Config{}); err == nil {
 		t.Error("no target accepted")
+	}
+}
+
+// TestAuthorizationCodeWithBrowserConsent logs the shared headless browser in
+// during setup; the timed iteration then shows authorize, consent and token only.
+func TestAuthorizationCodeWithBrowserConsent(t *testing.T) {
+	if _, err := flows.FindChrome(); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("no Chromium:", err)
+		}
+		t.Fatal(err)
+	}
+	target := startMock(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	browser, err := flows.NewBrowser(ctx, flows.BrowserOptions{MaxTabs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+	flow, err := New("authorization_code", Config{Target: target, Consent: flows.ConsentBrowser, Browser: browser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithTimeout(ctx, time.Minute)
+	defer stop()
+	if err := flow.(runner.Preparer).Prepare(runCtx, runner.SetupNeed{Concurrency: 2}); err != nil {
+		t.Fatal(err)
+	}
+	steps, err := flow.Run(runCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.Name)
+	}
+	if got := strings.Join(names, ","); strings.Contains(got, "login") || !strings.HasSuffix(got, "token") || !strings.Contains(got, "authorize") {
+		t.Errorf("steps %s: want authorize ... token without a login (setup logged in)", got)
 	}
 }
