@@ -133,10 +133,10 @@ func (r *scenarioRecorder) fill(out *ScenarioResult) {
 	out.Latency = summarize(r.latency)
 	out.ServiceTime = summarize(r.serviceTime)
 	out.ScheduleLag = summarize(r.lag)
-	out.Steps = out.Steps[:0]
+	out.Steps = []StepResult{}
 	for _, name := range r.stepOrder {
 		sr := r.steps[name]
-		st := StepResult{Name: name, Latency: summarize(sr.latency), ServiceTime: summarize(sr.serviceTime)}
+		st := StepResult{Name: name, Latency: summarize(sr.latency), ServiceTime: summarize(sr.serviceTime), Requests: []RequestCount{}}
 		for k, n := range sr.counts {
 			st.Requests = append(st.Requests, RequestCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauthError, Count: n})
 		}

@@ -210,7 +210,8 @@ func Merge(results ...*Result) (*Result, error) {
 	if len(results) == 0 {
 		return nil, errors.New("runner: merge: no results")
 	}
-	out := &Result{Schema: ResultSchema, Version: results[0].Version, Target: results[0].Target}
+	out := &Result{Schema: ResultSchema, Version: results[0].Version, Target: results[0].Target,
+		Scenarios: []ScenarioResult{}, Series: []Point{}, Thresholds: []Verdict{}}
 	scenarioIndex := map[string]int{}
 	var thresholds []string
 	seenThreshold := map[string]bool{}

@@ -205,6 +205,7 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Result, erro
 		res.Scenarios = append(res.Scenarios, sr)
 	}
 	res.Series = r.series.points(end)
+	res.Thresholds = []Verdict{}
 	if opts.Progress != nil {
 		opts.Progress(r.snapshot(planned, true))
 	}
