@@ -35,7 +35,7 @@ func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
 	}
 	iss := p.issuer
 	doc := map[string]any{
-		"issuer":                                         iss,
+		"issuer":                                         issuerField,
 		"authorization_endpoint":                         iss + "/authorize",
 		"token_endpoint":                                 iss + "/token",
 		"jwks_uri":                                       iss + "/jwks",
