@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/grantbench/grantbench/mockprovider"
@@ -28,7 +29,15 @@ type providerOptions struct {
 	tlsKey        string
 	tlsSelfSigned bool
 	verbose       bool
+	defects       stringList
+	listDefects   bool
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o providerOptions
@@ -43,6 +52,8 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS with a certificate generated at start")
 	fs.BoolVar(&o.verbose, "v", false, "log requests the provider refuses and key rotations to stderr")
+	fs.Var(&o.defects, "defect", "switch on a defect `mode` for the whole provider, or CLIENT:MODE for one client (repeatable; see --list-defects)")
+	fs.BoolVar(&o.listDefects, "list-defects", false, "print every defect mode with the checks it breaks, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -51,6 +62,10 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("provider: unexpected argument %q", fs.Arg(0))
+	}
+	if o.listDefects {
+		printDefects(stdout)
+		return nil
 	}
 	cfg, tlsCfg, err := o.config()
 	if err != nil {
@@ -110,6 +125,22 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 		}
 		cfg.AccessTokenFormat = o.accessToken
 	}
+	for _, d := range o.defects {
+		if client, mode, perClient := strings.Cut(d, ":"); perClient {
+			i := slices.IndexFunc(cfg.Clients, func(c mockprovider.Client) bool { return c.ID == client })
+			if i < 0 {
+				return cfg, nil, usageErrorf("provider: --defect %s: no client %q", d, client)
+			}
+			cfg.Clients[i].Defects = append(cfg.Clients[i].Defects, mode)
+		} else {
+			cfg.Defects = append(cfg.Defects, d)
+		}
+	}
+	if len(o.defects) > 0 {
+		if err := cfg.Validate(); err != nil {
+			return cfg, nil, usageErrorf("provider: --defect: %v", err)
+		}
+	}
 	if o.adminToken != "" && len(o.adminToken) < 8 {
 		return cfg, nil, usageErrorf("provider: --admin-token: must be at least 8 characters")
 	}
@@ -131,6 +162,18 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 		return cfg, nil, usageErrorf("provider: issuer: %q is http but TLS is on", cfg.Issuer)
 	}
 	return cfg, tlsCfg, nil
+}
+
+// printDefects lists every defect mode with the checks it breaks.
+func printDefects(w io.Writer) {
+	fmt.Fprintf(w, "%-30s %-8s %s\n", "DEFECT", "CHECKS", "WHAT THE PROVIDER DOES WRONG")
+	for _, d := range mockprovider.Defects() {
+		scope := ""
+		if d.ProviderOnly {
+			scope = " (whole provider only)"
+		}
+		fmt.Fprintf(w, "%-30s %-8s %s%s\n", d.Name, strings.Join(d.Checks, ","), d.Breaks, scope)
+	}
 }
 
 // isLoopback reports whether a listen address only accepts local traffic.
@@ -173,6 +216,15 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, admin bool) {
 	}
 	if admin {
 		fmt.Fprintf(w, "admin API: on at %s/admin/ (bearer token from --admin-token)\n", srv.Issuer())
+	}
+	if d := srv.Provider().DefectsInForce(); len(d.Provider) > 0 || len(d.Clients) > 0 {
+		fmt.Fprintf(w, "DEFECTS ON (the provider breaks the spec on purpose):\n")
+		for _, name := range d.Provider {
+			fmt.Fprintf(w, "  %s\n", name)
+		}
+		for client, names := range d.Clients {
+			fmt.Fprintf(w, "  %s (client %s only)\n", strings.Join(names, ", "), client)
+		}
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
 }

@@ -56,7 +56,12 @@ func startProvider(t *testing.T, args ...string) (string, *syncBuffer, func() er
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := issuerLine.FindStringSubmatch(stdout.String()); m != nil {
+		// The banner ends with the Ctrl-C line: wait for all of it.
+		if out := stdout.String(); strings.Contains(out, "Press Ctrl-C") {
+			m := issuerLine.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no issuer in the banner:\n%s", out)
+			}
 			t.Cleanup(func() { _ = stop() })
 			return m[1], &stdout, stop
 		}
@@ -132,12 +137,44 @@ func TestProviderCommandUsageErrors(t *testing.T) {
 		{[]string{"--tls-self-signed", "--tls-key", "k.pem"}, "--tls-self-signed"},
 		{[]string{"--addr", "nope"}, "--addr"},
 		{[]string{"--nonsense"}, "nonsense"},
+		{[]string{"--defect", "no_such_defect"}, "defects[0]"},
+		{[]string{"--defect", "nobody:code_reuse"}, "nobody"},
+		{[]string{"--defect", "demo:jwks_leaks_private"}, "clients[0].defects[0]"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), append([]string{"provider"}, tc.args...), &stdout, &stderr)
 		if code := exitCode(err, &stderr); code != exitUsage || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: exit %d, err %v; want exit 2 naming %s", tc.args, code, err, tc.want)
 		}
+	}
+}
+
+func TestProviderCommandDefects(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"provider", "--list-defects"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"code_reuse", "AC2", "jwks_leaks_private", "whole provider only"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("--list-defects lacks %q", want)
+		}
+	}
+	issuer, banner, stop := startProvider(t, "--defect", "metadata_issuer_mismatch", "--defect", "demo:code_reuse")
+	if !strings.Contains(banner.String(), "DEFECTS ON") || !strings.Contains(banner.String(), "code_reuse (client demo only)") {
+		t.Errorf("banner does not warn about defects:\n%s", banner.String())
+	}
+	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc["issuer"] == issuer {
+		t.Fatalf("metadata_issuer_mismatch not on: %v %v", doc["issuer"], err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
