@@ -165,3 +165,5 @@ func stepNames(res *flows.Result) []string {
 	}
 	return names
 }
+
+func flowsChrome() (string, error) { return flows.FindChrome() }

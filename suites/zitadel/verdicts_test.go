@@ -1,0 +1,179 @@
+package zitadel
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/grantbench/grantbench/suites"
+)
+
+const (
+	passed  = types.SpecStatePassed
+	failed  = types.SpecStateFailed
+	skipped = types.SpecStateSkipped
+)
+
+// expectedVerdicts is the verdict of every check the suites implement against
+// zitadel/oidc v3.52.0's example OP with examples/targets/zitadel.yaml. Each
+// failure and skip is explained in docs/real-providers.md (zitadel's behaviour,
+// its file and line, the RFC text); keep the two in step.
+var expectedVerdicts = map[string]types.SpecState{
+	"AC1":  failed, // token response has no Cache-Control: no-store
+	"AC2":  passed,
+	"AC4":  skipped, // no admin clock; the example's codes never expire (source)
+	"AC5":  passed,
+	"AC6":  passed,
+	"AC7":  passed, // invalid_request "code_verifier required", which the suite accepts
+	"AC8":  passed,
+	"AC10": failed, // code_challenge_method=plain accepted though only S256 is advertised
+	"AC11": failed, // public client without code_challenge reaches the login page
+	"AC14": failed, // unknown response_type gets unauthorized_client
+	"AC15": failed, // no consent page to deny on (see docs: a suites issue)
+	"B1":   passed,
+	"B2":   passed,
+	"B3":   passed,
+	"B8":   passed,
+	"C1":   failed, // client_credentials is for storage's service users only (see docs)
+	"C2":   failed, // 401 without WWW-Authenticate
+	"C3":   passed,
+	"C4":   passed,
+	"C5":   passed,
+	"C6":   failed, // as C1 (invalid_client); a service user gets any scope
+	"C7":   passed, // as C1 (invalid_client); a service user gets a token by GET
+	"C8":   failed, // as C1 (invalid_client); a service user gets a token despite %zz
+	"C9":   failed, // error responses have no Cache-Control: no-store
+	"D1":   passed,
+	"D2":   passed,
+	"D3":   failed, // no slow_down for polling faster than interval
+	"D4":   passed,
+	"D5":   skipped, // 5 min device code, no admin clock
+	"D6":   failed, // an approved device code yields tokens again
+	"E1":   skipped, // 5 min access token, no admin clock
+	"E2":   skipped,
+	"E3":   passed,
+	"I1":   failed, // as C1: the suite gets its token by client_credentials
+	"I2":   failed, // as C1
+	"L1":   passed,
+	"L2":   passed,
+	"L3":   skipped, // no implicit client
+	"M1":   passed,
+	"M2":   passed,
+	"R1":   passed,
+	"R2":   passed,
+	"R3":   passed,
+	"R4":   failed, // replay refused, but the newest refresh token of the family still works
+	"R6":   passed,
+	"T1":   passed,
+	"T2":   passed,
+	"T3":   passed,
+	"T4":   passed,
+	"T5":   skipped, // opaque access tokens
+	"V1":   passed,
+	"V2":   failed, // as C1
+}
+
+// checkID is the CHECKS.md ID a spec's text starts with ("AC2: ...").
+var checkID = regexp.MustCompile(`^([A-Z]+[0-9]+):`)
+
+// verdict is what the run said about one check.
+type verdict struct {
+	state   types.SpecState
+	message string
+}
+
+// TestSuitesVerdictsAgainstZitadel runs every check against the example OP
+// and compares each verdict with expectedVerdicts. The suites run in this
+// process: Ginkgo runs once per process, and this package's test binary runs
+// it nowhere else.
+func TestSuitesVerdictsAgainstZitadel(t *testing.T) {
+	if _, err := flowsChrome(); err != nil {
+		t.Skipf("no Chrome or Chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	p := startProvider(t, ctx)
+	outDir := t.TempDir()
+	report, err := suites.Run(ctx, suites.Options{Target: p.target, OutDir: outDir, NoColor: true})
+	var someFailed *suites.FailedError
+	if err != nil && !errors.As(err, &someFailed) {
+		t.Fatalf("suites.Run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "results.json")); err != nil {
+		t.Errorf("results.json: %v", err)
+	}
+
+	got := map[string]verdict{}
+	for _, spec := range report.SpecReports {
+		if spec.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		m := checkID.FindStringSubmatch(spec.LeafNodeText)
+		if m == nil {
+			t.Errorf("spec %q does not start with a check ID", spec.LeafNodeText)
+			continue
+		}
+		if _, dup := got[m[1]]; dup {
+			t.Errorf("check %s has more than one spec", m[1])
+		}
+		got[m[1]] = verdict{state: spec.State, message: firstLine(spec.Failure.Message)}
+	}
+
+	ids := make([]string, 0, len(expectedVerdicts)+len(got))
+	for id := range expectedVerdicts {
+		ids = append(ids, id)
+	}
+	for id := range got {
+		if _, known := expectedVerdicts[id]; !known {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		want, known := expectedVerdicts[id]
+		v, ran := got[id]
+		switch {
+		case !known:
+			t.Errorf("%s: %s, but the table has no verdict for it (add it, and to docs/real-providers.md)", id, v.state)
+		case !ran:
+			t.Errorf("%s: want %s, but no spec ran for it", id, want)
+		case v.state != want:
+			t.Errorf("%s: got %s, want %s; %s", id, v.state, want, v.message)
+		}
+	}
+	if counts := countStates(got); t.Failed() || testing.Verbose() {
+		t.Logf("zitadel example OP: %d passed, %d failed, %d skipped of %d checks", counts[passed], counts[failed], counts[skipped], len(got))
+	}
+}
+
+func countStates(got map[string]verdict) map[types.SpecState]int {
+	counts := map[types.SpecState]int{}
+	for _, v := range got {
+		counts[v.state]++
+	}
+	return counts
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// TestMain quiets the example OP's per-request log lines (it logs through the
+// process-wide slog default), keeping its warnings and errors.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	os.Exit(m.Run())
+}
