@@ -39,6 +39,11 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	browser := chromiumPath(t)
 	in, dir := sampleRun(t)
+	if from := os.Getenv("GRANTBENCH_REPORT_FROM"); from != "" {
+		// A real run's output folder (`grantbench demo`, or conform and
+		// load with the same --out), for `make screenshots`.
+		in, dir = savedResults(t, from)
+	}
 	var page bytes.Buffer
 	if err := WriteHTML(&page, in, HTMLOptions{Version: "dev", Generated: sampleStart}); err != nil {
 		t.Fatal(err)
@@ -90,7 +95,7 @@ func TestHTMLInBrowser(t *testing.T) {
 
 	if err := chromedp.Do(tab,
 		chromedp.Navigate("file://"+path),
-		chromedp.WaitVisible(chromedp.CSS("#chart-throughput svg")),
+		chromedp.WaitVisible(chromedp.CSS("#overall-verdict")),
 	); err != nil {
 		t.Fatalf("open the report: %v", err)
 	}
@@ -108,8 +113,19 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(charts) != 6 {
-		t.Errorf("%d charts on the page, want 6: %+v", len(charts), charts)
+	wantCharts := 0
+	if in.Load != nil {
+		rendered, err := LoadCharts(in.Load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCharts = len(rendered)
+		if wantCharts < 3 {
+			t.Errorf("only %d charts for a load run", wantCharts)
+		}
+	}
+	if len(charts) != wantCharts {
+		t.Errorf("%d charts on the page, want %d: %+v", len(charts), wantCharts, charts)
 	}
 	for _, c := range charts {
 		if c.Width < 100 || c.Height < 50 || c.Paths < 10 {
@@ -184,4 +200,24 @@ func TestHTMLInBrowser(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("console: %s", p)
 	}
+}
+
+// savedResults reads results.json and load.json from a run's output folder.
+func savedResults(t *testing.T, dir string) (Input, string) {
+	t.Helper()
+	var paths []string
+	for _, name := range []string{"results.json", "load.json"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		t.Fatalf("GRANTBENCH_REPORT_FROM=%s holds neither results.json nor load.json", dir)
+	}
+	in, err := ReadFiles(NewRedactor(), paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, t.TempDir()
 }

@@ -77,6 +77,9 @@ type htmlCheck struct {
 type htmlExchange struct {
 	Summary string
 	Text    string
+	// Open unfolds the exchange: the last one, which usually holds the
+	// answer the check failed on. The others stay one click away.
+	Open bool
 }
 
 type htmlScreenshot struct {
@@ -251,8 +254,8 @@ func newHTMLCheck(cr CheckResult, seen map[string]int) htmlCheck {
 		anchor = fmt.Sprintf("%s-%d", base, n)
 	}
 	hc := htmlCheck{CheckResult: cr, Anchor: anchor, Duration: cr.Duration.Round(time.Millisecond).String()}
-	for _, e := range cr.Exchanges {
-		hc.Exchanges = append(hc.Exchanges, htmlExchange{Summary: exchangeSummary(e), Text: exchangeText(e)})
+	for i, e := range cr.Exchanges {
+		hc.Exchanges = append(hc.Exchanges, htmlExchange{Summary: exchangeSummary(e), Text: exchangeText(e), Open: i == len(cr.Exchanges)-1})
 	}
 	for _, s := range cr.Screenshots {
 		hs := htmlScreenshot{Path: s.Path, Err: s.Err}
