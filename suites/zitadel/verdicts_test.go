@@ -14,6 +14,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/suites"
 )
 
@@ -57,7 +58,7 @@ var expectedVerdicts = map[string]types.SpecState{
 	"D3":   failed, // no slow_down for polling faster than interval
 	"D4":   passed,
 	"D5":   skipped, // 5 min device code, no admin clock
-	"D6":   failed, // an approved device code yields tokens again
+	"D6":   failed,  // an approved device code yields tokens again
 	"E1":   skipped, // 5 min access token, no admin clock
 	"E2":   skipped,
 	"E3":   passed,
@@ -96,7 +97,7 @@ type verdict struct {
 // process: Ginkgo runs once per process, and this package's test binary runs
 // it nowhere else.
 func TestSuitesVerdictsAgainstZitadel(t *testing.T) {
-	if _, err := flowsChrome(); err != nil {
+	if _, err := flows.FindChrome(); err != nil {
 		t.Skipf("no Chrome or Chromium: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

@@ -165,5 +165,3 @@ func stepNames(res *flows.Result) []string {
 	}
 	return names
 }
-
-func flowsChrome() (string, error) { return flows.FindChrome() }
