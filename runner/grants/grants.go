@@ -32,19 +32,33 @@ func New(name string, cfg Config) (runner.Flow, error) {
 	if cfg.Target == nil {
 		return nil, errors.New("grants: no target")
 	}
+	if cfg.Consent == flows.ConsentBrowser && cfg.Browser == nil && (name == "authorization_code" || name == "device_code") {
+		return nil, errors.New("grants: browser consent needs Config.Browser")
+	}
+	t := cfg.Target
+	// A profile without the client a grant needs fails here, before the run,
+	// rather than as a run of identical errors.
 	switch name {
 	case "client_credentials":
-		return clientCredentials{t: cfg.Target}, nil
+		return clientCredentials{t: t}, needClient(t, flows.RoleConfidential)
 	case "password":
-		return password{t: cfg.Target}, nil
+		return password{t: t}, needClient(t, flows.RoleLegacy)
 	case "refresh":
+		if !t.HasClient(flows.RoleConfidential) && !t.HasClient(flows.RoleLegacy) {
+			return nil, needClient(t, flows.RoleConfidential)
+		}
 		return newRefresh(cfg), nil
 	case "authorization_code":
-		return newAuthCode(cfg), nil
+		return newAuthCode(cfg), needClient(t, flows.RoleConfidential)
 	case "device_code":
-		return newDeviceCode(cfg), nil
+		return newDeviceCode(cfg), needClient(t, flows.RoleDevice)
 	}
 	return nil, fmt.Errorf("grants: unknown flow %q (one of %s)", name, strings.Join(runner.FlowNames[:], ", "))
+}
+
+func needClient(t *flows.Target, role flows.Role) error {
+	_, err := t.Client(role)
+	return err
 }
 
 // Classify maps an iteration's error to a runner outcome from the flows package's

@@ -119,6 +119,16 @@ func TestUnknownFlow(t *testing.T) {
 	if _, err := New("password", Config{}); err == nil {
 		t.Error("no target accepted")
 	}
+	onlyConfidential := &flows.Target{Clients: flows.Clients{Confidential: &flows.Client{ClientID: "a"}}}
+	for name, ok := range map[string]bool{"client_credentials": true, "authorization_code": true, "refresh": true, "password": false, "device_code": false} {
+		_, err := New(name, Config{Target: onlyConfidential, Consent: flows.ConsentHTTP})
+		if (err == nil) != ok {
+			t.Errorf("%s with only a confidential client: %v", name, err)
+		}
+	}
+	if _, err := New("authorization_code", Config{Target: onlyConfidential, Consent: flows.ConsentBrowser}); err == nil {
+		t.Error("browser consent without a browser accepted")
+	}
 }
 
 // TestAuthorizationCodeWithBrowserConsent logs the shared headless browser in
