@@ -213,6 +213,9 @@ func TestMockAuthCodeDenyAndErrors(t *testing.T) {
 	if res.Token != nil {
 		t.Error("token after deny")
 	}
+	if last := res.Trace[len(res.Trace)-1]; last.Name != "consent" || last.OAuthError != "access_denied" || last.Status != 303 {
+		t.Errorf("last step = %+v, want the consent post answered 303 with access_denied", last)
+	}
 
 	// Unregistered redirect URI: the error page, never a redirect.
 	_, err = AuthCode(ctx, tg, AuthCodeOptions{RedirectURI: "https://evil.example/cb"})

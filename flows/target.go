@@ -295,20 +295,30 @@ func ParseTarget(data []byte) (*Target, error) {
 	if root.Kind == 0 {
 		return nil, &ProfileError{Field: "", Err: errors.New("profile is empty")}
 	}
+	// Unknown fields are found on the document as written (yaml.Node.Decode
+	// has no KnownFields switch); the throwaway decode's other errors, which
+	// unexpanded ${VAR}s may cause, are left to the real decode below.
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(&Target{}); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &ProfileError{Err: err}
+		}
+		for _, msg := range te.Errors {
+			if strings.Contains(msg, " not found in type ") {
+				return nil, typeError(&root, &yaml.TypeError{Errors: []string{msg}})
+			}
+		}
+	}
 	if err := expandNode(&root, ""); err != nil {
 		return nil, err
 	}
-	// Re-encode the expanded tree so the strict decoder can reject unknown fields
-	// (yaml.Node.Decode has no KnownFields switch).
-	expanded, err := yaml.Marshal(&root)
-	if err != nil {
-		return nil, &ProfileError{Field: "", Err: err}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
+	// Decoding the tree keeps the document's lines, so a type error leads back
+	// to its field's path.
 	t := &Target{}
-	if err := dec.Decode(t); err != nil {
-		return nil, &ProfileError{Field: "", Err: err}
+	if err := root.Decode(t); err != nil {
+		return nil, typeError(&root, err)
 	}
 	if err := t.normalize(); err != nil {
 		return nil, err
@@ -331,6 +341,64 @@ func (e *ProfileError) Error() string {
 }
 
 func (e *ProfileError) Unwrap() error { return e.Err }
+
+var lineRef = regexp.MustCompile(`^line (\d+): `)
+
+// typeError names the field of a YAML decoding error: yaml reports lines, the
+// tree maps a line back to its dotted path.
+func typeError(root *yaml.Node, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return &ProfileError{Err: err}
+	}
+	msg := te.Errors[0]
+	m := lineRef.FindStringSubmatch(msg)
+	if m == nil {
+		return &ProfileError{Err: err}
+	}
+	var line int
+	fmt.Sscan(m[1], &line)
+	path := pathAtLine(root, line, "")
+	if path == "" {
+		return &ProfileError{Err: err}
+	}
+	if strings.Contains(msg, " not found in type ") {
+		return &ProfileError{Field: path, Err: fmt.Errorf("unknown field (line %d)", line)}
+	}
+	return &ProfileError{Field: path, Err: errors.New(strings.TrimPrefix(msg, m[0]))}
+}
+
+// pathAtLine returns the dotted path of the deepest value that starts on line.
+func pathAtLine(n *yaml.Node, line int, path string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p := pathAtLine(c, line, path); p != "" {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p := pathAtLine(c, line, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if deeper := pathAtLine(n.Content[i+1], line, p); deeper != "" {
+				return deeper
+			}
+		}
+	}
+	if n.Line == line && n.Kind == yaml.ScalarNode && path != "" {
+		return path
+	}
+	return ""
+}
 
 var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 

@@ -64,6 +64,10 @@ func TestParseTargetErrorsNameTheField(t *testing.T) {
 		{"admin bad url", "issuer: https://a\nclients: {public: {client_id: p}}\nadmin: {url: 'ftp:x', token: t}", "admin.url"},
 		{"clock without admin", "issuer: https://a\nclients: {public: {client_id: p}}\nfeatures: {admin_clock: true}", "features.admin_clock"},
 		{"negative lifetime", "issuer: https://a\nclients: {public: {client_id: p}}\nlifetimes: {code: -1s}", "lifetimes.code"},
+		{"bad duration", "issuer: https://a\nclients: {public: {client_id: p}}\nlifetimes:\n  code: soon\n", "lifetimes.code"},
+		{"scopes not a list", "issuer: https://a\nclients:\n  public:\n    client_id: p\n    scopes: openid\n", "clients.public.scopes"},
+		{"feature not a bool", "issuer: https://a\nclients: {public: {client_id: p}}\nfeatures:\n  device: maybe\n", "features.device"},
+		{"unknown field", "issuer: https://a\n\n\nclients:\n\n  public:\n    client_id: p\n\n    colour: blue\n", "clients.public.colour"},
 		{"unset env", "issuer: https://a\nclients: {public: {client_id: '${GRANTBENCH_TEST_SURELY_UNSET}'}}", "clients.public.client_id"},
 	}
 	for _, tc := range cases {

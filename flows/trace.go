@@ -10,7 +10,9 @@ import (
 type Step struct {
 	// Name is a short, bounded step name such as "authorize", "login",
 	// "consent", "token", "refresh", "device_authorization", "device_poll",
-	// "userinfo", "introspect" or "revoke"; safe to use as a metric label.
+	// "device_verify", "userinfo", "introspect" or "revoke"; safe to use as a
+	// metric label. Flows record one step per HTTP request (a login POST and
+	// the redirect it answers are two "login" steps) or per browser page step.
 	Name  string
 	Start time.Time
 	End   time.Time
