@@ -117,7 +117,7 @@ func (e *env) declareDevice() {
 		It("D5: polling after expires_in gets expired_token", check("D5", "rfc8628"), func(ctx SpecContext) {
 			c := e.deviceClient()
 			da := e.startDevice(ctx, c)
-			e.passTime(ctx, da.ExpiresIn+time.Second, "the device code")
+			e.passTime(ctx, da.ExpiresIn, "the device code")
 			expectTokenError(e.poll(ctx, c, da.DeviceCode), "expired_token")
 		})
 

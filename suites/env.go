@@ -34,9 +34,12 @@ type env struct {
 	browser    *flows.Browser
 	browserErr error
 
-	// Per spec, reset by the top-level BeforeEach.
+	// Per spec, reset by the top-level BeforeEach. evidence holds the
+	// exchanges in the order they happened: the raw requests' (taken from rec)
+	// and the flows' (whose results carry their own).
 	rec         *flows.Recorder
-	flowResults []flows.Exchange
+	taken       int
+	evidence    []flows.Exchange
 	screenshots []string
 }
 
@@ -81,14 +84,16 @@ func profileSecrets(t *flows.Target) []string {
 func (e *env) declare() {
 	BeforeEach(func() {
 		e.rec = flows.NewRecorder(flows.RecordAll)
-		e.flowResults = nil
+		e.taken = 0
+		e.evidence = nil
 		e.screenshots = nil
 	})
 	AfterEach(func() {
 		if !CurrentSpecReport().Failed() {
 			return
 		}
-		for _, ex := range append(e.rec.Exchanges(), e.flowResults...) {
+		e.takeRaw()
+		for _, ex := range e.evidence {
 			AddReportEntry("exchange", e.redactor.Exchange(ex), ReportEntryVisibilityNever)
 		}
 		for _, path := range e.screenshots {
@@ -134,8 +139,16 @@ func (e *env) keep(res *flows.Result) {
 	if res == nil {
 		return
 	}
-	e.flowResults = append(e.flowResults, res.Exchanges...)
+	e.takeRaw()
+	e.evidence = append(e.evidence, res.Exchanges...)
 	e.screenshots = append(e.screenshots, res.Screenshots...)
+}
+
+// takeRaw moves the raw requests recorded since the last call into evidence.
+func (e *env) takeRaw() {
+	raw := e.rec.Exchanges()
+	e.evidence = append(e.evidence, raw[e.taken:]...)
+	e.taken = len(raw)
 }
 
 // keepErr records the screenshot a browser error carries.
@@ -255,22 +268,30 @@ func (e *env) admin() *flows.AdminClient {
 	return a
 }
 
-// passTime makes d pass at the provider: its clock moves through the admin API
-// when the profile claims admin_clock; with short_lifetimes (and d at most
-// maxRealWait) the spec waits for real; otherwise the spec is skipped.
-func (e *env) passTime(ctx context.Context, d time.Duration, what string) {
-	const maxRealWait = 2 * time.Minute
+// passTime makes lifetime (and a margin) pass at the provider, so that what
+// was issued with that lifetime has expired: the provider's clock moves through
+// the admin API when the profile claims admin_clock; with short_lifetimes and a
+// known lifetime of at most maxRealWait the spec waits for real; otherwise the
+// spec is skipped with the reason.
+func (e *env) passTime(ctx context.Context, lifetime time.Duration, what string) {
+	const (
+		maxRealWait = 2 * time.Minute
+		// A moved clock costs nothing, so its margin covers any rounding.
+		clockMargin = time.Minute
+		// A real wait pays for its margin: enough for whole-second rounding.
+		realMargin = 2 * time.Second
+	)
 	switch {
-	case e.target.Features.AdminClock:
-		Expect(e.admin().AdvanceClock(ctx, d)).To(Succeed(), "advance the provider clock through the admin API")
-	case e.target.Features.ShortLifetimes && d > 0 && d <= maxRealWait:
+	case e.target.Features.AdminClock && lifetime > 0:
+		Expect(e.admin().AdvanceClock(ctx, lifetime+clockMargin)).To(Succeed(), "advance the provider clock through the admin API")
+	case e.target.Features.ShortLifetimes && lifetime > 0 && lifetime <= maxRealWait:
 		select {
-		case <-time.After(d):
+		case <-time.After(lifetime + realMargin):
 		case <-ctx.Done():
-			Fail("spec ended while waiting for " + what + " to expire")
+			Fail("the spec ended while waiting for " + what + " to expire")
 		}
 	default:
-		Skip(fmt.Sprintf("waiting out %s (%s) needs features.admin_clock, or features.short_lifetimes with a lifetime of at most %s", what, describeLifetime(d), maxRealWait))
+		Skip(fmt.Sprintf("waiting out %s (%s) needs features.admin_clock, or features.short_lifetimes with a lifetime of at most %s", what, describeLifetime(lifetime), maxRealWait))
 	}
 }
 

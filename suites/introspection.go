@@ -59,7 +59,7 @@ func (e *env) declareIntrospection() {
 				By("an expired access token")
 				token, lifetime := e.clientCredentialsToken(ctx)
 				Expect(lifetime).To(BeNumerically(">", 0), "expires_in of the token")
-				e.passTime(ctx, lifetime+time.Minute, "the access token")
+				e.passTime(ctx, lifetime, "the access token")
 				expectInactive(e.introspect(ctx, token), "expired token")
 			}
 		})

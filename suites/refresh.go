@@ -117,7 +117,7 @@ func (e *env) declareRefresh() {
 			if canExpire {
 				By("after the refresh token's lifetime")
 				tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
-				e.passTime(ctx, lifetime+time.Minute, "the refresh token")
+				e.passTime(ctx, lifetime, "the refresh token")
 				expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
 			}
 		})

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -43,8 +45,9 @@ type Options struct {
 	// OutDir receives junit.xml, results.json and browser screenshots; "" writes
 	// no files (screenshots then go to a temporary directory).
 	OutDir string
-	// Defects are mock-provider defect modes to switch on when the bundled mock
-	// is started (issue 5); an error when Target is set.
+	// Defects are defect modes of the bundled mock to switch on, NAME for the
+	// whole provider or CLIENT:NAME for one client (see `grantbench provider
+	// --list-defects`); an error when Target is set.
 	Defects []string
 	// NoColor turns off ANSI colours in Ginkgo's output.
 	NoColor bool
@@ -166,8 +169,22 @@ func startMock(ctx context.Context, defects []string) (*mockprovider.Server, *fl
 	if err != nil {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("bundled mock configuration: %w", err)}
 	}
-	if len(defects) > 0 {
-		return nil, nil, &ConfigError{Err: fmt.Errorf("defect modes are not available in this build (asked for %v)", defects)}
+	// A defect is NAME (the whole provider) or CLIENT:NAME (one client), as
+	// `grantbench provider --defect` takes them; the config validates names.
+	for _, d := range defects {
+		clientID, name, perClient := strings.Cut(d, ":")
+		if !perClient {
+			cfg.Defects = append(cfg.Defects, d)
+			continue
+		}
+		i := slices.IndexFunc(cfg.Clients, func(c mockprovider.Client) bool { return c.ID == clientID })
+		if i < 0 {
+			return nil, nil, &ConfigError{Err: fmt.Errorf("defect %q: the bundled mock has no client %q", d, clientID)}
+		}
+		cfg.Clients[i].Defects = append(cfg.Clients[i].Defects, name)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, &ConfigError{Err: err}
 	}
 	token, err := randomToken()
 	if err != nil {

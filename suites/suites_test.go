@@ -34,7 +34,8 @@ func TestSuites(t *testing.T) {
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := run(ctx, Options{Target: target}, t, suiteConfig, reporterConfig)
+	// GRANTBENCH_OUT keeps junit.xml, results.json and screenshots of the run.
+	_, err := run(ctx, Options{Target: target, OutDir: os.Getenv("GRANTBENCH_OUT")}, t, suiteConfig, reporterConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
