@@ -101,6 +101,21 @@ func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		adminJSON(w, http.StatusOK, p.DefectsInForce())
+	case "GET /admin/faults":
+		adminJSON(w, http.StatusOK, map[string]any{"faults": p.FaultsInForce()})
+	case "PUT /admin/faults":
+		var body struct {
+			Faults []Fault `json:"faults"`
+		}
+		if err := decodeAdminBody(r, &body); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": `the body must be {"faults": [{"endpoint": "token", "latency": "50ms", ...}]}`})
+			return
+		}
+		if err := p.SetFaults(body.Faults); err != nil {
+			adminJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		adminJSON(w, http.StatusOK, map[string]any{"faults": p.FaultsInForce()})
 	case "GET /admin/defects/catalogue":
 		adminJSON(w, http.StatusOK, Defects())
 	default:

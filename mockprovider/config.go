@@ -73,6 +73,8 @@ type Config struct {
 	// Defects are defect modes (shared/CHECKS.md) on for the whole provider;
 	// Client.Defects turns them on for one client. Off by default.
 	Defects []string `yaml:"defects"`
+	// Faults make endpoints slow, failing or dropping connections.
+	Faults []Fault `yaml:"faults"`
 }
 
 // Lifetimes of what the provider issues.
@@ -258,6 +260,11 @@ func (c *Config) Validate() error {
 	for i, name := range c.Defects {
 		if _, ok := defectByName(name); !ok {
 			return fieldErr(fmt.Sprintf("defects[%d]", i), "unknown defect %q (grantbench provider --list-defects)", name)
+		}
+	}
+	for i, f := range c.Faults {
+		if err := f.validate(fmt.Sprintf("faults[%d]", i)); err != nil {
+			return err
 		}
 	}
 	names := map[string]bool{}

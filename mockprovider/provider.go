@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -47,6 +48,9 @@ type Provider struct {
 	// defects in force; replaced whole by SetDefects.
 	defects      atomic.Pointer[activeDefects]
 	extraDefects *DefectSettings
+	// faults in force; replaced whole by SetFaults.
+	faults      atomic.Pointer[activeFaults]
+	extraFaults []Fault
 }
 
 // Option configures a Provider; an invalid option makes New fail.
@@ -178,6 +182,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := p.SetDefects(settings); err != nil {
 		return nil, err
 	}
+	if err := p.SetFaults(append(slices.Clone(cfg.Faults), p.extraFaults...)); err != nil {
+		return nil, err
+	}
 	p.store = newStore(cfg.Limits.MaxEntries)
 	return p, nil
 }
@@ -193,51 +200,47 @@ func (p *Provider) now() time.Time {
 	return p.clock.Now().Add(time.Duration(p.offset.Load()))
 }
 
-// ServeHTTP routes a request to its endpoint.
+// ServeHTTP routes a request to its endpoint, under the endpoint's fault
+// if one is set.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/token":
-		p.counters.countRequest(endpointToken)
-		p.handleToken(w, r)
-	case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
-		p.counters.countRequest(endpointDiscovery)
-		p.handleDiscovery(w, r)
-	case "/jwks":
-		p.counters.countRequest(endpointJWKS)
-		p.handleJWKS(w, r)
-	case "/authorize":
-		p.counters.countRequest(endpointAuthorize)
-		p.handleAuthorize(w, r)
-	case "/login":
-		p.counters.countRequest(endpointLogin)
-		p.handleLogin(w, r)
-	case "/consent":
-		p.counters.countRequest(endpointConsent)
-		p.handleConsent(w, r)
-	case "/device_authorization":
-		p.counters.countRequest(endpointDeviceAuthorization)
-		p.handleDeviceAuthorization(w, r)
-	case "/device":
-		p.counters.countRequest(endpointDevice)
-		p.handleDevicePage(w, r)
-	case "/introspect":
-		p.counters.countRequest(endpointIntrospect)
-		p.handleIntrospect(w, r)
-	case "/revoke":
-		p.counters.countRequest(endpointRevoke)
-		p.handleRevoke(w, r)
-	case "/userinfo":
-		p.counters.countRequest(endpointUserinfo)
-		p.handleUserinfo(w, r)
-	default:
-		if len(r.URL.Path) >= len("/admin/") && r.URL.Path[:len("/admin/")] == "/admin/" {
-			p.counters.countRequest(endpointAdmin)
-			p.handleAdmin(w, r)
-			return
-		}
-		p.counters.countRequest(endpointOther)
-		http.NotFound(w, r)
+	endpoint, handler := p.route(r.URL.Path)
+	p.counters.countRequest(endpoint)
+	if endpoint == endpointAdmin {
+		handler(w, r) // faults never block the admin API that lifts them
+		return
 	}
+	p.withFault(endpoint, w, r, func(w http.ResponseWriter) { handler(w, r) })
+}
+
+func (p *Provider) route(path string) (int, http.HandlerFunc) {
+	switch path {
+	case "/token":
+		return endpointToken, p.handleToken
+	case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+		return endpointDiscovery, p.handleDiscovery
+	case "/jwks":
+		return endpointJWKS, p.handleJWKS
+	case "/authorize":
+		return endpointAuthorize, p.handleAuthorize
+	case "/login":
+		return endpointLogin, p.handleLogin
+	case "/consent":
+		return endpointConsent, p.handleConsent
+	case "/device_authorization":
+		return endpointDeviceAuthorization, p.handleDeviceAuthorization
+	case "/device":
+		return endpointDevice, p.handleDevicePage
+	case "/introspect":
+		return endpointIntrospect, p.handleIntrospect
+	case "/revoke":
+		return endpointRevoke, p.handleRevoke
+	case "/userinfo":
+		return endpointUserinfo, p.handleUserinfo
+	}
+	if strings.HasPrefix(path, "/admin/") {
+		return endpointAdmin, p.handleAdmin
+	}
+	return endpointOther, http.NotFound
 }
 
 // methodNotAllowed answers a wrong method with 405, Allow and a JSON error.
