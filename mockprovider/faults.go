@@ -94,7 +94,6 @@ func (f Fault) validate(field string) error {
 type activeFaults struct {
 	list       []Fault
 	byEndpoint [len(endpointNames)]*Fault
-	any        bool
 }
 
 func compileFaults(list []Fault) (*activeFaults, error) {
@@ -114,7 +113,6 @@ func compileFaults(list []Fault) (*activeFaults, error) {
 			// A fault for one endpoint wins over a "*" one, whatever the order.
 			if name == f.Endpoint || f.Endpoint == "*" && (a.byEndpoint[e] == nil || a.byEndpoint[e].Endpoint == "*") {
 				a.byEndpoint[e] = f
-				a.any = true
 			}
 		}
 	}
@@ -142,15 +140,9 @@ func WithFaults(list ...Fault) Option {
 	}
 }
 
-// withFault runs serve under the endpoint's fault, if any: delayed, answered
-// with an error or dropped instead, or with its body sent slowly.
-func (p *Provider) withFault(endpoint int, w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter)) {
-	a := p.faults.Load()
-	if !a.any || a.byEndpoint[endpoint] == nil {
-		serve(w)
-		return
-	}
-	f := a.byEndpoint[endpoint]
+// serveFaulty runs handler under fault f: delayed, answered with an error
+// or dropped instead, or with its body sent slowly.
+func (p *Provider) serveFaulty(f *Fault, handler http.HandlerFunc, w http.ResponseWriter, r *http.Request) {
 	if delay := time.Duration(f.Latency) + jitter(time.Duration(f.Jitter)); delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -174,11 +166,11 @@ func (p *Provider) withFault(endpoint int, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	if f.SlowBody <= 0 {
-		serve(w)
+		handler(w, r)
 		return
 	}
 	sw := &slowWriter{ResponseWriter: w, status: http.StatusOK}
-	serve(sw)
+	handler(sw, r)
 	sw.flushSlowly(r, time.Duration(f.SlowBody))
 }
 

@@ -209,7 +209,11 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		handler(w, r) // faults never block the admin API that lifts them
 		return
 	}
-	p.withFault(endpoint, w, r, func(w http.ResponseWriter) { handler(w, r) })
+	if f := p.faults.Load().byEndpoint[endpoint]; f != nil {
+		p.serveFaulty(f, handler, w, r)
+		return
+	}
+	handler(w, r)
 }
 
 func (p *Provider) route(path string) (int, http.HandlerFunc) {
