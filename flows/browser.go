@@ -266,7 +266,7 @@ func fill(sel, value string) []chromedp.Action[chromedp.Void] {
 // login fills the login form; a second login page in one flow means the
 // credentials were refused.
 func (p *pageStep) login(tried *bool) error {
-	sel := p.r.t.Browser.Login
+	sel := p.r.t.Browser.withDefaults().Login
 	if *tried {
 		msg := "login refused"
 		if t := p.text("#login-error"); t != "" {
@@ -286,9 +286,9 @@ func (p *pageStep) login(tried *bool) error {
 
 func (p *pageStep) consent(deny bool) error {
 	p.next("consent")
-	button := p.r.t.Browser.Consent.Approve
+	button := p.r.t.Browser.withDefaults().Consent.Approve
 	if deny {
-		button = p.r.t.Browser.Consent.Deny
+		button = p.r.t.Browser.withDefaults().Consent.Deny
 	}
 	if err := p.do(chromedp.Click(chromedp.CSS(button))); err != nil {
 		return p.fail(err)
@@ -308,7 +308,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	if err := p.do(chromedp.Navigate(authURL)); err != nil {
 		return nil, p.fail(err)
 	}
-	sel := r.t.Browser
+	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
 		stateCallback: "#" + callbackDoneID, stateError: "#error",
 		stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
@@ -362,7 +362,7 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 	if err := p.do(chromedp.Navigate(start)); err != nil {
 		return p.fail(err)
 	}
-	sel := r.t.Browser
+	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
 		stateError: "#error", stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
 		stateDeviceCode: sel.Device.UserCode, stateDeviceDone: sel.Done,

@@ -134,7 +134,7 @@ func (r *run) deviceAuthorize(ctx context.Context, opts DeviceOptions) (*oauth2.
 // deviceClientAuth puts a client_secret_post client's secret in the body:
 // x/oauth2's DeviceAuth and DeviceAccessToken send only client_id.
 func deviceClientAuth(c *Client) []oauth2.AuthCodeOption {
-	if c.AuthMethod != AuthClientSecretPost {
+	if c.method() != AuthClientSecretPost {
 		return nil
 	}
 	return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("client_secret", c.ClientSecret)}
@@ -144,7 +144,7 @@ func deviceClientAuth(c *Client) []oauth2.AuthCodeOption {
 // gets its Basic header from the transport (RFC 8628 3.1 and 3.4 authenticate
 // confidential clients as RFC 6749 2.3 says).
 func (r *run) deviceCtx(ctx context.Context, step string) context.Context {
-	if r.client.AuthMethod == AuthClientSecretBasic {
+	if r.client.method() == AuthClientSecretBasic {
 		return r.t.oauthContextAuth(ctx, r.rec, step, r.client)
 	}
 	return r.ctx(ctx, step)

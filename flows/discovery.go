@@ -253,7 +253,7 @@ func oauthConfig(md *Metadata, c *Client, scopes []string, redirectURI string) *
 			AuthURL:       md.AuthorizationEndpoint,
 			TokenURL:      md.TokenEndpoint,
 			DeviceAuthURL: md.DeviceAuthorizationEndpoint,
-			AuthStyle:     authStyle(c.AuthMethod),
+			AuthStyle:     authStyle(c.method()),
 		},
 	}
 }

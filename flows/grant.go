@@ -61,7 +61,7 @@ func (r *run) tokenRequest(ctx context.Context, step string, scopes []string, pa
 		TokenURL:       r.md.TokenEndpoint,
 		Scopes:         scopes,
 		EndpointParams: params,
-		AuthStyle:      authStyle(r.client.AuthMethod),
+		AuthStyle:      authStyle(r.client.method()),
 	}
 	tok, err := cc.Token(r.ctx(ctx, step))
 	return tok, classifyTokenError(step, err, r.rec.takeTransportErr())

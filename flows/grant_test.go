@@ -194,3 +194,17 @@ func TestDeviceAuthorizeAuthenticatesConfidentialClients(t *testing.T) {
 		t.Errorf("post client: Basic %q, form %v", f.lastBasic, f.lastForm)
 	}
 }
+
+func TestTargetBuiltInCodeGetsDefaults(t *testing.T) {
+	f := newFakeProvider(t)
+	tg := &Target{Issuer: f.srv.URL, Clients: Clients{Confidential: &Client{ClientID: "app", ClientSecret: "s3cret"}}}
+	if _, err := ClientCredentials(context.Background(), tg, ClientCredentialsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.lastBasic != [2]string{"app", "s3cret"} || f.lastForm.Has("client_secret") {
+		t.Errorf("a client with a secret and no auth_method: Basic %q, form %v; want client_secret_basic", f.lastBasic, f.lastForm)
+	}
+	if got := tg.Browser.withDefaults(); got != DefaultSelectors() {
+		t.Errorf("selectors = %+v, want the defaults", got)
+	}
+}

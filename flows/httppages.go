@@ -221,7 +221,7 @@ func (d *pageDriver) drive(ctx context.Context, req *http.Request, step string, 
 		if code, ok := page.texts["error"]; ok {
 			return nil, &OAuthError{Step: step, Status: resp.StatusCode, Code: code, Description: page.texts["error-description"], ErrorPage: true}
 		}
-		if id := selectorID(d.t.Browser.Done); id != "" {
+		if id := selectorID(d.t.Browser.withDefaults().Done); id != "" {
 			if _, ok := page.texts[id]; ok {
 				return &pageOutcome{final: page}, nil
 			}
@@ -240,7 +240,7 @@ func (d *pageDriver) drive(ctx context.Context, req *http.Request, step string, 
 
 // answer fills the page's form: login, consent or device code.
 func (d *pageDriver) answer(page *htmlPage, loginTried *bool) (*http.Request, string, error) {
-	sel := d.t.Browser
+	sel := d.t.Browser.withDefaults()
 	for i := range page.forms {
 		f := &page.forms[i]
 		switch {

@@ -63,6 +63,19 @@ type Client struct {
 	AuthMethod AuthMethod `yaml:"auth_method"`
 }
 
+// method is the client's auth method, defaulted as the profile loader does
+// for clients built in code.
+func (c *Client) method() AuthMethod {
+	switch {
+	case c.AuthMethod != "":
+		return c.AuthMethod
+	case c.ClientSecret != "":
+		return AuthClientSecretBasic
+	default:
+		return AuthNone
+	}
+}
+
 // Clients holds the target's clients by role. A nil client means the profile
 // has none for that role; checks needing it are skipped.
 type Clients struct {
@@ -117,6 +130,25 @@ func DefaultSelectors() Selectors {
 		Device:  DeviceSelectors{UserCode: "#user-code", Submit: "#device-submit"},
 		Done:    "#device-done",
 	}
+}
+
+// withDefaults fills empty selectors with the bundled mock's.
+func (s Selectors) withDefaults() Selectors {
+	def := DefaultSelectors()
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&s.Login.Username, def.Login.Username)
+	fill(&s.Login.Password, def.Login.Password)
+	fill(&s.Login.Submit, def.Login.Submit)
+	fill(&s.Consent.Approve, def.Consent.Approve)
+	fill(&s.Consent.Deny, def.Consent.Deny)
+	fill(&s.Device.UserCode, def.Device.UserCode)
+	fill(&s.Device.Submit, def.Device.Submit)
+	fill(&s.Done, def.Done)
+	return s
 }
 
 // Features are the optional behaviours the provider claims. A check that needs a
@@ -490,20 +522,7 @@ func (t *Target) normalize() error {
 	if !any {
 		return &ProfileError{Field: "clients", Err: errors.New("at least one client is required")}
 	}
-	def := DefaultSelectors()
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&t.Browser.Login.Username, def.Login.Username)
-	fill(&t.Browser.Login.Password, def.Login.Password)
-	fill(&t.Browser.Login.Submit, def.Login.Submit)
-	fill(&t.Browser.Consent.Approve, def.Consent.Approve)
-	fill(&t.Browser.Consent.Deny, def.Consent.Deny)
-	fill(&t.Browser.Device.UserCode, def.Device.UserCode)
-	fill(&t.Browser.Device.Submit, def.Device.Submit)
-	fill(&t.Browser.Done, def.Done)
+	t.Browser = t.Browser.withDefaults()
 	if t.Admin != nil {
 		if t.Admin.URL != "" {
 			au, err := url.Parse(t.Admin.URL)
