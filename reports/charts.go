@@ -73,7 +73,7 @@ func LoadCharts(r *runner.Result) ([]Chart, error) {
 			return nil, err
 		}
 		p, err = latencyOverTimePlot(r.Series)
-		if err := add("chart-latency-time", "Flow latency over time: p50 and p99", p, err); err != nil {
+		if err := add("chart-latency-time", "Flow latency percentiles over time", p, err); err != nil {
 			return nil, err
 		}
 	}
@@ -147,23 +147,46 @@ func throughputPlot(series []runner.Point) (*plot.Plot, error) {
 	return p, nil
 }
 
+// latencyOverTimePlot draws flow latency percentiles per second. Each
+// second's histogram travels in the result, so p90 and p99.9 come from it;
+// a result without them (older, or hand-made) shows the p50 and p99 it has.
 func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 	p := newPlot("seconds since start", "milliseconds (from intended start)")
-	lines := []struct {
-		name  string
-		value func(runner.Point) float64
+	quantiles := []struct {
+		name    string
+		percent float64
+		stored  func(runner.Point) float64 // when the second has no histogram
 	}{
-		{"p50", func(pt runner.Point) float64 { return pt.P50Seconds }},
-		{"p99", func(pt runner.Point) float64 { return pt.P99Seconds }},
+		{"p50", 50, func(pt runner.Point) float64 { return pt.P50Seconds }},
+		{"p90", 90, nil},
+		{"p99", 99, func(pt runner.Point) float64 { return pt.P99Seconds }},
+		{"p99.9", 99.9, nil},
 	}
-	for i, l := range lines {
-		var xys plotter.XYs
-		for _, pt := range series {
-			if pt.Flows == 0 && l.value(pt) == 0 {
-				continue // no flow finished in this second: no latency to show
-			}
-			xys = append(xys, plotter.XY{X: float64(pt.Second), Y: l.value(pt) * 1000})
+	lines := make([]plotter.XYs, len(quantiles))
+	for _, pt := range series {
+		if pt.Flows == 0 && pt.P50Seconds == 0 && pt.HDR == "" {
+			continue // no flow finished in this second: no latency to show
 		}
+		var values []float64
+		if pt.HDR != "" {
+			h, err := runner.DecodeHDR(pt.HDR)
+			if err != nil {
+				return nil, fmt.Errorf("series second %d: %w", pt.Second, err)
+			}
+			for _, q := range quantiles {
+				values = append(values, float64(h.ValueAtQuantile(q.percent))/1e6)
+			}
+		}
+		for i, q := range quantiles {
+			switch {
+			case values != nil:
+				lines[i] = append(lines[i], plotter.XY{X: float64(pt.Second), Y: values[i] * 1000})
+			case q.stored != nil:
+				lines[i] = append(lines[i], plotter.XY{X: float64(pt.Second), Y: q.stored(pt) * 1000})
+			}
+		}
+	}
+	for i, xys := range lines {
 		if len(xys) == 0 {
 			continue
 		}
@@ -177,7 +200,7 @@ func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 		points.Shape = draw.CircleGlyph{}
 		points.Radius = vg.Points(1.5)
 		p.Add(line, points)
-		p.Legend.Add(l.name, line)
+		p.Legend.Add(quantiles[i].name, line)
 	}
 	p.Y.Max *= legendHeadroom
 	return p, nil

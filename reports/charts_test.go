@@ -93,3 +93,43 @@ func TestHostileNamesStayText(t *testing.T) {
 		t.Error("the hostile error code is not shown as text")
 	}
 }
+
+func TestLatencyOverTimeUsesEachSecondsHistogram(t *testing.T) {
+	r, err := sample.Load(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legend := func(series []runner.Point) string {
+		t.Helper()
+		p, err := latencyOverTimePlot(series)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, err := renderSVG(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, q := range []string{"p50", "p90", "p99", "p99.9"} {
+			if strings.Contains(svg, ">"+q+"</text>") {
+				names = append(names, q)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	if got := legend(r.Series); got != "p50,p90,p99,p99.9" {
+		t.Errorf("lines from per-second histograms: %s, want p50,p90,p99,p99.9", got)
+	}
+	withoutHDR := append([]runner.Point(nil), r.Series...)
+	for i := range withoutHDR {
+		withoutHDR[i].HDR = ""
+	}
+	if got := legend(withoutHDR); got != "p50,p99" {
+		t.Errorf("lines from the stored percentiles: %s, want p50,p99", got)
+	}
+	broken := append([]runner.Point(nil), r.Series...)
+	broken[3].HDR = "not a histogram"
+	if _, err := latencyOverTimePlot(broken); err == nil || !strings.Contains(err.Error(), "second 3") {
+		t.Errorf("a damaged histogram should be named by its second, got %v", err)
+	}
+}
