@@ -35,7 +35,7 @@ type loadOptions struct {
 	iterations             int64
 	maxInFlight            int
 	stages                 string
-	thresholds             stringList
+	thresholds             repeatedFlag
 	metricsAddr            string
 	linger                 time.Duration
 	remoteWrite            string
@@ -49,11 +49,11 @@ type loadOptions struct {
 	tabs                   int
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
+// repeatedFlag is a string flag given any number of times (--threshold).
+type repeatedFlag []string
 
-func (l *stringList) String() string     { return strings.Join(*l, ", ") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+func (l *repeatedFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *repeatedFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // executorFlags are the flag-form executor settings; none may be combined with
 // --scenario. (--consent may: it is the default for scenarios that set none.)
@@ -63,6 +63,20 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var o loadOptions
 	fs := flag.NewFlagSet("grantbench load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: grantbench load [--target FILE] (--scenario FILE | --flow NAME (--rate R | --stages S | --workers N)
+                       [--duration D] [--iterations N] [--max-in-flight N]) [--threshold EXPR ...]
+                       [--metrics-addr ADDR [--linger D]] [--remote-write URL] [--out DIR]
+                       [--consent http|browser] [--shard i/n]
+
+Replays OAuth flows concurrently against a target (without --target, the bundled
+mock provider started in this process) and writes DIR/load.json. Exit status: 0 all
+thresholds passed, 1 a threshold was breached or the run was interrupted, 2 bad
+usage, 3 the target could not be reached.
+
+`)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.target, "target", "", "target profile YAML `file` (default: start the bundled mock provider in-process on 127.0.0.1)")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario plan YAML `file` (several weighted scenarios, executors, thresholds)")
 	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(runner.FlowNames[:], ", "))
