@@ -39,6 +39,12 @@ func TestConformChild(t *testing.T) {
 // returns its exit code and output.
 func runConformChild(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	return runConformChildEnv(t, nil, args...)
+}
+
+// runConformChildEnv is runConformChild with extra environment variables.
+func runConformChildEnv(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
 	encoded, err := json.Marshal(append([]string{"conform"}, args...))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func runConformChild(t *testing.T, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), conformChildEnv+"="+string(encoded))
+	cmd.Env = append(append(os.Environ(), env...), conformChildEnv+"="+string(encoded))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var exitErr *exec.ExitError
@@ -181,5 +187,19 @@ func TestConformFailedCheckExitsOne(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "junit.xml")); err != nil {
 		t.Fatalf("junit.xml not written on failure: %v", err)
+	}
+}
+
+func TestConformChromeMissingExitsTwo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	missing := filepath.Join(t.TempDir(), "no-chromium-here")
+	code, output := runConformChildEnv(t, []string{"CHROME_PATH=" + missing}, "--label-filter", "AC1", "--out", t.TempDir(), "--no-color")
+	if code != exitUsage {
+		t.Fatalf("exit code %d, want %d:\n%s", code, exitUsage, output)
+	}
+	if !strings.Contains(output, "apt-get install") {
+		t.Fatalf("the output does not say how to install Chromium:\n%s", output)
 	}
 }
