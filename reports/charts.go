@@ -124,8 +124,9 @@ func throughputPlot(series []runner.Point) (*plot.Plot, error) {
 		name  string
 		value func(runner.Point) int64
 	}{
-		{"flows", func(pt runner.Point) int64 { return pt.Flows }},
+		// Requests first, so flows draws over it where a flow is one request.
 		{"requests", func(pt runner.Point) int64 { return pt.Requests }},
+		{"flows", func(pt runner.Point) int64 { return pt.Flows }},
 		{"errors", func(pt runner.Point) int64 { return pt.Errors }},
 		{"dropped", func(pt runner.Point) int64 { return pt.Dropped }},
 	}
