@@ -82,6 +82,20 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 	}
 
 	t.Logf("durations: code flow %v, logged-in code flow %v, implicit %v, device %v; code flow steps %v", res.Duration(), again.Duration(), imp.Duration(), dev.Duration(), stepDurations(res.Trace))
+	// Parallel flows share the tab pool (MaxTabs 2 here): all finish.
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Record: RecordTrace})
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("parallel flow: %v", err)
+		}
+	}
+
 	// A selector that never appears: the step fails with a screenshot.
 	tg.Browser.Consent.Approve = "#no-such-button"
 	tg.Timeouts.Page = time.Second
