@@ -3,7 +3,9 @@ package suites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,9 +73,41 @@ func (e *env) authorizationError(ctx context.Context, role flows.Role, opts auth
 	})
 	e.keep(res)
 	e.keepErr(err)
+	if err == nil && opts.deny && !hasStep(res, "consent") {
+		// Nothing to deny: the provider grants without asking the user.
+		e.skipf("the provider showed no consent page, so the user could not deny (the flow went %v)", stepNames(res))
+	}
 	var oauthErr *flows.OAuthError
-	Expect(errors.As(err, &oauthErr)).To(BeTrue(), "want an OAuth error response at the redirect URI; got %v", err)
+	Expect(errors.As(err, &oauthErr)).To(BeTrue(), "want an OAuth error response at the redirect URI; got %v", describeOutcome(res, err))
 	return oauthErr, res
+}
+
+// hasStep reports whether a flow went through a step of that name.
+func hasStep(res *flows.Result, name string) bool {
+	return res != nil && slices.ContainsFunc(res.Trace, func(s flows.Step) bool { return s.Name == name })
+}
+
+// stepNames lists a flow's steps in order.
+func stepNames(res *flows.Result) []string {
+	if res == nil {
+		return nil
+	}
+	names := make([]string, len(res.Trace))
+	for i, s := range res.Trace {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// describeOutcome says what a flow that should have failed did instead.
+func describeOutcome(res *flows.Result, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if res != nil && res.Authorization != nil {
+		return fmt.Sprintf("a successful authorization response with parameters %v after steps %v", paramNames(res.Authorization.Response), stepNames(res))
+	}
+	return "no error"
 }
 
 // scopesFor returns the scopes to request: asked, or openid plus the client's.

@@ -38,7 +38,7 @@ func (e *env) declareRevocation() {
 				Skip("the profile's other client is the confidential client itself")
 			}
 			e.need(e.target.Features.Introspection, "introspection")
-			token, _ := e.clientCredentialsToken(ctx)
+			token, _ := e.accessToken(ctx)
 
 			r := e.revoke(ctx, other, token, "access_token")
 			Expect(r.Status).To(BeNumerically("<", 500), "revocation by another client; got %s", r.describe())
