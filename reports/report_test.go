@@ -127,7 +127,7 @@ func TestConformanceModel(t *testing.T) {
 		ac2.Sources[0].URL != "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2" {
 		t.Errorf("AC2 = %+v", ac2)
 	}
-	if ac7 := byID["AC7"]; len(ac7.Exchanges) != 2 || len(ac7.Screenshots) != 1 || len(ac7.Screenshots[0].PNG) == 0 {
+	if ac7 := byID["AC7"]; len(ac7.Exchanges) != 3 || len(ac7.Screenshots) != 1 || len(ac7.Screenshots[0].PNG) == 0 {
 		t.Errorf("AC7 evidence: %d exchanges, screenshots %+v", len(ac7.Exchanges), ac7.Screenshots)
 	}
 	if b6 := byID["B6"]; b6.Verdict != VerdictSkipped || !strings.Contains(b6.Message, "does not advertise") {
@@ -153,8 +153,8 @@ func TestInProcessReportEntries(t *testing.T) {
 	// A report handed over in-process carries the raw values, not JSON.
 	c := NewConformance(sample.Conformance(sampleStart), nil, t.TempDir())
 	for _, cr := range c.Checks {
-		if cr.ID == "AC7" && len(cr.Exchanges) != 2 {
-			t.Errorf("AC7 has %d exchanges from raw entry values, want 2", len(cr.Exchanges))
+		if cr.ID == "AC7" && len(cr.Exchanges) != 3 {
+			t.Errorf("AC7 has %d exchanges from raw entry values, want 3", len(cr.Exchanges))
 		}
 		if cr.ID == "AC7" && (len(cr.Screenshots) != 1 || cr.Screenshots[0].Err == "") {
 			t.Errorf("a missing screenshot should be reported, got %+v", cr.Screenshots)

@@ -128,10 +128,17 @@ func Conformance(start time.Time) []types.Report {
 		RequestBody:   "username=alice&password=" + url.QueryEscape(Password),
 		Status:        303,
 	}
+	// An implicit-style response: tokens in the fragment of the callback URL.
+	callback := flows.Exchange{
+		Step:   "callback",
+		Method: http.MethodGet,
+		URL:    "http://127.0.0.1:4000/cb#access_token=" + AccessToken + "&token_type=Bearer&id_token=" + IDToken + "&refresh_token=" + RefreshToken + "&state=st-1",
+		Status: 200,
+	}
 	ac7 := spec("AC7: a token request without code_verifier is refused", types.SpecStateFailed, "AC7", "authcode", "rfc7636")
 	ac7.Failure = failure("token endpoint accepted a request without code_verifier\nExpected\n    <string>: \nto equal\n    <string>: invalid_grant", 131)
 	ac7.ReportEntries = types.ReportEntries{
-		{Name: "exchange", Value: types.WrapEntryValue([]flows.Exchange{authorize, login})},
+		{Name: "exchange", Value: types.WrapEntryValue([]flows.Exchange{authorize, login, callback})},
 		{Name: "screenshot", Value: types.WrapEntryValue("screenshots/AC7.png")},
 	}
 
