@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ type loadOptions struct {
 	runID                  string
 	progress               string
 	tabs                   int
+	cpuProfile             string
 }
 
 // repeatedFlag is a string flag given any number of times (--threshold).
@@ -98,6 +100,7 @@ usage, 3 the target could not be reached.
 	fs.StringVar(&o.shard, "shard", "", "run shard `i/n` of a distributed run: 1/n of the rate, workers and iterations")
 	fs.DurationVar(&o.grace, "grace", runner.DefaultGracefulStop, "how long iterations still running at the end may finish before they are cancelled")
 	fs.StringVar(&o.runID, "run-id", "", "identify the run in results and metrics (default: time and random suffix)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed phase to `file` (for tuning the runner)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, else a line every 10s), plain, or off")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -262,6 +265,17 @@ usage, 3 the target could not be reached.
 	}
 	if o.progress != "off" {
 		opts.Progress = runner.NewProgressPrinter(stderr, o.progress == "auto" && isTerminal(stderr), 10*time.Second)
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return usageErrorf("load: --cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("load: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(stderr, "load: run %s: setup, then %s\n", o.runID, describePlan(scenarios))
 	res, err := runner.Run(ctx, scenarios, opts)
