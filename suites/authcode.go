@@ -24,8 +24,8 @@ const defaultCodeLifetime = 10 * time.Minute
 // state sent), or an error page of the provider's own; never a code.
 func expectAuthorizationRefused(r *response, redirectURI, state string, codes ...string) {
 	if params, ok := redirectParams(r, redirectURI); ok {
-		Expect(params.Get("code")).To(BeEmpty(), "the refused request must not yield a code")
-		Expect(params.Get("access_token")).To(BeEmpty(), "the refused request must not yield a token")
+		Expect(params.Has("code")).To(BeFalse(), "the refused request must not yield a code")
+		Expect(params.Has("access_token")).To(BeFalse(), "the refused request must not yield a token")
 		Expect(params.Get("error")).To(BeElementOf(codes), "error of the redirect; got %s", r.describe())
 		Expect(params.Get("state")).To(Equal(state), "the error redirect carries the state sent (RFC 6749 4.1.2.1)")
 		return
@@ -163,7 +163,7 @@ func (e *env) declareAuthCode() {
 			Expect(oauthErr.Code).To(Equal("access_denied"), "error of the redirect after a denial")
 			Expect(res.Authorization).NotTo(BeNil(), "the denial reached the redirect URI")
 			Expect(oauthErr.Params.Get("state")).To(Equal(res.Authorization.State), "the error redirect carries the state sent")
-			Expect(oauthErr.Params.Get("code")).To(BeEmpty(), "no code after a denial")
+			Expect(oauthErr.Params.Has("code")).To(BeFalse(), "no code after a denial")
 		})
 	})
 }

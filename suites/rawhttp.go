@@ -54,6 +54,14 @@ func (r *response) object() map[string]any {
 	return obj
 }
 
+// hasMember reports whether a JSON body has the member. Assertions use it
+// rather than matching the body, which they would print (tokens and all) when
+// they fail.
+func hasMember(r *response, name string) bool {
+	_, ok := r.object()[name]
+	return ok
+}
+
 // str returns a string member of a JSON body, "" when absent.
 func (r *response) str(name string) string {
 	s, _ := r.object()[name].(string)
