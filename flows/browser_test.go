@@ -82,6 +82,13 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 	}
 
 	t.Logf("durations: code flow %v, logged-in code flow %v, implicit %v, device %v; code flow steps %v", res.Duration(), again.Duration(), imp.Duration(), dev.Duration(), stepDurations(res.Trace))
+	// Denying in the browser: the error response reaches the listener.
+	denied, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Deny: true})
+	var oe *OAuthError
+	if !errors.As(err, &oe) || oe.Code != "access_denied" || oe.Params.Get("state") != denied.Authorization.State {
+		t.Errorf("deny in the browser: %v", err)
+	}
+
 	// Parallel flows share the tab pool (MaxTabs 2 here): all finish.
 	errs := make(chan error, 3)
 	for range 3 {
