@@ -4,11 +4,11 @@ BIN     := bin/grantbench
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench lint tools provider fuzz
+.PHONY: run test build bench lint tools provider fuzz screenshots
 
 ## run: build and run the main job on the embedded default
 run: build tools
-	$(BIN) provider
+	$(BIN) demo
 
 ## test: the whole test suite (unit tests, Ginkgo suites in headless Chrome)
 test: tools
@@ -35,3 +35,8 @@ lint:
 ## tools: install what a fresh machine lacks (Chromium as root, else a message)
 tools:
 	@scripts/ensure-tools.sh chromium
+
+## screenshots: refresh docs/report.png from a real demo run
+screenshots: build tools
+	-$(BIN) demo --out out
+	GRANTBENCH_SCREENSHOTS=1 GRANTBENCH_REPORT_FROM=$(CURDIR)/out $(GO) test -count=1 -run TestHTMLInBrowser ./reports/

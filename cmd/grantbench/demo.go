@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/runner/grants"
+	"github.com/grantbench/grantbench/suites"
+)
+
+func init() {
+	register("demo", "the main job: bundled mock + conformance in headless Chrome + a short load run + reports", runDemo)
+}
+
+// demoOptions are the flags of `grantbench demo`; every one has a default, so
+// `grantbench demo` alone runs the whole job.
+type demoOptions struct {
+	out          string
+	loadDuration time.Duration
+	metricsAddr  string
+	noColor      bool
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o demoOptions
+	fs := flag.NewFlagSet("grantbench demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.out, "out", "out", "write junit.xml, results.json, load.json, report.html and summary.md to `DIR`")
+	fs.DurationVar(&o.loadDuration, "load-duration", 5*time.Second, "how long each load scenario runs")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:0", "serve Prometheus /metrics on this `host:port` during the load run")
+	fs.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the conformance output")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageErrorf("demo: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("demo: unexpected argument %q", fs.Arg(0))
+	}
+	if o.loadDuration <= 0 || o.loadDuration > 10*time.Minute {
+		return usageErrorf("demo: --load-duration %s: want more than 0 and at most 10m", o.loadDuration)
+	}
+	started := time.Now()
+
+	// One bundled mock serves both the conformance run and the load run.
+	cfg, err := mockprovider.DefaultConfig()
+	if err != nil {
+		return fmt.Errorf("demo: bundled mock provider: %w", err)
+	}
+	adminToken, err := randomToken()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg, mockprovider.WithAdminToken(adminToken))
+	if err != nil {
+		return fmt.Errorf("demo: starting the bundled mock provider: %w", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(stderr, "demo: bundled mock provider at %s\n\n", srv.Issuer())
+
+	// 1. The conformance catalogue, browser included.
+	target := flows.MockTarget(srv.Issuer(), adminToken)
+	defer target.CloseIdleConnections()
+	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: o.noColor})
+	var failed *suites.FailedError
+	if conformErr != nil && !errors.As(conformErr, &failed) {
+		// Chrome missing, a config error or an unreachable target: no point going on.
+		return conformError(conformErr, o.out, stdout)
+	}
+	if ctx.Err() != nil {
+		return failedErrorf("demo: interrupted during the conformance run")
+	}
+
+	// 2. A short load run against the same provider.
+	fmt.Fprintf(stderr, "\ndemo: load run, %s per scenario\n", o.loadDuration)
+	res, err := demoLoad(ctx, target, o, stderr)
+	if err != nil {
+		return err
+	}
+	loadPath := filepath.Join(o.out, "load.json")
+	if err := res.WriteFile(loadPath); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	printSummary(stdout, res, loadPath)
+
+	// 3. Reports from the saved results, exactly as `grantbench report` would make them.
+	in, err := reports.ReadFiles(reports.NewRedactor(demoSecrets(cfg, adminToken)...),
+		filepath.Join(o.out, "results.json"), loadPath)
+	if err != nil {
+		return fmt.Errorf("demo: reading results: %w", err)
+	}
+	// junit.xml is written again here: one test case per check with its ID and
+	// source as properties, redacted like every other output.
+	files := reports.Files{HTML: filepath.Join(o.out, "report.html"), Markdown: filepath.Join(o.out, "summary.md"),
+		JUnit: filepath.Join(o.out, "junit.xml")}
+	if err := reports.WriteFiles(in, files, reports.HTMLOptions{Version: version}, stdout); err != nil {
+		return fmt.Errorf("demo: writing reports: %w", err)
+	}
+	fmt.Fprintf(stdout, "\ngrantbench demo: %s\n", in.Summary())
+	fmt.Fprintf(stdout, "report: %s (junit.xml, results.json, load.json, summary.md beside it); took %s\n",
+		files.HTML, time.Since(started).Round(100*time.Millisecond))
+
+	switch {
+	case conformErr != nil:
+		return failedErrorf("demo: %v", conformErr)
+	case res.Partial:
+		return failedErrorf("demo: load run interrupted; partial result in %s", loadPath)
+	case len(res.Failed()) > 0:
+		return failedErrorf("demo: a load threshold was breached (see %s)", files.HTML)
+	}
+	return nil
+}
+
+// demoPlan is the short load run: client credentials at a steady rate, the
+// authorization code flow with HTTP consent, and refresh, side by side.
+func demoPlan(d time.Duration) *runner.Plan {
+	open := func(rate float64) runner.Executor {
+		return runner.Executor{Kind: runner.ExecutorConstantArrivalRate, Rate: rate, Duration: d, MaxInFlight: 64}
+	}
+	return &runner.Plan{
+		Scenarios: []runner.ScenarioSpec{
+			{Name: "client_credentials", Flow: "client_credentials", Weight: 1, Executor: open(100)},
+			{Name: "authorization_code", Flow: "authorization_code", Consent: string(flows.ConsentHTTP), Weight: 1, Executor: open(20)},
+			{Name: "refresh", Flow: "refresh", Weight: 1, Executor: open(40)},
+		},
+		Thresholds: []string{"error_rate<1%", "client_credentials:p99<1s"},
+	}
+}
+
+func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr io.Writer) (*runner.Result, error) {
+	plan := demoPlan(o.loadDuration)
+	thresholds, err := runner.ParseThresholds(plan.Thresholds)
+	if err != nil {
+		return nil, fmt.Errorf("demo: built-in thresholds: %w", err)
+	}
+	var scenarios []runner.Scenario
+	for _, spec := range plan.Scenarios {
+		flow, err := grants.New(spec.Flow, grants.Config{Target: target, Consent: flows.ConsentHTTP})
+		if err != nil {
+			return nil, fmt.Errorf("demo: scenario %s: %w", spec.Name, err)
+		}
+		if c, ok := flow.(interface{ Close() error }); ok {
+			defer c.Close()
+		}
+		scenarios = append(scenarios, runner.Scenario{Name: spec.Name, Flow: flow, Consent: spec.Consent,
+			Weight: spec.Weight, Executor: spec.Executor, Classify: grants.Classify})
+	}
+
+	reg := prometheus.NewRegistry()
+	metrics, err := runner.ServeMetrics(o.metricsAddr, reg)
+	if err != nil {
+		return nil, usageErrorf("demo: --metrics-addr: %v", err)
+	}
+	defer metrics.Close()
+	fmt.Fprintf(stderr, "demo: metrics at http://%s/metrics\n", metrics.Addr())
+
+	res, err := runner.Run(ctx, scenarios, runner.Options{
+		RunID: newRunID(), Version: version, Target: target.Issuer, Registerer: reg, Thresholds: thresholds,
+		Progress: runner.NewProgressPrinter(stderr, isTerminal(stderr), 2*time.Second),
+	})
+	if err != nil && res == nil {
+		return nil, failedErrorf("demo: load run: %v", err)
+	}
+	return res, nil
+}
+
+// demoSecrets are the bundled mock's client secrets, user passwords and the
+// admin token: registered with the redactor so no report shows them.
+func demoSecrets(cfg mockprovider.Config, adminToken string) []string {
+	secrets := []string{adminToken}
+	for _, c := range cfg.Clients {
+		if c.Secret != "" {
+			secrets = append(secrets, c.Secret)
+		}
+	}
+	for _, u := range cfg.Users {
+		secrets = append(secrets, u.Password)
+	}
+	return secrets
+}
+
+func randomToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random admin token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
