@@ -36,10 +36,10 @@ var expectedVerdicts = map[string]types.SpecState{
 	"AC6":  passed,
 	"AC7":  passed, // invalid_request "code_verifier required", which the suite accepts
 	"AC8":  passed,
-	"AC10": failed, // code_challenge_method=plain accepted though only S256 is advertised
-	"AC11": failed, // public client without code_challenge reaches the login page
-	"AC14": failed, // unknown response_type gets unauthorized_client
-	"AC15": failed, // no consent page to deny on (see docs: a suites issue)
+	"AC10": failed,  // code_challenge_method=plain accepted though only S256 is advertised
+	"AC11": failed,  // public client without code_challenge reaches the login page
+	"AC14": failed,  // unknown response_type gets unauthorized_client
+	"AC15": skipped, // no consent page to deny on
 	"B1":   passed,
 	"B2":   passed,
 	"B3":   passed,
@@ -62,8 +62,8 @@ var expectedVerdicts = map[string]types.SpecState{
 	"E1":   skipped, // 5 min access token, no admin clock
 	"E2":   skipped,
 	"E3":   passed,
-	"I1":   failed, // as C1: the suite gets its token by client_credentials
-	"I2":   failed, // as C1
+	"I1":   passed,
+	"I2":   passed,
 	"L1":   passed,
 	"L2":   passed,
 	"L3":   skipped, // no implicit client
@@ -80,7 +80,7 @@ var expectedVerdicts = map[string]types.SpecState{
 	"T4":   passed,
 	"T5":   skipped, // opaque access tokens
 	"V1":   passed,
-	"V2":   failed, // as C1
+	"V2":   passed,
 }
 
 // checkID is the CHECKS.md ID a spec's text starts with ("AC2: ...").
