@@ -89,11 +89,19 @@ func TestFaultsAreCountedByOutcomeStatusAndCode(t *testing.T) {
 		},
 	}
 	var scenarios []Scenario
-	client := &http.Client{Timeout: 150 * time.Millisecond}
+	// Only the slow server meets a short timeout: a loaded machine must not turn
+	// the others' answers into timeouts.
+	client := &http.Client{Timeout: 20 * time.Second}
+	impatient := &http.Client{Timeout: 150 * time.Millisecond}
+	defer impatient.CloseIdleConnections()
 	for name, h := range handlers {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
-		scenarios = append(scenarios, Scenario{Name: name, Flow: tokenFlow(srv.URL, client), Weight: 1,
+		c := client
+		if name == "slow" {
+			c = impatient
+		}
+		scenarios = append(scenarios, Scenario{Name: name, Flow: tokenFlow(srv.URL, c), Weight: 1,
 			Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 2}})
 	}
 	refused := httptest.NewServer(http.NotFoundHandler())
