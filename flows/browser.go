@@ -157,6 +157,8 @@ type pageStep struct {
 	ctx  context.Context // the caller's: cancelling it stops waits
 	name string
 	at   time.Time
+	// status is the HTTP status of the step's page load, when known.
+	status int
 }
 
 // actionCtx bounds one action by the page timeout and by the caller's context.
@@ -168,7 +170,7 @@ func (p *pageStep) actionCtx() (context.Context, context.CancelFunc) {
 
 // fail records the failed step, takes a screenshot and returns a BrowserError.
 func (p *pageStep) fail(err error) error {
-	p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), Err: err.Error()})
+	p.end(Step{Err: err.Error()})
 	be := &BrowserError{Step: p.name, Err: err}
 	sctx, cancel := context.WithTimeout(p.tab, 5*time.Second)
 	defer cancel()
@@ -190,8 +192,18 @@ func (p *pageStep) fail(err error) error {
 
 // next closes the current step and starts the one named.
 func (p *pageStep) next(name string) {
-	p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+	p.end(Step{})
 	p.name, p.at = name, time.Now()
+}
+
+// end records the current step, completed with the fields of s.
+func (p *pageStep) end(s Step) {
+	s.Name, s.Start, s.End = p.name, p.at, time.Now()
+	if s.Status == 0 {
+		s.Status = p.status
+	}
+	p.status = 0
+	p.r.rec.AddStep(s)
 }
 
 // pageState is which known element a page shows.
@@ -242,6 +254,33 @@ func (p *pageStep) waitState(sels map[pageState]string) (pageState, error) {
 		return 0, errors.New("the page changed while being read")
 	}
 	return present[idx], nil
+}
+
+// open navigates to the first page. An HTTP error answer ends the step at
+// once: the bundled mock's error page names its code (#error); any other
+// provider's error page would otherwise be waited on until the page timeout.
+func (p *pageStep) open(u string) error {
+	actx, cancel := p.actionCtx()
+	defer cancel()
+	resp, err := chromedp.Run(actx, chromedp.NavigateResponse(u))
+	if err != nil {
+		return p.fail(err)
+	}
+	if resp == nil {
+		return nil
+	}
+	status := int(resp.Status)
+	p.status = status
+	if status < 400 {
+		return nil
+	}
+	found, _ := chromedp.Run(actx, chromedp.Evaluate[bool](`document.querySelector("#error") !== null`))
+	if found {
+		code := p.text("#error")
+		p.end(Step{OAuthError: code})
+		return &OAuthError{Step: p.name, Status: status, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+	}
+	return p.fail(fmt.Errorf("the provider answered HTTP %d", status))
 }
 
 func (p *pageStep) do(actions ...chromedp.Action[chromedp.Void]) error {
@@ -305,8 +344,8 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	}
 	defer release()
 	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "authorize", at: time.Now()}
-	if err := p.do(chromedp.Navigate(authURL)); err != nil {
-		return nil, p.fail(err)
+	if err := p.open(authURL); err != nil {
+		return nil, err
 	}
 	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
@@ -318,14 +357,14 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 		st, err := p.waitState(states)
 		if err != nil {
 			if cb, ok := l.Received(); ok { // the response came although no page showed it
-				p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+				p.end(Step{})
 				return cb, nil
 			}
 			return nil, p.fail(err)
 		}
 		switch st {
 		case stateCallback:
-			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+			p.end(Step{})
 			wctx, cancel := context.WithTimeout(ctx, r.t.pageTimeout())
 			defer cancel()
 			cb, err := l.Wait(wctx)
@@ -335,7 +374,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 			return cb, nil
 		case stateError:
 			code := p.text("#error")
-			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), OAuthError: code})
+			p.end(Step{OAuthError: code})
 			return nil, &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
 		case stateLogin:
 			if err := p.login(&loginTried); err != nil {
@@ -359,8 +398,8 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 	}
 	defer release()
 	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "device_verify", at: time.Now()}
-	if err := p.do(chromedp.Navigate(start)); err != nil {
-		return p.fail(err)
+	if err := p.open(start); err != nil {
+		return err
 	}
 	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
@@ -375,11 +414,11 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 		}
 		switch st {
 		case stateDeviceDone:
-			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now()})
+			p.end(Step{})
 			return nil
 		case stateError:
 			code := p.text("#error")
-			p.r.rec.AddStep(Step{Name: p.name, Start: p.at, End: time.Now(), OAuthError: code})
+			p.end(Step{OAuthError: code})
 			return &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
 		case stateDeviceCode:
 			if codeEntered {

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,9 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 	if got := stepNames(res.Trace); !slices.Equal(got, []string{"authorize", "login", "consent", "token"}) {
 		t.Errorf("steps = %v", got)
 	}
+	if res.Trace[0].Status != 200 {
+		t.Errorf("authorize step status = %d, want the page load's 200", res.Trace[0].Status)
+	}
 	if res.Consent != ConsentBrowser || res.Token.AccessToken == "" || res.IDTokenClaims["nonce"] != res.Authorization.Nonce {
 		t.Errorf("result: consent %q, claims %v", res.Consent, res.IDTokenClaims)
 	}
@@ -87,6 +91,12 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 	var oe *OAuthError
 	if !errors.As(err, &oe) || oe.Code != "access_denied" || oe.Params.Get("state") != denied.Authorization.State {
 		t.Errorf("deny in the browser: %v", err)
+	}
+
+	// An unregistered redirect URI: the error page, caught from the status.
+	_, err = AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Params: url.Values{"redirect_uri": {"http://127.0.0.1:1/elsewhere"}}})
+	if !errors.As(err, &oe) || !oe.ErrorPage || oe.Status != 400 || oe.Code == "" {
+		t.Errorf("unregistered redirect URI in the browser: %v", err)
 	}
 
 	// Parallel flows share the tab pool (MaxTabs 2 here): all finish.
