@@ -208,3 +208,23 @@ func TestTargetBuiltInCodeGetsDefaults(t *testing.T) {
 		t.Errorf("selectors = %+v, want the defaults", got)
 	}
 }
+
+func TestHTTPConsentJSONErrorIsOAuthError(t *testing.T) {
+	f := newFakeProvider(t) // its /authorize is unknown: add a JSON error there
+	mux := http.NewServeMux()
+	mux.HandleFunc("/authorize", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 400, map[string]string{"error": "invalid_request", "error_description": "redirect_uri not registered"})
+	})
+	mux.Handle("/", f.srv.Config.Handler)
+	f.srv.Config.Handler = mux
+	tg := f.target()
+	tg.Clients.Confidential.RedirectURI = "http://127.0.0.1/cb"
+	res, err := AuthCode(context.Background(), tg, AuthCodeOptions{})
+	var oe *OAuthError
+	if !errors.As(err, &oe) || !oe.ErrorPage || oe.Code != "invalid_request" || oe.Status != 400 || oe.Description == "" {
+		t.Errorf("error = %v", err)
+	}
+	if len(res.Trace) != 1 || res.Trace[0].OAuthError != "invalid_request" {
+		t.Errorf("trace = %+v", res.Trace)
+	}
+}

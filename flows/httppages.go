@@ -3,6 +3,7 @@ package flows
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -211,6 +212,15 @@ func (d *pageDriver) drive(ctx context.Context, req *http.Request, step string, 
 			continue
 		}
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if code := oauthErrorCode(resp, body); code != "" && resp.StatusCode >= 400 {
+			// Some providers answer a bad authorization request with a JSON
+			// error rather than a page; it is still not a redirect.
+			var e struct {
+				Description string `json:"error_description"`
+			}
+			json.Unmarshal(body, &e)
+			return nil, &OAuthError{Step: step, Status: resp.StatusCode, Code: code, Description: e.Description, ErrorPage: true}
+		}
 		if mt != "text/html" {
 			return nil, &ResponseError{Step: step, Status: resp.StatusCode, Reason: fmt.Sprintf("expected a page, got %q", mt)}
 		}
