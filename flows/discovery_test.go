@@ -146,6 +146,18 @@ func TestDiscoverWithCAFile(t *testing.T) {
 	if err := trusting.Discover(context.Background()); err != nil {
 		t.Errorf("with tls.ca_file: %v", err)
 	}
+	// A relative ca_file is found next to the profile.
+	profile := filepath.Join(filepath.Dir(caFile), "target.yaml")
+	if err := os.WriteFile(profile, []byte(doc+"tls: {ca_file: ca.pem}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadTarget(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Discover(context.Background()); err != nil {
+		t.Errorf("relative tls.ca_file: %v", err)
+	}
 	_, err = ParseTarget([]byte(doc + "tls: {ca_file: " + filepath.Join(t.TempDir(), "none.pem") + "}\n"))
 	var pe *ProfileError
 	if !errors.As(err, &pe) || pe.Field != "tls.ca_file" {

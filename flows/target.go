@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -223,7 +224,8 @@ type Target struct {
 
 // TLS configures how flows trust the target's certificate.
 type TLS struct {
-	// CAFile is a PEM file of extra roots (a self-signed mock: its certificate).
+	// CAFile is a PEM file of extra roots (a self-signed mock: its
+	// certificate); a relative path is taken from the profile's folder.
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify trusts any certificate: only for a throwaway local
 	// provider. The browser then ignores certificate errors too.
@@ -308,7 +310,7 @@ func LoadTarget(path string) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flows: target profile: %w", err)
 	}
-	t, err := ParseTarget(data)
+	t, err := parseTarget(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -319,7 +321,11 @@ func LoadTarget(path string) (*Target, error) {
 // variables as ${VAR} (an error when VAR is unset) or ${VAR:-default}; "$$" is a
 // literal "$". Unknown fields are errors, and every validation error names the
 // field, e.g. "clients.public.auth_method".
-func ParseTarget(data []byte) (*Target, error) {
+func ParseTarget(data []byte) (*Target, error) { return parseTarget(data, "") }
+
+// parseTarget parses a profile; relative file paths in it (tls.ca_file) are
+// taken from dir, the profile's folder ("" for the working directory).
+func parseTarget(data []byte, dir string) (*Target, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &ProfileError{Field: "", Err: err}
@@ -351,6 +357,9 @@ func ParseTarget(data []byte) (*Target, error) {
 	t := &Target{}
 	if err := root.Decode(t); err != nil {
 		return nil, typeError(&root, err)
+	}
+	if t.TLS.CAFile != "" && dir != "" && !filepath.IsAbs(t.TLS.CAFile) {
+		t.TLS.CAFile = filepath.Join(dir, t.TLS.CAFile)
 	}
 	if err := t.normalize(); err != nil {
 		return nil, err
