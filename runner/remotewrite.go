@@ -18,22 +18,43 @@ import (
 // DefaultRemoteWriteInterval is how often a run pushes its metrics with --remote-write.
 const DefaultRemoteWriteInterval = 5 * time.Second
 
-// RemoteWriter pushes a registry's metrics to a Prometheus Remote-Write 2.0
-// receiver (Prometheus 3 with --web.enable-remote-write-receiver, Mimir, ...), for
-// runs too short or too scattered to be scraped. Histograms go out both as native
-// histograms and as classic _bucket/_sum/_count series.
+// Remote-Write protocol versions.
+const (
+	// RemoteWriteV1 (prometheus.WriteRequest) is accepted by every receiver:
+	// Prometheus 2 and 3 with --web.enable-remote-write-receiver, Mimir, Thanos,
+	// VictoriaMetrics. Histograms go out as classic _bucket/_sum/_count series.
+	RemoteWriteV1 = "v1"
+	// RemoteWriteV2 (io.prometheus.write.v2.Request) needs a 2.0 receiver
+	// (Prometheus 3); histograms go out as native histograms and classic series.
+	RemoteWriteV2 = "v2"
+)
+
+// RemoteWriteOptions configure a RemoteWriter.
+type RemoteWriteOptions struct {
+	// Job and Instance label every series, since nothing scrapes the runner to add them.
+	Job, Instance string
+	// Interval between pushes (default DefaultRemoteWriteInterval).
+	Interval time.Duration
+	// Protocol is RemoteWriteV1 (default) or RemoteWriteV2.
+	Protocol string
+	Client   *http.Client
+}
+
+// RemoteWriter pushes a registry's metrics to a Prometheus Remote-Write receiver
+// through client_golang/exp/api/remote, for runs too short or too scattered to be
+// scraped.
 type RemoteWriter struct {
 	api      *remote.API
 	gatherer prometheus.Gatherer
-	// extra labels on every series (job, instance), since nothing scrapes us to add them.
 	labels   []string
 	interval time.Duration
+	protocol string
 	now      func() time.Time
 }
 
 // NewRemoteWriter returns a writer pushing g to endpoint (a full URL such as
-// http://127.0.0.1:9090/api/v1/write) with the given job and instance labels.
-func NewRemoteWriter(endpoint string, g prometheus.Gatherer, job, instance string, interval time.Duration, client *http.Client) (*RemoteWriter, error) {
+// http://127.0.0.1:9090/api/v1/write).
+func NewRemoteWriter(endpoint string, g prometheus.Gatherer, opts RemoteWriteOptions) (*RemoteWriter, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--remote-write %q: want an http(s) URL such as http://127.0.0.1:9090/api/v1/write", endpoint)
@@ -42,7 +63,15 @@ func NewRemoteWriter(endpoint string, g prometheus.Gatherer, job, instance strin
 	if p == "" || p == "/" {
 		p = "/api/v1/write"
 	}
+	switch opts.Protocol {
+	case "":
+		opts.Protocol = RemoteWriteV1
+	case RemoteWriteV1, RemoteWriteV2:
+	default:
+		return nil, fmt.Errorf("--remote-write-protocol %q: want v1 or v2", opts.Protocol)
+	}
 	base := &url.URL{Scheme: u.Scheme, Host: u.Host, User: u.User}
+	client := opts.Client
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -51,10 +80,12 @@ func NewRemoteWriter(endpoint string, g prometheus.Gatherer, job, instance strin
 	if err != nil {
 		return nil, fmt.Errorf("--remote-write: %w", err)
 	}
+	interval := opts.Interval
 	if interval <= 0 {
 		interval = DefaultRemoteWriteInterval
 	}
-	return &RemoteWriter{api: api, gatherer: g, labels: []string{"job", job, "instance", instance}, interval: interval, now: time.Now}, nil
+	return &RemoteWriter{api: api, gatherer: g, labels: []string{"job", opts.Job, "instance", opts.Instance},
+		interval: interval, protocol: opts.Protocol, now: time.Now}, nil
 }
 
 // Run pushes every interval until ctx ends, then once more so the receiver holds
@@ -79,13 +110,24 @@ func (w *RemoteWriter) Run(ctx context.Context, onError func(error)) {
 	}
 }
 
-// Push gathers the registry and sends one Remote-Write 2.0 request.
+// Push gathers the registry and sends one Remote-Write request.
 func (w *RemoteWriter) Push(ctx context.Context) error {
 	families, err := w.gatherer.Gather()
 	if err != nil {
 		return fmt.Errorf("remote write: gather: %w", err)
 	}
-	req := buildWriteRequest(families, w.labels, w.now().UnixMilli())
+	ts := w.now().UnixMilli()
+	if w.protocol == RemoteWriteV1 {
+		req := buildWriteRequestV1(families, w.labels, ts)
+		if len(req) == 0 {
+			return nil
+		}
+		if _, err := w.api.Write(ctx, remote.WriteV1MessageType, req); err != nil {
+			return fmt.Errorf("remote write: %w", err)
+		}
+		return nil
+	}
+	req := buildWriteRequest(families, w.labels, ts)
 	if len(req.Timeseries) == 0 {
 		return nil
 	}
@@ -95,7 +137,8 @@ func (w *RemoteWriter) Push(ctx context.Context) error {
 	return nil
 }
 
-// buildWriteRequest converts gathered metric families to a Remote-Write 2.0 request.
+// buildWriteRequest converts gathered metric families to a Remote-Write 2.0 request
+// (native histograms plus classic series).
 func buildWriteRequest(families []*dto.MetricFamily, extra []string, ts int64) *writev2.Request {
 	symbols := writev2.NewSymbolTable()
 	req := &writev2.Request{}

@@ -107,7 +107,8 @@ func freeLoopbackPort(t *testing.T) int {
 }
 
 // TestRealPrometheusScrapesARun runs a real Prometheus server on loopback, lets it
-// scrape a short run's /metrics, and asks its query API what arrived.
+// scrape a short run's /metrics, pushes the same registry to it with Remote-Write,
+// and asks its query API what arrived each way.
 func TestRealPrometheusScrapesARun(t *testing.T) {
 	bin := prometheusBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -142,6 +143,7 @@ func TestRealPrometheusScrapesARun(t *testing.T) {
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr,
 		"--enable-feature=native-histograms",
+		"--web.enable-remote-write-receiver",
 	)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.WaitDelay = 2 * time.Second
@@ -188,6 +190,7 @@ func TestRealPrometheusScrapesARun(t *testing.T) {
 			}
 			_, native := durs[0]["histogram"]
 			t.Logf("duration histogram arrived as %v (native: %v)", durs[0]["metric"], native)
+			checkRemoteWrite(ctx, t, reg, promAddr, query)
 			return
 		}
 		lastErr = fmt.Errorf("requests %v (%v), durations %v (%v)", reqs, err1, durs, err2)
@@ -197,4 +200,32 @@ func TestRealPrometheusScrapesARun(t *testing.T) {
 		}
 	}
 	t.Fatalf("Prometheus did not get the run's metrics within 20 s: %v", lastErr)
+}
+
+// checkRemoteWrite pushes reg to the running Prometheus (Remote-Write 1.0, which
+// Prometheus 2 and 3 receive) and waits for the series to be queryable.
+func checkRemoteWrite(ctx context.Context, t *testing.T, reg *prometheus.Registry, promAddr string, query func(string) ([]map[string]any, error)) {
+	t.Helper()
+	w, err := NewRemoteWriter("http://"+promAddr+"/api/v1/write", reg, RemoteWriteOptions{Job: "grantbench-push", Instance: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Push(ctx); err != nil {
+		t.Fatalf("remote write to Prometheus: %v", err)
+	}
+	q := `grantbench_request_duration_seconds_count{job="grantbench-push",instance="test",flow="client_credentials",step="token",outcome="ok"}`
+	for ctx.Err() == nil {
+		res, err := query(q)
+		if err == nil && len(res) == 1 {
+			if v := res[0]["value"].([]any)[1].(string); v != "50" {
+				t.Errorf("pushed duration count %s, want 50", v)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Fatalf("pushed series never became queryable: %s", q)
 }

@@ -41,6 +41,7 @@ type loadOptions struct {
 	linger                 time.Duration
 	remoteWrite            string
 	remoteWriteInterval    time.Duration
+	remoteWriteProtocol    string
 	out                    string
 	consent                string
 	shard                  string
@@ -94,7 +95,8 @@ usage, 3 the target could not be reached.
 	fs.Var(&o.thresholds, "threshold", "pass/fail `expression`, repeatable: token:p99<250ms, error_rate<0.1%, rate>=0.98*target")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this `host:port` during the run")
 	fs.DurationVar(&o.linger, "linger", 0, "keep serving /metrics this long after the run, so the last scrape sees the final values")
-	fs.StringVar(&o.remoteWrite, "remote-write", "", "push metrics to this Prometheus Remote-Write 2.0 `URL` during the run")
+	fs.StringVar(&o.remoteWrite, "remote-write", "", "push metrics to this Prometheus Remote-Write `URL` during the run (e.g. http://prometheus:9090/api/v1/write)")
+	fs.StringVar(&o.remoteWriteProtocol, "remote-write-protocol", runner.RemoteWriteV1, "v1 (any receiver; classic histograms) or v2 (Remote-Write 2.0, e.g. Prometheus 3; native histograms too)")
 	fs.DurationVar(&o.remoteWriteInterval, "remote-write-interval", runner.DefaultRemoteWriteInterval, "how often to push with --remote-write")
 	fs.StringVar(&o.out, "out", "out", "write the result to `DIR`/load.json")
 	fs.StringVar(&o.shard, "shard", "", "run shard `i/n` of a distributed run: 1/n of the rate, workers and iterations")
@@ -242,7 +244,8 @@ usage, 3 the target could not be reached.
 	if o.remoteWrite != "" {
 		host, _ := os.Hostname()
 		instance := strings.TrimSuffix(host+"/"+shard.String(), "/")
-		w, err := runner.NewRemoteWriter(o.remoteWrite, reg, "grantbench", instance, o.remoteWriteInterval, nil)
+		w, err := runner.NewRemoteWriter(o.remoteWrite, reg, runner.RemoteWriteOptions{Job: "grantbench", Instance: instance,
+			Interval: o.remoteWriteInterval, Protocol: o.remoteWriteProtocol})
 		if err != nil {
 			return usageErrorf("load: %v", err)
 		}

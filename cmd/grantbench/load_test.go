@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/exp/api/remote"
 
 	"github.com/grantbench/grantbench/runner"
 )
@@ -190,5 +195,35 @@ func TestLoadInterruptWritesPartialResult(t *testing.T) {
 	}
 	if !res.Partial || res.End.Sub(res.Start) > 10*time.Second || res.Scenarios[0].Flows[runner.OutcomeOK] == 0 {
 		t.Errorf("partial %v after %v with flows %v", res.Partial, res.End.Sub(res.Start), res.Scenarios[0].Flows)
+	}
+}
+
+// countingStore is a Remote-Write receiver that counts the requests it accepted.
+type countingStore struct{ requests atomic.Int64 }
+
+func (s *countingStore) Store(req *http.Request, _ remote.WriteMessageType) (*remote.WriteResponse, error) {
+	if _, err := io.Copy(io.Discard, req.Body); err != nil {
+		return nil, err
+	}
+	s.requests.Add(1)
+	return remote.NewWriteResponse(), nil
+}
+
+func TestLoadPushesWithRemoteWrite(t *testing.T) {
+	store := &countingStore{}
+	srv := httptest.NewServer(remote.NewWriteHandler(store, remote.MessageTypes{remote.WriteV1MessageType}))
+	defer srv.Close()
+	code, stdout, stderr := runLoadCmd(t, context.Background(), "--flow", "client_credentials", "--workers", "1", "--iterations", "5",
+		"--remote-write", srv.URL+"/api/v1/write", "--out", t.TempDir(), "--progress", "off")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if store.requests.Load() == 0 {
+		t.Error("the run pushed nothing (the final push is missing)")
+	}
+	code, _, stderr = runLoadCmd(t, context.Background(), "--flow", "client_credentials", "--workers", "1", "--iterations", "1",
+		"--remote-write", srv.URL, "--remote-write-protocol", "v9", "--progress", "off")
+	if code != exitUsage || !strings.Contains(stderr, "--remote-write-protocol") {
+		t.Errorf("bad protocol: exit %d, %s", code, stderr)
 	}
 }
