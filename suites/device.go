@@ -13,7 +13,9 @@ import (
 	"github.com/grantbench/grantbench/flows"
 )
 
-const deviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
+// deniedPollLimit bounds the device flow after the user denied: login, the
+// denial and three polls at the usual 5 s interval fit in it.
+const deniedPollLimit = 20 * time.Second
 
 // deviceAuthorization is a parsed RFC 8628 3.2 response.
 type deviceAuthorization struct {
@@ -58,7 +60,7 @@ func (e *env) startDevice(ctx context.Context, c *flows.Client) deviceAuthorizat
 
 // poll sends one device access token request (RFC 8628 3.4).
 func (e *env) poll(ctx context.Context, c *flows.Client, deviceCode string) *response {
-	form := url.Values{"grant_type": {deviceGrantType}, "device_code": {deviceCode}}
+	form := url.Values{"grant_type": {flows.DeviceGrantType}, "device_code": {deviceCode}}
 	return e.post(ctx, "device_poll", e.metadata().TokenEndpoint, c, authProfile, form)
 }
 
@@ -66,6 +68,14 @@ func (e *env) poll(ctx context.Context, c *flows.Client, deviceCode string) *res
 // the browser (forceBrowser) or over HTTP as the profile allows.
 func (e *env) deviceFlow(ctx context.Context, forceBrowser, deny bool) (*flows.Result, error) {
 	mode := e.consentMode(forceBrowser)
+	if deny {
+		// After a denial the next poll must say access_denied; a provider that
+		// keeps answering authorization_pending would otherwise be polled until
+		// the device code expires.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, deniedPollLimit)
+		defer cancel()
+	}
 	res, err := flows.DeviceCode(e.spec(ctx), e.target, flows.DeviceCodeOptions{
 		Consent: mode,
 		Browser: e.browserFor(mode),

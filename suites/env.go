@@ -122,10 +122,15 @@ func (e *env) declare() {
 	e.declareRevocation()
 }
 
-// check returns the labels of a check: its ID and its sources. The area label
-// sits on the area's container.
-func check(id string, sources ...string) Labels {
-	return append(Labels{id}, sources...)
+// specTimeout bounds one check, so that a provider that never answers (a
+// device request that stays pending, a page that never loads) fails the check
+// instead of stalling the run. Real-time expiry waits stay under it.
+const specTimeout = 3 * time.Minute
+
+// check returns the decorations of a check: labels with its ID and its sources
+// (the area label sits on the area's container), and its time limit.
+func check(id string, sources ...string) []any {
+	return []any{append(Labels{id}, sources...), SpecTimeout(specTimeout)}
 }
 
 // spec returns the context a spec's requests use: the spec's deadline and the
