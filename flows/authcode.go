@@ -31,6 +31,9 @@ type AuthCodeOptions struct {
 	// Session carries cookies between ConsentHTTP flows (nil: a fresh one), so a
 	// second flow can skip the login page.
 	Session *Session
+	// FreshBrowserSession runs a ConsentBrowser flow in a tab without the
+	// browser's cookies, so the provider shows its login page again.
+	FreshBrowserSession bool
 	// Deny answers the consent page with Deny.
 	Deny bool
 	// NoPKCE sends no code_challenge and no code_verifier.
@@ -75,7 +78,7 @@ func AuthCode(ctx context.Context, t *Target, opts AuthCodeOptions) (*Result, er
 	req := authorizeRequest{
 		responseType: "code", scopes: opts.Scopes, params: opts.Params, redirectURI: opts.RedirectURI,
 		consent: opts.Consent, browser: opts.Browser, session: opts.Session, deny: opts.Deny,
-		pkce: !opts.NoPKCE, nonce: !opts.NoNonce, state: opts.State, verifier: opts.CodeVerifier,
+		freshBrowser: opts.FreshBrowserSession, pkce: !opts.NoPKCE, nonce: !opts.NoNonce, state: opts.State, verifier: opts.CodeVerifier,
 	}
 	authz, err := r.authorize(ctx, req)
 	if err != nil || opts.StopAfterAuthorization {
@@ -158,6 +161,7 @@ type authorizeRequest struct {
 	session      *Session
 	deny, pkce   bool
 	nonce        bool
+	freshBrowser bool
 	// state and verifier are the caller's choice, "" for random ones.
 	state, verifier string
 }
@@ -235,7 +239,7 @@ func (r *run) authorize(ctx context.Context, req authorizeRequest) (*Authorizati
 
 	var cb *CallbackResponse
 	if mode == ConsentBrowser {
-		cb, err = req.browser.authorize(ctx, r, authz.URL, listener, req.deny)
+		cb, err = req.browser.authorize(ctx, r, authz.URL, listener, req.deny, req.freshBrowser)
 	} else {
 		cb, err = r.authorizeHTTP(ctx, authz.URL, redirect, req.session, req.deny)
 	}

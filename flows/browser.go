@@ -52,8 +52,8 @@ type BrowserOptions struct {
 
 // Browser is one headless Chromium for the whole process; each flow gets its own
 // tab, at most MaxTabs at once. Tabs share the browser's cookies, so a second
-// flow finds the user already logged in, as a real user would. Safe for
-// concurrent use.
+// flow finds the user already logged in, as a real user would, unless the flow
+// asks for a fresh browser session. Safe for concurrent use.
 type Browser struct {
 	ctx         context.Context // has run once: tabs derive from it
 	cancel      context.CancelFunc
@@ -132,14 +132,20 @@ func (b *Browser) Close() error {
 	return err
 }
 
-// tab opens a tab once a pool slot is free. release closes it.
-func (b *Browser) tab(ctx context.Context) (context.Context, func(), error) {
+// tab opens a tab once a pool slot is free. release closes it. A fresh tab
+// lives in a browser context of its own (no cookies, so no login session),
+// disposed with it.
+func (b *Browser) tab(ctx context.Context, fresh bool) (context.Context, func(), error) {
 	select {
 	case b.tabs <- struct{}{}:
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	tctx, cancel := chromedp.NewContext(b.ctx)
+	var opts []chromedp.ContextOption
+	if fresh {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	tctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	// Open the tab with no deadline: the first Run on a context binds its life.
 	if err := chromedp.Do(tctx); err != nil {
 		cancel()
@@ -337,8 +343,8 @@ func (p *pageStep) consent(deny bool) error {
 
 // authorize opens the authorization URL in a tab and drives login and consent
 // until the provider redirects to the callback listener.
-func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *CallbackListener, deny bool) (*CallbackResponse, error) {
-	tab, release, err := b.tab(ctx)
+func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *CallbackListener, deny, fresh bool) (*CallbackResponse, error) {
+	tab, release, err := b.tab(ctx, fresh)
 	if err != nil {
 		return nil, &BrowserError{Step: "authorize", Err: err}
 	}
@@ -391,8 +397,8 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 
 // verifyDevice opens the verification URI in a tab and plays the user: enter
 // the code, log in, approve or deny, until the done element shows.
-func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode string, deny bool) error {
-	tab, release, err := b.tab(ctx)
+func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode string, deny, fresh bool) error {
+	tab, release, err := b.tab(ctx, fresh)
 	if err != nil {
 		return &BrowserError{Step: "device_verify", Err: err}
 	}

@@ -69,6 +69,15 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 		t.Errorf("already logged in, yet steps = %v", got)
 	}
 
+	// A fresh browser session shows the login page again.
+	fresh, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, FreshBrowserSession: true})
+	if err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	if got := stepNames(fresh.Trace); !slices.Contains(got, "login") {
+		t.Errorf("fresh browser session, yet steps = %v", got)
+	}
+
 	imp, err := Implicit(ctx, tg, ImplicitOptions{Browser: b})
 	if err != nil {
 		t.Fatalf("implicit in the browser: %v", err)
@@ -111,6 +120,14 @@ func mockBrowserFlows(t *testing.T, b *Browser) {
 		if err := <-errs; err != nil {
 			t.Errorf("parallel flow: %v", err)
 		}
+	}
+
+	// A wrong password in a fresh session: the login page comes back.
+	tg.User.Password = "wrong"
+	_, err = AuthCode(ctx, tg, AuthCodeOptions{Browser: b, FreshBrowserSession: true})
+	var refused *BrowserError
+	if !errors.As(err, &refused) || refused.Step != "login" || !strings.Contains(refused.Error(), "login refused") {
+		t.Errorf("wrong password in the browser: %v", err)
 	}
 
 	// A selector that never appears: the step fails with a screenshot.

@@ -23,8 +23,10 @@ type DeviceOptions struct {
 	Consent ConsentMode
 	Browser *Browser
 	Session *Session
-	Deny    bool
-	Record  RecordMode
+	// FreshBrowserSession: see AuthCodeOptions.
+	FreshBrowserSession bool
+	Deny                bool
+	Record              RecordMode
 }
 
 // DeviceCodeOptions is DeviceOptions under the name of [DeviceCode], for
@@ -171,7 +173,7 @@ func (r *run) verifyDevice(ctx context.Context, da *oauth2.DeviceAuthResponse, o
 		if opts.Browser == nil {
 			return &UnsupportedError{What: "ConsentBrowser without DeviceOptions.Browser"}
 		}
-		return opts.Browser.verifyDevice(ctx, r, start, da.UserCode, opts.Deny)
+		return opts.Browser.verifyDevice(ctx, r, start, da.UserCode, opts.Deny, opts.FreshBrowserSession)
 	}
 	session := opts.Session
 	if session == nil {

@@ -21,8 +21,10 @@ type ImplicitOptions struct {
 	Consent     ConsentMode
 	Browser     *Browser
 	Session     *Session
-	Deny        bool
-	Record      RecordMode
+	// FreshBrowserSession: see AuthCodeOptions.
+	FreshBrowserSession bool
+	Deny                bool
+	Record              RecordMode
 }
 
 // Implicit runs the implicit grant (RFC 6749 4.2, response_type=token), which
@@ -44,6 +46,7 @@ func Implicit(ctx context.Context, t *Target, opts ImplicitOptions) (*Result, er
 	authz, err := r.authorize(ctx, authorizeRequest{
 		responseType: "token", scopes: opts.Scopes, params: opts.Params, redirectURI: opts.RedirectURI,
 		consent: opts.Consent, browser: opts.Browser, session: opts.Session, deny: opts.Deny, nonce: true,
+		freshBrowser: opts.FreshBrowserSession,
 	})
 	if err != nil {
 		return r.done(err)
