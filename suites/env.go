@@ -22,8 +22,10 @@ import (
 // runs the specs of a process one at a time, so the per-spec fields need no lock;
 // the browser has one because its start is lazy.
 type env struct {
-	runCtx        context.Context
-	target        *flows.Target
+	runCtx context.Context
+	target *flows.Target
+	// issuer is the issuer tokens must name (the validated discovery issuer).
+	issuer        string
 	raw           *http.Client
 	screenshotDir string
 	// redactor shortens secrets in the evidence attached to failed specs: it
@@ -47,7 +49,7 @@ type env struct {
 // before a time claim counts as wrong.
 const clockSkew = 2 * time.Minute
 
-func newEnv(ctx context.Context, target *flows.Target, screenshotDir string) *env {
+func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir string) *env {
 	base := target.HTTPClient()
 	timeout := base.Timeout
 	if timeout == 0 {
@@ -56,6 +58,7 @@ func newEnv(ctx context.Context, target *flows.Target, screenshotDir string) *en
 	return &env{
 		runCtx: ctx,
 		target: target,
+		issuer: issuer,
 		// Negative checks look at the first response: a redirect is evidence,
 		// never something to follow.
 		raw: &http.Client{

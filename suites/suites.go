@@ -18,8 +18,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -113,14 +116,24 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		defer mock.Close()
 		target = mockTarget
 	}
+	// issuer is what tokens must name: the metadata's issuer once flows has
+	// checked it against the profile, else the profile's own.
+	issuer := target.Issuer
 	if err := target.Discover(ctx); err != nil {
 		var transport *flows.TransportError
 		if errors.As(err, &transport) {
 			return types.Report{}, &UnreachableError{Err: err}
 		}
-		// A document that arrived but is unusable is the provider's fault, but
-		// without metadata no check can run.
-		return types.Report{}, &UnreachableError{Err: fmt.Errorf("discovery failed: %w", err)}
+		// A document arrived but flows refuses it (an issuer that differs from
+		// the profile's, say). That is for M1 to report: the other checks run on
+		// the document as served, if it names a token endpoint at all.
+		md, lerr := lenientMetadata(ctx, target)
+		if lerr != nil {
+			return types.Report{}, &UnreachableError{Err: fmt.Errorf("discovery failed: %w", err)}
+		}
+		target.Metadata = md
+	} else {
+		issuer = target.Metadata.Issuer
 	}
 	screenshotDir := ""
 	if opts.OutDir != "" {
@@ -130,7 +143,7 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		screenshotDir = filepath.Join(opts.OutDir, "screenshots")
 	}
 
-	e := newEnv(ctx, target, screenshotDir)
+	e := newEnv(ctx, target, issuer, screenshotDir)
 	var report types.Report
 	e.declare()
 	ginkgo.ReportAfterSuite("grantbench results", func(r types.Report) {
@@ -203,4 +216,53 @@ func randomToken() (string, error) {
 		return "", fmt.Errorf("suites: admin token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// lenientMetadata reads the discovery document without the checks flows makes
+// (issuer identical to the profile's), for a run whose M1 will report them.
+func lenientMetadata(ctx context.Context, t *flows.Target) (*flows.Metadata, error) {
+	oidcURL, rfcURL, err := flows.DiscoveryURLs(t.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for _, u := range []string{oidcURL, rfcURL} {
+		md, err := fetchMetadata(ctx, t.HTTPClient(), u)
+		if err == nil {
+			return md, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func fetchMetadata(ctx context.Context, hc *http.Client, u string) (*flows.Metadata, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
+	}
+	md := &flows.Metadata{Source: u}
+	if err := json.Unmarshal(body, md); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if err := json.Unmarshal(body, &md.Raw); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if md.TokenEndpoint == "" {
+		return nil, fmt.Errorf("GET %s: no token_endpoint", u)
+	}
+	return md, nil
 }

@@ -60,12 +60,12 @@ func (e *env) declareToken() {
 		It("T2: iss is the discovery issuer, aud holds the client_id, azp names the client", check("T2", "oidc", "rfc9068"), func(ctx SpecContext) {
 			it := e.issue(ctx)
 			id := e.idToken(ctx, it)
-			Expect(CheckIssuer(id.Claims, e.metadata().Issuer)).To(Succeed(), "ID token")
+			Expect(CheckIssuer(id.Claims, e.issuer)).To(Succeed(), "ID token")
 			Expect(CheckAudience(id.Claims, it.client.ClientID)).To(Succeed(), "ID token")
 			Expect(CheckAuthorizedParty(id.Claims, it.client.ClientID)).To(Succeed(), "ID token")
 			if e.target.Features.JWTAccessTokens {
 				at := e.jwtAccessToken(ctx, it)
-				Expect(CheckIssuer(at.Claims, e.metadata().Issuer)).To(Succeed(), "JWT access token")
+				Expect(CheckIssuer(at.Claims, e.issuer)).To(Succeed(), "JWT access token")
 				clientID, _ := at.Claims.String("client_id")
 				Expect(clientID).To(Equal(it.client.ClientID), "JWT access token claim client_id (RFC 9068 2.2)")
 				_, err := at.Claims.Audiences()
