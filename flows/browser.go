@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -61,7 +59,6 @@ type Browser struct {
 	tabs        chan struct{}
 	outDir      string
 	userDataDir string
-	shots       atomic.Int64
 	closeOnce   sync.Once
 }
 
@@ -185,11 +182,13 @@ func (p *pageStep) fail(err error) error {
 	}
 	if p.b.outDir != "" {
 		if png, serr := chromedp.Run(sctx, chromedp.CaptureScreenshot()); serr == nil {
-			name := fmt.Sprintf("%s-%s-%d.png", p.r.res.Flow, p.name, p.b.shots.Add(1))
-			path := filepath.Join(p.b.outDir, name)
-			if os.WriteFile(path, png, 0o644) == nil {
-				be.Screenshot = path
-				p.r.res.Screenshots = append(p.r.res.Screenshots, path)
+			// CreateTemp keeps names unique across browsers and runs sharing OutDir.
+			if f, ferr := os.CreateTemp(p.b.outDir, fmt.Sprintf("%s-%s-*.png", p.r.res.Flow, p.name)); ferr == nil {
+				_, werr := f.Write(png)
+				if cerr := f.Close(); werr == nil && cerr == nil {
+					be.Screenshot = f.Name()
+					p.r.res.Screenshots = append(p.r.res.Screenshots, f.Name())
+				}
 			}
 		}
 	}
