@@ -37,7 +37,7 @@ const (
 	RoleOther Role = "other"
 )
 
-// Roles lists every role in the order profiles usually declare them.
+// roles lists every role in the order profiles usually declare them.
 var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther}
 
 // AuthMethod is how a client authenticates at the token endpoint (RFC 6749 2.3,
@@ -517,18 +517,18 @@ func (t *Target) normalize() error {
 	if t.Name == "" {
 		t.Name = u.Host
 	}
-	any := false
+	hasClient := false
 	for _, role := range roles {
 		c, _ := t.Client(role)
 		if c == nil {
 			continue
 		}
-		any = true
+		hasClient = true
 		if err := c.normalize("clients." + string(role)); err != nil {
 			return err
 		}
 	}
-	if !any {
+	if !hasClient {
 		return &ProfileError{Field: "clients", Err: errors.New("at least one client is required")}
 	}
 	t.Browser = t.Browser.withDefaults()
