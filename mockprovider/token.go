@@ -12,7 +12,10 @@ import (
 // handleToken is the token endpoint (RFC 6749 3.2): POST, form-encoded,
 // client authenticated, then dispatched by grant_type.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
-	hint := clientHint(r, r.URL.Query())
+	hint := "" // the client the request names, for defects before authentication
+	if p.defects.Load().any {
+		hint = clientHint(r, r.URL.Query())
+	}
 	noStore := !p.defectFor(hint, dNoCacheHeaders)
 	form, oerr := p.readTokenForm(r, hint)
 	if oerr != nil {
