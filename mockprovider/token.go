@@ -182,7 +182,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 
 // raceWindow is how long the code_race and refresh_race defects leave
 // between checking a code or token and marking it used.
-const raceWindow = 50 * time.Millisecond
+const raceWindow = 250 * time.Millisecond
 
 // checkPKCE verifies the code_verifier against the code's challenge
 // (RFC 7636 4.6), and refuses a verifier for a code issued without one
