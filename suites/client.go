@@ -78,22 +78,28 @@ func (e *env) declareClient() {
 		})
 
 		It("C4: a grant type the client is not allowed gets unauthorized_client", check("C4", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
-			if e.target.Features.Password && e.target.HasClient(flows.RoleLegacy) {
-				if legacy, _ := e.target.Client(flows.RoleLegacy); legacy.ClientID == c.ClientID {
-					Skip("the confidential client is also the legacy client, allowed the password grant")
-				}
+			if public, err := e.target.Client(flows.RolePublic); err == nil {
+				// RFC 6749 4.4: client credentials are for confidential clients
+				// only, so no provider may allow them to a public client. One
+				// that cannot authenticate may be turned away as invalid_client.
+				r := e.post(ctx, "token", e.metadata().TokenEndpoint, public, authClientID, url.Values{"grant_type": {"client_credentials"}})
+				expectTokenError(r, "unauthorized_client", "invalid_client")
+				return
 			}
-			// The confidential client runs the code grant; the password grant is
-			// the one a well-configured provider does not let it use.
+			// Without a public client: the confidential client runs the code
+			// grant, and the password grant is the one a well-configured
+			// provider does not let it use.
+			c := e.confidential(flows.RoleConfidential)
+			if legacy, err := e.target.Client(flows.RoleLegacy); err == nil && legacy.ClientID == c.ClientID {
+				Skip("the confidential client is also the legacy client, allowed the password grant, and the profile has no public client")
+			}
 			form := url.Values{"grant_type": {"password"}, "username": {e.target.User.Username}, "password": {e.target.User.Password}}
-			r := e.token(ctx, c, form)
 			codes := []string{"unauthorized_client"}
 			if gts := e.metadata().GrantTypesSupported; len(gts) > 0 && !slices.Contains(gts, "password") {
 				// A provider without the password grant at all may say so instead.
 				codes = append(codes, "unsupported_grant_type")
 			}
-			expectTokenError(r, codes...)
+			expectTokenError(e.token(ctx, c, form), codes...)
 		})
 
 		It("C5: an unknown grant_type gets unsupported_grant_type", check("C5", "rfc6749"), func(ctx SpecContext) {
