@@ -339,6 +339,9 @@ func (ex Executor) validate(fieldName func(string) string) error {
 		if ex.Rate != 0 || len(ex.Stages) > 0 {
 			return bad("rate", "constant-workers is the closed model and has no rate; use constant-arrival-rate")
 		}
+		if ex.MaxInFlight != 0 {
+			return bad("max_in_flight", "constant-workers runs exactly its workers at once; max_in_flight belongs to the open model")
+		}
 	default:
 		return bad("executor", "unknown executor %q (one of %s, %s, %s)", ex.Kind,
 			ExecutorConstantArrivalRate, ExecutorRampingArrivalRate, ExecutorConstantWorkers)
