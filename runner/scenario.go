@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +35,10 @@ const (
 	DroppedMaxInFlight = "max_in_flight"
 )
 
-// Flow names the CLI and scenario files accept.
-var FlowNames = [...]string{"client_credentials", "authorization_code", "refresh", "device_code", "password"}
+// FlowNames returns the flow names the CLI and scenario files accept.
+func FlowNames() []string {
+	return []string{"client_credentials", "authorization_code", "refresh", "device_code", "password"}
+}
 
 // DefaultMaxInFlight caps concurrent iterations of an open-model scenario when the
 // plan does not say.
@@ -206,14 +209,10 @@ func ParsePlan(data []byte) (*Plan, error) {
 
 func checkFlow(field, flow, consent string) error {
 	if flow == "" {
-		return fmt.Errorf("%s.flow: missing (one of %s)", field, strings.Join(FlowNames[:], ", "))
+		return fmt.Errorf("%s.flow: missing (one of %s)", field, strings.Join(FlowNames(), ", "))
 	}
-	known := false
-	for _, n := range FlowNames {
-		known = known || n == flow
-	}
-	if !known {
-		return fmt.Errorf("%s.flow: unknown flow %q (one of %s)", field, flow, strings.Join(FlowNames[:], ", "))
+	if !slices.Contains(FlowNames(), flow) {
+		return fmt.Errorf("%s.flow: unknown flow %q (one of %s)", field, flow, strings.Join(FlowNames(), ", "))
 	}
 	switch {
 	case consent != "" && flow != "authorization_code":

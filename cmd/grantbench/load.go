@@ -82,7 +82,7 @@ usage, 3 the target could not be reached.
 	}
 	fs.StringVar(&o.target, "target", "", "target profile YAML `file` (default: start the bundled mock provider in-process on 127.0.0.1)")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario plan YAML `file` (several weighted scenarios, executors, thresholds)")
-	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(runner.FlowNames[:], ", "))
+	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(runner.FlowNames(), ", "))
 	fs.Float64Var(&o.rate, "rate", 0, "open model: iterations started per second (constant-arrival-rate)")
 	fs.StringVar(&o.stages, "stages", "", "open model with a moving rate (ramping-arrival-rate): `duration:rate,...`, e.g. 30s:100,2m:100")
 	fs.Float64Var(&o.startRate, "start-rate", 0, "rate at the start of the first of --stages")
@@ -378,11 +378,11 @@ func (o *loadOptions) plan(set map[string]bool) (*runner.Plan, error) {
 
 func checkFlowName(flow, consent string) error {
 	known := false
-	for _, n := range runner.FlowNames {
+	for _, n := range runner.FlowNames() {
 		known = known || n == flow
 	}
 	if !known {
-		return usageErrorf("load: --flow %q: one of %s", flow, strings.Join(runner.FlowNames[:], ", "))
+		return usageErrorf("load: --flow %q: one of %s", flow, strings.Join(runner.FlowNames(), ", "))
 	}
 	if consent != "" && consent != "http" && consent != "browser" {
 		return usageErrorf("load: --consent %q: want http or browser", consent)

@@ -99,7 +99,7 @@ func TestLoadThresholdBreachExitsOne(t *testing.T) {
 }
 
 func TestLoadEveryGrantAgainstTheMock(t *testing.T) {
-	for _, flow := range runner.FlowNames {
+	for _, flow := range runner.FlowNames() {
 		t.Run(flow, func(t *testing.T) {
 			out := t.TempDir()
 			code, stdout, stderr := runLoadCmd(t, context.Background(), "--flow", flow, "--workers", "2", "--iterations", "6",

@@ -53,7 +53,7 @@ func New(name string, cfg Config) (runner.Flow, error) {
 	case "device_code":
 		return newDeviceCode(cfg), needClient(t, flows.RoleDevice)
 	}
-	return nil, fmt.Errorf("grants: unknown flow %q (one of %s)", name, strings.Join(runner.FlowNames[:], ", "))
+	return nil, fmt.Errorf("grants: unknown flow %q (one of %s)", name, strings.Join(runner.FlowNames(), ", "))
 }
 
 func needClient(t *flows.Target, role flows.Role) error {
