@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -56,8 +57,12 @@ type RemoteWriter struct {
 // http://127.0.0.1:9090/api/v1/write).
 func NewRemoteWriter(endpoint string, g prometheus.Gatherer, opts RemoteWriteOptions) (*RemoteWriter, error) {
 	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--remote-write %q: want an http(s) URL such as http://127.0.0.1:9090/api/v1/write", endpoint)
+	if err != nil {
+		return nil, errors.New("--remote-write: not a URL; want e.g. http://127.0.0.1:9090/api/v1/write")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Redacted: the URL may carry basic-auth credentials.
+		return nil, fmt.Errorf("--remote-write %q: want an http(s) URL such as http://127.0.0.1:9090/api/v1/write", u.Redacted())
 	}
 	p := u.Path
 	if p == "" || p == "/" {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +115,10 @@ func TestRemoteWriterRejectsBadURLs(t *testing.T) {
 	}
 	if _, err := NewRemoteWriter("http://127.0.0.1:1/api/v1/write", prometheus.NewRegistry(), RemoteWriteOptions{Protocol: "v3"}); err == nil {
 		t.Error("protocol v3 accepted")
+	}
+	_, err := NewRemoteWriter("ftp://user:hunter2@127.0.0.1/", prometheus.NewRegistry(), RemoteWriteOptions{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %v: want a refusal that does not repeat the password", err)
 	}
 }
 
