@@ -27,6 +27,15 @@ provider: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## fuzz: every fuzz target in turn for FUZZTIME each (make fuzz FUZZTIME=2m)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := mockprovider:FuzzTokenEndpoint mockprovider:FuzzAuthorizeRequest \
+	mockprovider:FuzzClientAuthentication suites:FuzzVerifyJWT reports:FuzzRedactPlacedSecret
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t#*:}; \
+	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
+
 ## lint: gofmt and go vet
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
