@@ -123,6 +123,9 @@ func (e *env) declare() {
 	e.declareExpiry()
 	e.declareIntrospection()
 	e.declareRevocation()
+	e.declareRace()
+	e.declareAuthorizationSecurity()
+	e.declareKeys()
 }
 
 // specTimeout bounds one check, so that a provider that never answers (a

@@ -1,0 +1,197 @@
+package suites
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/grantbench/grantbench/flows"
+)
+
+// minSecretBits is what a guessable bearer value must at least carry: RFC 6749
+// 10.10 asks for values an attacker cannot guess, which RFC 6819 5.1.4.2.2 and
+// OAuch put at 128 bits.
+const minSecretBits = 128
+
+// entropySamples is how many values of each kind T7 looks at.
+const entropySamples = 3
+
+// alphabets are the character sets bearer values are usually drawn from,
+// smallest first: a value is credited log2(size) bits per character of the
+// smallest one that holds every character seen in its kind's samples.
+var alphabets = []struct {
+	name  string
+	chars string
+}{
+	{"decimal digits", "0123456789"},
+	{"lowercase hex", "0123456789abcdef"},
+	{"uppercase hex", "0123456789ABCDEF"},
+	{"lowercase alphanumerics", "0123456789abcdefghijklmnopqrstuvwxyz"},
+	{"uppercase alphanumerics", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+	{"alphanumerics", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+	{"base64url", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"},
+	{"base64", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/="},
+	{"base64 and base64url", "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_+/=."},
+}
+
+// EntropyEstimate is an upper bound of the randomness in a kind of bearer
+// value, judged from samples alone.
+type EntropyEstimate struct {
+	// Alphabet names the smallest usual character set holding every sample.
+	Alphabet string
+	// Size is its number of characters (95 for printable ASCII and beyond).
+	Size int
+	// Bits is the smallest estimate over the samples: the characters that
+	// differ between samples (common prefix and suffix removed) times
+	// log2(Size).
+	Bits float64
+	// Repeated is true when two samples are equal.
+	Repeated bool
+}
+
+// EstimateEntropy estimates the bits of randomness of a kind of bearer value
+// from several samples. It is an upper bound: structure inside a value
+// (a counter, a timestamp) is not detected, but a short value, a narrow
+// alphabet, a fixed prefix or a repeat all lower it.
+func EstimateEntropy(samples []string) EntropyEstimate {
+	est := EntropyEstimate{Alphabet: "printable characters", Size: 95}
+	all := strings.Join(samples, "")
+	for _, a := range alphabets {
+		if !strings.ContainsFunc(all, func(r rune) bool { return !strings.ContainsRune(a.chars, r) }) {
+			est.Alphabet, est.Size = a.name, len(a.chars)
+			break
+		}
+	}
+	prefix, suffix := commonAffixes(samples)
+	perChar := math.Log2(float64(est.Size))
+	est.Bits = math.Inf(1)
+	for i, s := range samples {
+		varying := max(len([]rune(s))-prefix-suffix, 0)
+		est.Bits = min(est.Bits, float64(varying)*perChar)
+		if slices.Contains(samples[i+1:], s) {
+			est.Repeated = true
+		}
+	}
+	if len(samples) == 0 {
+		est.Bits = 0
+	}
+	return est
+}
+
+// commonAffixes returns the lengths in runes of the prefix and suffix all
+// samples share (with one sample, none: nothing shows them to be fixed). The
+// suffix never overlaps the prefix.
+func commonAffixes(samples []string) (prefix, suffix int) {
+	if len(samples) < 2 {
+		return 0, 0
+	}
+	runes := make([][]rune, len(samples))
+	shortest := math.MaxInt
+	for i, s := range samples {
+		runes[i] = []rune(s)
+		shortest = min(shortest, len(runes[i]))
+	}
+	same := func(at func(r []rune) rune) bool {
+		for _, r := range runes[1:] {
+			if at(r) != at(runes[0]) {
+				return false
+			}
+		}
+		return true
+	}
+	for prefix < shortest && same(func(r []rune) rune { return r[prefix] }) {
+		prefix++
+	}
+	for suffix < shortest-prefix && same(func(r []rune) rune { return r[len(r)-1-suffix] }) {
+		suffix++
+	}
+	return prefix, suffix
+}
+
+// isJWT reports whether a token looks like a compact JWS: its randomness is in
+// the signature and claims, not in an alphabet estimate.
+func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
+
+func (e *env) declareKeys() {
+	Describe("token validation: key rotation, entropy and lifetime", Label("token"), func() {
+		It("T6: after a key rotation the new key is published before it signs, and the old stays while its tokens live", check("T6", "oidf"), func(ctx SpecContext) {
+			e.need(e.target.Features.KeyRotation, "key_rotation")
+			before := e.issue(ctx)
+			old := e.idToken(ctx, before)
+
+			rotation, err := e.admin().RotateKeys(ctx)
+			Expect(err).NotTo(HaveOccurred(), "rotate the signing keys through the admin API")
+
+			By("the JWK set right after the rotation, before any token is signed with the new key")
+			published := e.jwks(ctx)
+			if rotation.KID != "" {
+				Expect(published.Key(rotation.KID)).NotTo(BeEmpty(), "the new key %q is in jwks_uri before it is used", rotation.KID)
+			}
+			Expect(published.Key(old.Kid)).NotTo(BeEmpty(), "the old key %q stays in jwks_uri while the tokens it signed are valid", old.Kid)
+			_, err = VerifyJWT(before.tr.IDToken, published, e.signingAlgs())
+			Expect(err).NotTo(HaveOccurred(), "an ID token issued before the rotation still verifies against jwks_uri")
+
+			By("a token issued after the rotation")
+			after := e.issue(ctx)
+			fresh, err := VerifyJWT(after.tr.IDToken, published, e.signingAlgs())
+			Expect(err).NotTo(HaveOccurred(), "an ID token issued after the rotation verifies with the JWK set published before it was issued")
+			if rotation.KID != "" {
+				Expect(fresh.Kid).To(Equal(rotation.KID), "tokens are signed with the new key after the rotation")
+			}
+			Expect(e.jwks(ctx).Key(old.Kid)).NotTo(BeEmpty(), "the old key %q is still published after new tokens were issued", old.Kid)
+		})
+
+		It("T7: codes, refresh tokens, device codes and opaque access tokens carry at least 128 bits, and the access token lifetime is within the profile's bound", check("T7", "rfc6749", "oauch"), func(ctx SpecContext) {
+			samples := map[string][]string{}
+			scopes := []string{"openid", "offline_access"}
+			var lifetimes []time.Duration
+			for range entropySamples {
+				auth, tr := e.codeTokens(ctx, flows.RoleConfidential, authOptions{scopes: scopes})
+				samples["authorization code"] = append(samples["authorization code"], auth.Code())
+				if tr.RefreshToken != "" {
+					samples["refresh token"] = append(samples["refresh token"], tr.RefreshToken)
+				}
+				if !isJWT(tr.AccessToken) {
+					samples["opaque access token"] = append(samples["opaque access token"], tr.AccessToken)
+				}
+				if tr.HasExpiresIn {
+					lifetimes = append(lifetimes, tr.ExpiresIn)
+				}
+			}
+			if e.target.Features.Device && e.metadata().DeviceAuthorizationEndpoint != "" {
+				device := e.client(flows.RoleDevice)
+				for range entropySamples {
+					samples["device code"] = append(samples["device code"], e.startDevice(ctx, device).DeviceCode)
+				}
+			}
+
+			kinds := make([]string, 0, len(samples))
+			for kind := range samples {
+				kinds = append(kinds, kind)
+			}
+			slices.Sort(kinds)
+			for _, kind := range kinds {
+				est := EstimateEntropy(samples[kind])
+				AddReportEntry(kind+" entropy", fmt.Sprintf("%.0f bits (%d samples, %s)", est.Bits, len(samples[kind]), est.Alphabet), ReportEntryVisibilityFailureOrVerbose)
+				Expect(est.Repeated).To(BeFalse(), "%s: two of %d samples are equal", kind, len(samples[kind]))
+				Expect(est.Bits).To(BeNumerically(">=", minSecretBits), "%s: at most %.0f bits (length and alphabet: %s); want at least %d (RFC 6749 10.10)", kind, est.Bits, est.Alphabet, minSecretBits)
+			}
+
+			bound := e.target.Lifetimes.AccessToken
+			if bound == 0 {
+				AddReportEntry("access token lifetime", "not checked: the profile states no lifetimes.access_token", ReportEntryVisibilityFailureOrVerbose)
+				return
+			}
+			Expect(lifetimes).NotTo(BeEmpty(), "the token responses carry expires_in to compare with lifetimes.access_token")
+			for _, l := range lifetimes {
+				Expect(l).To(BeNumerically(">", 0), "expires_in of the access token")
+				Expect(l).To(BeNumerically("<=", bound), "access token expires_in %s exceeds the profile's lifetimes.access_token %s", l, bound)
+			}
+		})
+	})
+}
