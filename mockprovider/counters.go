@@ -5,7 +5,7 @@ import "sync/atomic"
 // Endpoint names for the request counters; a fixed set, so the admin API's
 // counters stay bounded.
 var endpointNames = [...]string{"discovery", "jwks", "authorize", "login", "consent", "token",
-	"device_authorization", "device", "introspect", "revoke", "userinfo", "admin", "other"}
+	"device_authorization", "device", "introspect", "revoke", "userinfo", "metrics", "admin", "other"}
 
 // Indexes into endpointNames.
 const (
@@ -20,6 +20,7 @@ const (
 	endpointIntrospect
 	endpointRevoke
 	endpointUserinfo
+	endpointMetrics
 	endpointAdmin
 	endpointOther
 )

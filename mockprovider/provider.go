@@ -45,6 +45,8 @@ type Provider struct {
 
 	store    *store
 	counters counters
+	// metrics serves GET /metrics from a registry of the provider's own.
+	metrics http.Handler
 	// defects in force; replaced whole by SetDefects.
 	defects      atomic.Pointer[activeDefects]
 	extraDefects *DefectSettings
@@ -186,6 +188,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, err
 	}
 	p.store = newStore(cfg.Limits.MaxEntries)
+	if p.metrics, err = newMetricsHandler(p); err != nil {
+		return nil, fmt.Errorf("mockprovider: metrics: %w", err)
+	}
 	return p, nil
 }
 
@@ -205,8 +210,8 @@ func (p *Provider) now() time.Time {
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	endpoint, handler := p.route(r.URL.Path)
 	p.counters.countRequest(endpoint)
-	if endpoint == endpointAdmin {
-		handler(w, r) // faults never block the admin API that lifts them
+	if endpoint == endpointAdmin || endpoint == endpointMetrics {
+		handler(w, r) // faults never block the admin API that lifts them, nor monitoring
 		return
 	}
 	if f := p.faults.Load().byEndpoint[endpoint]; f != nil {
@@ -240,6 +245,8 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 		return endpointRevoke, p.handleRevoke
 	case "/userinfo":
 		return endpointUserinfo, p.handleUserinfo
+	case "/metrics":
+		return endpointMetrics, p.metrics.ServeHTTP
 	}
 	if strings.HasPrefix(path, "/admin/") {
 		return endpointAdmin, p.handleAdmin

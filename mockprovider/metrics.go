@@ -1,0 +1,66 @@
+package mockprovider
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Provider metrics: the lock-free counters the admin API shows, exported in the
+// Prometheus format on GET /metrics so a load test can watch the provider beside
+// the runner. Labels come from fixed sets (endpoint, RFC error code, token kind,
+// grant type, state kind), never from a client, user or URL.
+var (
+	providerRequestsDesc = prometheus.NewDesc("grantbench_provider_requests_total",
+		"Requests the mock provider received, by endpoint.", []string{"endpoint"}, nil)
+	providerErrorsDesc = prometheus.NewDesc("grantbench_provider_errors_total",
+		"OAuth error responses the mock provider sent, by RFC error code.", []string{"oauth_error"}, nil)
+	providerIssuedDesc = prometheus.NewDesc("grantbench_provider_issued_total",
+		"Tokens and codes the mock provider issued, by kind.", []string{"kind"}, nil)
+	providerGrantsDesc = prometheus.NewDesc("grantbench_provider_grants_total",
+		"Grants the mock provider completed (tokens issued), by grant type.", []string{"grant_type"}, nil)
+	providerStateDesc = prometheus.NewDesc("grantbench_provider_state_entries",
+		"Live entries in the mock provider's bounded state, by kind.", []string{"kind"}, nil)
+)
+
+// metricsCollector reads the provider's counters at scrape time, so counting a
+// request stays one atomic add and nothing is registered globally.
+type metricsCollector struct{ p *Provider }
+
+var _ prometheus.Collector = metricsCollector{}
+
+func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{providerRequestsDesc, providerErrorsDesc, providerIssuedDesc, providerGrantsDesc, providerStateDesc} {
+		ch <- d
+	}
+}
+
+func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := &c.p.counters
+	for i, name := range endpointNames {
+		ch <- prometheus.MustNewConstMetric(providerRequestsDesc, prometheus.CounterValue, float64(counts.requests[i].Load()), name)
+	}
+	for i, name := range errorCodes {
+		ch <- prometheus.MustNewConstMetric(providerErrorsDesc, prometheus.CounterValue, float64(counts.errors[i].Load()), name)
+	}
+	for i, name := range issuedNames {
+		ch <- prometheus.MustNewConstMetric(providerIssuedDesc, prometheus.CounterValue, float64(counts.issued[i].Load()), name)
+	}
+	for i, name := range knownGrants {
+		ch <- prometheus.MustNewConstMetric(providerGrantsDesc, prometheus.CounterValue, float64(counts.grants[i].Load()), name)
+	}
+	for kind, n := range c.p.store.sizes() {
+		ch <- prometheus.MustNewConstMetric(providerStateDesc, prometheus.GaugeValue, float64(n), kind)
+	}
+}
+
+// newMetricsHandler serves the provider's own registry (one per provider, so
+// several providers in one process never collide).
+func newMetricsHandler(p *Provider) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(metricsCollector{p: p}); err != nil {
+		return nil, err
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}), nil
+}
