@@ -7,7 +7,8 @@ import (
 
 // ClientCredentialsOptions configure [ClientCredentials].
 type ClientCredentialsOptions struct {
-	// Role is the client (default confidential).
+	// Role is the client (default: Target.ServiceRole, the service client or
+	// else the confidential one).
 	Role Role
 	// Scopes requested; nil means the client's scopes that need no user (not
 	// openid, profile, offline_access, ...); an empty non-nil slice sends none.
@@ -23,7 +24,7 @@ type ClientCredentialsOptions struct {
 func ClientCredentials(ctx context.Context, t *Target, opts ClientCredentialsOptions) (*Result, error) {
 	role := opts.Role
 	if role == "" {
-		role = RoleConfidential
+		role = t.ServiceRole()
 	}
 	r, err := begin(ctx, t, FlowClientCredentials, role, opts.Record)
 	if err != nil {

@@ -311,3 +311,26 @@ func TestMockLegacyGrants(t *testing.T) {
 		t.Error("implicit for a client not allowed it succeeded")
 	}
 }
+
+func TestClientCredentialsUsesTheServiceClientWhenTheProfileHasOne(t *testing.T) {
+	tg := startMock(t)
+	ctx := context.Background()
+	if tg.ServiceRole() != RoleConfidential {
+		t.Fatalf("without a service client: ServiceRole = %q, want confidential", tg.ServiceRole())
+	}
+	// A service client with a wrong secret: the default role must now be it,
+	// so the request fails where the confidential client's would succeed.
+	tg.Clients.Service = &Client{ClientID: "demo", ClientSecret: "not-the-secret", AuthMethod: AuthClientSecretBasic, Scopes: []string{"api.read"}}
+	if tg.ServiceRole() != RoleService {
+		t.Fatalf("with a service client: ServiceRole = %q, want service", tg.ServiceRole())
+	}
+	_, err := ClientCredentials(ctx, tg, ClientCredentialsOptions{})
+	var oe *OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_client" {
+		t.Fatalf("client credentials did not use the service client: %v", err)
+	}
+	tg.Clients.Service.ClientSecret = "demo-secret"
+	if _, err := ClientCredentials(ctx, tg, ClientCredentialsOptions{}); err != nil {
+		t.Fatalf("service client with the right secret: %v", err)
+	}
+}

@@ -35,10 +35,14 @@ const (
 	// RoleOther is a second confidential client, for checks that one client
 	// cannot use what was issued to another.
 	RoleOther Role = "other"
+	// RoleService is the client of the client credentials grant, for providers
+	// that keep that grant to service accounts which cannot run the code flow
+	// (zitadel's example OP does). Without one, the confidential client serves.
+	RoleService Role = "service"
 )
 
 // roles lists every role in the order profiles usually declare them.
-var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther}
+var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther, RoleService}
 
 // AuthMethod is how a client authenticates at the token endpoint (RFC 6749 2.3,
 // OIDC Core 9).
@@ -85,6 +89,7 @@ type Clients struct {
 	Device       *Client `yaml:"device"`
 	Legacy       *Client `yaml:"legacy"`
 	Other        *Client `yaml:"other"`
+	Service      *Client `yaml:"service"`
 }
 
 // User is the test user the flows log in as.
@@ -274,6 +279,8 @@ func (t *Target) Client(role Role) (*Client, error) {
 		c = t.Clients.Legacy
 	case RoleOther:
 		c = t.Clients.Other
+	case RoleService:
+		c = t.Clients.Service
 	default:
 		return nil, fmt.Errorf("flows: unknown client role %q", role)
 	}
@@ -281,6 +288,15 @@ func (t *Target) Client(role Role) (*Client, error) {
 		return nil, &MissingClientError{Role: role}
 	}
 	return c, nil
+}
+
+// ServiceRole is the role whose client runs the client credentials grant: the
+// profile's service client when it has one, else its confidential client.
+func (t *Target) ServiceRole() Role {
+	if t.Clients.Service != nil {
+		return RoleService
+	}
+	return RoleConfidential
 }
 
 // HasClient reports whether the profile defines a client for the role.

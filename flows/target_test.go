@@ -175,7 +175,7 @@ func TestExampleProfilesParse(t *testing.T) {
 	for _, v := range []string{"GRANTBENCH_ISSUER", "GRANTBENCH_ADMIN_TOKEN", "ZITADEL_ISSUER", "MY_ISSUER"} {
 		t.Setenv(v, "http://127.0.0.1:9")
 	}
-	for _, v := range []string{"MY_CLIENT_ID", "MY_CLIENT_SECRET", "MY_OTHER_CLIENT_ID", "MY_OTHER_CLIENT_SECRET", "MY_TEST_USER", "MY_TEST_PASSWORD"} {
+	for _, v := range []string{"MY_CLIENT_ID", "MY_CLIENT_SECRET", "MY_OTHER_CLIENT_ID", "MY_OTHER_CLIENT_SECRET", "MY_SERVICE_CLIENT_ID", "MY_SERVICE_CLIENT_SECRET", "MY_TEST_USER", "MY_TEST_PASSWORD"} {
 		t.Setenv(v, "x")
 	}
 	t.Setenv("ZITADEL_WEB_REDIRECT_URI", "http://127.0.0.1:10/callback")

@@ -40,7 +40,7 @@ func New(name string, cfg Config) (runner.Flow, error) {
 	// rather than as a run of identical errors.
 	switch name {
 	case "client_credentials":
-		return clientCredentials{t: t}, needClient(t, flows.RoleConfidential)
+		return clientCredentials{t: t}, needClient(t, t.ServiceRole())
 	case "password":
 		return password{t: t}, needClient(t, flows.RoleLegacy)
 	case "refresh":
