@@ -41,7 +41,9 @@ var wrongProviders = map[string]struct {
 	filter  string
 }{
 	// The ID token's iss names another issuer, validly signed: only T2 looks.
-	"wrong-iss": {breaks: rewriteIDTokenIssuer, failing: []string{"T2"}, filter: "!browser"},
+	// T6 rotates the signing key, after which the middleware (holding only the
+	// first key) could no longer sign validly, so it stays out of this run.
+	"wrong-iss": {breaks: rewriteIDTokenIssuer, failing: []string{"T2"}, filter: "!browser && !T6"},
 	// Token responses lose Cache-Control: AC1 and C9 check it, no other check.
 	"no-store-dropped": {breaks: dropNoStore, failing: []string{"AC1", "C9"}, filter: "authcode || client"},
 }
