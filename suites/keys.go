@@ -42,75 +42,102 @@ var alphabets = []struct {
 // EntropyEstimate is an upper bound of the randomness in a kind of bearer
 // value, judged from samples alone.
 type EntropyEstimate struct {
-	// Alphabet names the smallest usual character set holding every sample.
+	// Alphabet names the smallest usual character set holding every character
+	// that varies between the samples.
 	Alphabet string
 	// Size is its number of characters (95 for printable ASCII and beyond).
 	Size int
 	// Bits is the smallest estimate over the samples: the characters that
-	// differ between samples (common prefix and suffix removed) times
-	// log2(Size).
+	// vary between samples times log2(Size).
 	Bits float64
 	// Repeated is true when two samples are equal.
 	Repeated bool
 }
 
 // EstimateEntropy estimates the bits of randomness of a kind of bearer value
-// from several samples. It is an upper bound: structure inside a value
-// (a counter, a timestamp) is not detected, but a short value, a narrow
-// alphabet, a fixed prefix or a repeat all lower it.
+// from several samples. Characters that every sample shares carry none: with
+// samples of one length, those at the same position (the dashes and version
+// digit of a UUID, a fixed prefix); otherwise a common prefix and suffix. The
+// rest is credited log2 of the smallest usual alphabet holding the varying
+// characters. It is an upper bound: structure inside the varying part (a
+// counter, a timestamp) is not detected.
 func EstimateEntropy(samples []string) EntropyEstimate {
 	est := EntropyEstimate{Alphabet: "printable characters", Size: 95}
-	all := strings.Join(samples, "")
+	if len(samples) == 0 {
+		return est
+	}
+	varying := varyingRunes(samples)
+	var seen strings.Builder
+	for i, s := range samples {
+		seen.WriteString(string(varying[i]))
+		if slices.Contains(samples[i+1:], s) {
+			est.Repeated = true
+		}
+	}
+	all := seen.String()
 	for _, a := range alphabets {
 		if !strings.ContainsFunc(all, func(r rune) bool { return !strings.ContainsRune(a.chars, r) }) {
 			est.Alphabet, est.Size = a.name, len(a.chars)
 			break
 		}
 	}
-	prefix, suffix := commonAffixes(samples)
 	perChar := math.Log2(float64(est.Size))
 	est.Bits = math.Inf(1)
-	for i, s := range samples {
-		varying := max(len([]rune(s))-prefix-suffix, 0)
-		est.Bits = min(est.Bits, float64(varying)*perChar)
-		if slices.Contains(samples[i+1:], s) {
-			est.Repeated = true
-		}
-	}
-	if len(samples) == 0 {
-		est.Bits = 0
+	for _, v := range varying {
+		est.Bits = min(est.Bits, float64(len(v))*perChar)
 	}
 	return est
 }
 
-// commonAffixes returns the lengths in runes of the prefix and suffix all
-// samples share (with one sample, none: nothing shows them to be fixed). The
-// suffix never overlaps the prefix.
-func commonAffixes(samples []string) (prefix, suffix int) {
-	if len(samples) < 2 {
-		return 0, 0
-	}
+// varyingRunes returns, for each sample, its characters that not every sample
+// shares. One sample shows nothing fixed, so it is kept whole.
+func varyingRunes(samples []string) [][]rune {
 	runes := make([][]rune, len(samples))
-	shortest := math.MaxInt
+	sameLength := true
 	for i, s := range samples {
 		runes[i] = []rune(s)
-		shortest = min(shortest, len(runes[i]))
+		sameLength = sameLength && len(runes[i]) == len(runes[0])
 	}
-	same := func(at func(r []rune) rune) bool {
-		for _, r := range runes[1:] {
-			if at(r) != at(runes[0]) {
-				return false
+	if len(samples) < 2 {
+		return runes
+	}
+	out := make([][]rune, len(samples))
+	if sameLength {
+		for pos := range runes[0] {
+			if allEqual(runes, func(r []rune) rune { return r[pos] }) {
+				continue
+			}
+			for i := range runes {
+				out[i] = append(out[i], runes[i][pos])
 			}
 		}
-		return true
+		return out
 	}
-	for prefix < shortest && same(func(r []rune) rune { return r[prefix] }) {
+	shortest := math.MaxInt
+	for _, r := range runes {
+		shortest = min(shortest, len(r))
+	}
+	prefix, suffix := 0, 0
+	for prefix < shortest && allEqual(runes, func(r []rune) rune { return r[prefix] }) {
 		prefix++
 	}
-	for suffix < shortest-prefix && same(func(r []rune) rune { return r[len(r)-1-suffix] }) {
+	for suffix < shortest-prefix && allEqual(runes, func(r []rune) rune { return r[len(r)-1-suffix] }) {
 		suffix++
 	}
-	return prefix, suffix
+	for i, r := range runes {
+		out[i] = r[prefix : len(r)-suffix]
+	}
+	return out
+}
+
+// allEqual reports whether at gives the same rune for every sample.
+func allEqual(runes [][]rune, at func([]rune) rune) bool {
+	for _, r := range runes[1:] {
+		if at(r) != at(runes[0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // isJWT reports whether a token looks like a compact JWS: its randomness is in
