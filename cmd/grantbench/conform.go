@@ -55,7 +55,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErrorf("conform: unexpected argument %q", fs.Arg(0))
 	}
 
-	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects, NoColor: opts.noColor, Verbose: opts.verbose}
+	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,
+		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
+		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose}
 	if opts.target != "" {
 		target, err := flows.LoadTarget(opts.target)
 		if err != nil {
