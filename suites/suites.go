@@ -30,12 +30,12 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/reports"
 )
 
 // Options configure one run of the suites.
@@ -151,8 +151,9 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		if opts.OutDir == "" {
 			return
 		}
-		gomega.Expect(reporters.GenerateJUnitReport(r, filepath.Join(opts.OutDir, "junit.xml"))).To(gomega.Succeed())
-		gomega.Expect(reporters.GenerateJSONReport(r, filepath.Join(opts.OutDir, "results.json"))).To(gomega.Succeed())
+		// Not Ginkgo's own generators: those write failure messages and captured
+		// output unredacted, and their JUnit has no per-check ID and source.
+		gomega.Expect(reports.WriteGinkgoResults(opts.OutDir, []types.Report{r}, e.redactor)).To(gomega.Succeed())
 	})
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	passed := ginkgo.RunSpecs(t, "grantbench conformance: "+target.Name, suiteConfig, reporterConfig)
