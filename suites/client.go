@@ -38,11 +38,15 @@ func clientCredentialsForm(c *flows.Client) url.Values {
 	return form
 }
 
+// The C checks run as the profile's client credentials client
+// (Target.ServiceRole): its service client when it has one, else its
+// confidential client.
 func (e *env) declareClient() {
 	Describe("client credentials and token endpoint errors", Label("client"), func() {
 		It("C1: a client credentials request gets a Bearer token with expires_in and no refresh token", check("C1", "rfc6749"), func(ctx SpecContext) {
-			e.confidential(flows.RoleConfidential)
-			res, err := flows.ClientCredentials(e.spec(ctx), e.target, flows.ClientCredentialsOptions{Role: flows.RoleConfidential})
+			role := e.target.ServiceRole()
+			e.confidential(role)
+			res, err := flows.ClientCredentials(e.spec(ctx), e.target, flows.ClientCredentialsOptions{Role: role})
 			e.keep(res)
 			Expect(err).NotTo(HaveOccurred(), "client credentials grant")
 			Expect(res.Token.AccessToken).NotTo(BeEmpty(), "access_token")
@@ -54,7 +58,7 @@ func (e *env) declareClient() {
 		})
 
 		It("C2: a bad secret in HTTP Basic gets 401 with WWW-Authenticate and invalid_client", check("C2", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			header := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret+"-wrong")}}
 			r := e.postRaw(ctx, "token", e.metadata().TokenEndpoint, header, clientCredentialsForm(c).Encode())
 			expectTokenError(r, "invalid_client")
@@ -63,7 +67,7 @@ func (e *env) declareClient() {
 		})
 
 		It("C3: a bad secret in the body, or an unknown client, gets invalid_client", check("C3", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			form := clientCredentialsForm(c)
 			form.Set("client_id", c.ClientID)
 			form.Set("client_secret", c.ClientSecret+"-wrong")
@@ -103,13 +107,13 @@ func (e *env) declareClient() {
 		})
 
 		It("C5: an unknown grant_type gets unsupported_grant_type", check("C5", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			r := e.token(ctx, c, url.Values{"grant_type": {"urn:grantbench:unknown-grant"}})
 			expectTokenError(r, "unsupported_grant_type")
 		})
 
 		It("C6: a scope beyond the client's gets invalid_scope", check("C6", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			form := clientCredentialsForm(c)
 			form.Set("scope", strings.TrimSpace(form.Get("scope")+" "+unknownScope))
 			r := e.token(ctx, c, form)
@@ -117,7 +121,7 @@ func (e *env) declareClient() {
 		})
 
 		It("C7: GET on the token endpoint, or credentials in the query, are refused", check("C7", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			tokenURL, err := url.Parse(e.metadata().TokenEndpoint)
 			Expect(err).NotTo(HaveOccurred())
 
@@ -140,7 +144,7 @@ func (e *env) declareClient() {
 		})
 
 		It("C8: a malformed body gets invalid_request (400), never a 5xx", check("C8", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			auth := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret)}}
 			endpoint := e.metadata().TokenEndpoint
 
@@ -174,7 +178,7 @@ func (e *env) declareClient() {
 		})
 
 		It("C9: every token endpoint error is JSON with an RFC 6749 code and Cache-Control no-store", check("C9", "rfc6749"), func(ctx SpecContext) {
-			c := e.confidential(flows.RoleConfidential)
+			c := e.confidential(e.target.ServiceRole())
 			endpoint := e.metadata().TokenEndpoint
 			good := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret)}}
 			bad := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret+"-wrong")}}

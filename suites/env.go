@@ -75,7 +75,7 @@ func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir str
 // evidence wherever they appear.
 func profileSecrets(t *flows.Target) []string {
 	secrets := []string{t.User.Password, t.AdminToken()}
-	for _, c := range []*flows.Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other} {
+	for _, c := range []*flows.Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service} {
 		if c != nil {
 			secrets = append(secrets, c.ClientSecret)
 		}
