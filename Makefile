@@ -4,14 +4,14 @@ BIN     := bin/grantbench
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench lint tools provider fuzz screenshots
+.PHONY: run test build bench lint tools test-tools provider fuzz screenshots
 
 ## run: build and run the main job on the embedded default
 run: build tools
 	$(BIN) demo
 
 ## test: the whole test suite (unit tests, Ginkgo suites in headless Chrome)
-test: tools
+test: test-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
 
@@ -44,6 +44,10 @@ lint:
 ## tools: install what a fresh machine lacks (Chromium as root, else a message)
 tools:
 	@scripts/ensure-tools.sh chromium
+
+# The tests also start a real Prometheus and run promtool (Debian: prometheus).
+test-tools:
+	@scripts/ensure-tools.sh chromium prometheus
 
 ## screenshots: refresh docs/report.png from a real demo run
 screenshots: build tools
