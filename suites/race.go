@@ -12,7 +12,16 @@ import (
 // parallelRequests is how many copies of one request the race checks fire at
 // once: enough that a provider which checks and then marks a code or token
 // used in two steps lets several through, few enough for any provider.
-const parallelRequests = 5
+const parallelRequests = 8
+
+// raceRounds is how many fresh codes or refresh tokens a race check tries,
+// stopping at the first round where more than one request won. A provider
+// whose window is a millisecond wide (zitadel's example OP: the code is looked
+// up, the tokens are signed, then the code is deleted) lets two requests
+// through in about half the rounds on a 2-core machine, so twelve rounds miss
+// it about once in ten thousand runs; the bundled mock's code_race and
+// refresh_race windows are caught in the first.
+const raceRounds = 12
 
 // inParallel sends n requests made by send truly at once: every goroutine is
 // started and parked on a closed-channel barrier before any request leaves,
@@ -47,31 +56,41 @@ func inParallel(n int, send func() *response) []*response {
 	return answers
 }
 
-// expectAtMostOneSuccess asserts that of parallel token requests for one
-// single-use credential, at most one got tokens and every other one a 4xx.
-func expectAtMostOneSuccess(answers []*response, what string) {
-	successes := 0
-	for _, r := range answers {
-		if r == nil {
-			continue // a failed request already failed the spec
+// raceUntilTwoWin runs up to raceRounds rounds of parallel requests, each on
+// a fresh single-use credential that round makes, and asserts that in every
+// round at most one request got tokens and every other one an error status.
+// It stops at the first round that breaks that.
+func raceUntilTwoWin(what string, round func() []*response) {
+	for i := range raceRounds {
+		answers := round()
+		successes := 0
+		for _, r := range answers {
+			if r == nil {
+				continue // a failed request already failed the spec
+			}
+			if r.Status == 200 && hasMember(r, "access_token") {
+				successes++
+				continue
+			}
+			Expect(r.Status).To(BeNumerically(">=", 400), "%s: a request that lost the race must be refused; got %s", what, r.describe())
+			if r.Status >= 500 {
+				// Refused all the same, so the check holds; a 5xx is still
+				// wrong (RFC 6749 5.2 wants invalid_grant), so it is reported.
+				AddReportEntry(what+": a losing request got a 5xx", r.describe(), ReportEntryVisibilityFailureOrVerbose)
+			}
 		}
-		if r.Status == 200 && hasMember(r, "access_token") {
-			successes++
-			continue
-		}
-		Expect(r.Status).To(BeNumerically(">=", 400), "%s: a request that lost the race must be refused; got %s", what, r.describe())
-		Expect(r.Status).To(BeNumerically("<", 500), "%s: a refusal is a 4xx, never a 5xx; got %s", what, r.describe())
+		Expect(successes).To(BeNumerically("<=", 1), "%s, round %d: %d of %d parallel requests got tokens; at most one may", what, i+1, successes, len(answers))
 	}
-	Expect(successes).To(BeNumerically("<=", 1), "%s: %d of %d parallel requests got tokens; at most one may", what, successes, len(answers))
 }
 
 func (e *env) declareRace() {
 	Describe("authorization code: parallel redemption", Label("authcode"), func() {
 		It("AC3: one code redeemed by parallel requests succeeds at most once", check("AC3", "oauch"), func(ctx SpecContext) {
 			c := e.client(flows.RoleConfidential)
-			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
-			answers := inParallel(parallelRequests, func() *response { return e.redeem(ctx, c, auth, nil) })
-			expectAtMostOneSuccess(answers, "parallel code redemptions")
+			raceUntilTwoWin("parallel redemptions of one code", func() []*response {
+				auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
+				return inParallel(parallelRequests, func() *response { return e.redeem(ctx, c, auth, nil) })
+			})
 		})
 	})
 
@@ -81,9 +100,10 @@ func (e *env) declareRace() {
 			// several parallel successes would be no fault.
 			e.need(e.target.Features.RefreshRotation, "refresh_rotation")
 			c := e.client(flows.RoleConfidential)
-			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
-			answers := inParallel(parallelRequests, func() *response { return e.refresh(ctx, c, tr.RefreshToken, "") })
-			expectAtMostOneSuccess(answers, "parallel refreshes")
+			raceUntilTwoWin("parallel refreshes with one refresh token", func() []*response {
+				tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
+				return inParallel(parallelRequests, func() *response { return e.refresh(ctx, c, tr.RefreshToken, "") })
+			})
 		})
 	})
 }
