@@ -18,8 +18,10 @@ import (
 // OAuch put at 128 bits.
 const minSecretBits = 128
 
-// entropySamples is how many values of each kind T7 looks at.
-const entropySamples = 3
+// entropySamples is how many values of each kind T7 looks at: with five, a
+// truly random character coincides across all of them (and is wrongly taken
+// for a fixed one) once in 64^4 for base64url.
+const entropySamples = 5
 
 // alphabets are the character sets bearer values are usually drawn from,
 // smallest first: a value is credited log2(size) bits per character of the
