@@ -196,8 +196,8 @@ func Render(catalog []reports.Check, result Result) []byte {
 	out.WriteString("provider that violate it, and whether the mutation matrix caught each: with that one defect\n")
 	out.WriteString("switched on, `grantbench conform --defect NAME` must fail exactly the checks naming it.\n")
 	out.WriteString("\"no defect, passes clean\" marks positive checks, which have no defect mode; the matrix's clean run\n")
-	out.WriteString("(no defect, every check) must pass them all. Client-side (`rp`) checks are run by `grantbench rp`,\n")
-	out.WriteString("not by the matrix.\n\n")
+	out.WriteString("(no defect, every check) must pass them all. Client-side (`rp`) checks judge the client\n")
+	out.WriteString("application, not the provider, so the matrix does not run them.\n\n")
 	fmt.Fprintf(&out, "%d checks; %d with a defect mode, %d of them proven able to fail (every defect caught); %d of %d check-defect pairs caught. Clean run: %d passed, %d failed, %d skipped.\n\n",
 		checks, withDefect, proven, caughtCount, defectCount, len(result.Clean.Passed), len(result.Clean.Failed), len(result.Clean.Skipped))
 	out.WriteString("Regenerate: `GRANTBENCH_UPDATE=1 go test ./suites/matrix` (reruns the matrix, rewrites\n")
@@ -209,7 +209,7 @@ func Render(catalog []reports.Check, result Result) []byte {
 // caughtCell says, for one check, whether each of its defects was caught.
 func caughtCell(c reports.Check, defects map[string]DefectRun, cleanPassed map[string]bool) string {
 	if c.Area == "rp" {
-		return "— (client-side check)"
+		return "— (client-side check, not run by the matrix)"
 	}
 	if len(c.Defects) == 0 {
 		if cleanPassed[c.ID] {
