@@ -186,7 +186,13 @@ func Render(catalog []reports.Check, result Result) []byte {
 				proven++
 			}
 		}
-		fmt.Fprintf(&rows, "| %s | %s | %s | %s | %s |\n", c.ID, cell(c.Expect), cell(c.SourceText), defectCell(c.Defects), caught)
+		// The rp rows of the catalogue name the bad response the client must
+		// reject and have no "what must happen" column.
+		what := c.Expect
+		if what == "" {
+			what = "rejects: " + c.Sent
+		}
+		fmt.Fprintf(&rows, "| %s | %s | %s | %s | %s |\n", c.ID, cell(what), cell(c.SourceText), defectCell(c.Defects), caught)
 	}
 
 	var out bytes.Buffer
