@@ -56,3 +56,36 @@ func TestCompareIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderMarksEachDefect builds a page from a made-up result: a caught
+// defect says yes, one whose run failed another check too says no, one the
+// result lacks says not run, and a positive check that passed clean says so.
+func TestRenderMarksEachDefect(t *testing.T) {
+	catalog := []reports.Check{
+		{ID: "AC2", Area: "authcode", Expect: "refused", SourceText: "RFC 6749 4.1.2", Defects: []string{"code_reuse"}},
+		{ID: "AC3", Area: "authcode", Expect: "at most one", SourceText: "OAuch", Defects: []string{"code_race", "code_never_run"}},
+		{ID: "D1", Area: "device", Expect: "tokens | more", SourceText: "RFC 8628 3"},
+	}
+	result := Result{
+		Clean: CleanRun{Passed: []string{"D1", "AC3", "AC2"}},
+		Defects: []DefectRun{
+			{Name: "code_race", Checks: []string{"AC3"}, Failed: []string{"AC3", "AC2"}},
+			{Name: "code_reuse", Checks: []string{"AC2"}, Failed: []string{"AC2"}},
+		},
+	}
+	result.Finish()
+	if !result.Defects[1].Caught || result.Defects[0].Caught {
+		t.Fatalf("Finish: caught = %v, %v; want code_race false (AC2 failed too), code_reuse true", result.Defects[0].Caught, result.Defects[1].Caught)
+	}
+	page := string(Render(catalog, result))
+	for _, want := range []string{
+		"| AC2 | refused | RFC 6749 4.1.2 | `code_reuse` | `code_reuse` yes |",
+		"| AC3 | at most one | OAuch | `code_race`, `code_never_run` | `code_race` **no**, `code_never_run` **not run** |",
+		`| D1 | tokens \| more | RFC 8628 3 | — | no defect, passes clean |`,
+		"3 checks; 2 with a defect mode, 1 of them proven able to fail",
+	} {
+		if !bytes.Contains([]byte(page), []byte(want)) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+}
