@@ -18,10 +18,10 @@ const parallelRequests = 8
 // stopping at the first round where more than one request won. A provider
 // whose window is a millisecond wide (zitadel's example OP: the code is looked
 // up, the tokens are signed, then the code is deleted) lets two requests
-// through in about half the rounds on a 2-core machine, so twelve rounds miss
-// it about once in ten thousand runs; the bundled mock's code_race and
+// through in about half the rounds on a 2-core machine, so twenty rounds miss
+// it about once in a hundred thousand runs; the bundled mock's code_race and
 // refresh_race windows are caught in the first.
-const raceRounds = 12
+const raceRounds = 20
 
 // inParallel sends n requests made by send truly at once: every goroutine is
 // started and parked on a closed-channel barrier before any request leaves,
