@@ -52,14 +52,14 @@ var expectedVerdicts = map[string]types.SpecState{
 	"B6":   skipped, // no iss response parameter (RFC 9207) advertised or sent
 	"B7":   skipped, // browser-driven profile: the login POST status is not observable
 	"B8":   passed,
-	"C1":   failed, // client_credentials is for storage's service users only (see docs)
+	"C1":   passed, // as the service user sid1 (the profile's service client)
 	"C2":   failed, // 401 without WWW-Authenticate
 	"C3":   passed,
 	"C4":   passed,
 	"C5":   passed,
-	"C6":   failed, // as C1 (invalid_client); a service user gets any scope
-	"C7":   passed, // as C1 (invalid_client); a service user gets a token by GET
-	"C8":   failed, // as C1 (invalid_client); a service user gets a token despite %zz
+	"C6":   failed, // a service user gets any scope it asks for
+	"C7":   failed, // a service user gets a token by GET, credentials in the query
+	"C8":   failed, // a service user gets a token despite %zz or grant_type twice
 	"C9":   failed, // error responses have no Cache-Control: no-store
 	"D1":   passed,
 	"D2":   passed,
