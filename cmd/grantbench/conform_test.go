@@ -45,7 +45,14 @@ func runConformChild(t *testing.T, args ...string) (int, string) {
 // runConformChildEnv is runConformChild with extra environment variables.
 func runConformChildEnv(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	encoded, err := json.Marshal(append([]string{"conform"}, args...))
+	return runChild(t, env, append([]string{"conform"}, args...)...)
+}
+
+// runChild runs `grantbench argv...` in a child process (the re-executed test
+// binary) and returns its exit code and output.
+func runChild(t *testing.T, env []string, argv ...string) (int, string) {
+	t.Helper()
+	encoded, err := json.Marshal(argv)
 	if err != nil {
 		t.Fatal(err)
 	}

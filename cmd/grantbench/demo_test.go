@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/grantbench/grantbench/runner"
+)
+
+// TestDemoWritesEveryOutput runs the main job end to end (in a child process:
+// Ginkgo runs once per process) with a one-second load run, and checks what it
+// leaves in the output folder and prints.
+func TestDemoWritesEveryOutput(t *testing.T) {
+	out := t.TempDir()
+	// Only the error-rate threshold: a test asserts behaviour, not speed.
+	code, output := runChild(t, nil, "demo", "--out", out, "--load-duration", "1s", "--no-color", "--threshold", "error_rate<1%")
+	if code != exitOK {
+		t.Fatalf("demo exit %d, want 0\n%s", code, output)
+	}
+	for _, name := range []string{"junit.xml", "results.json", "load.json", "report.html", "summary.md"} {
+		fi, err := os.Stat(filepath.Join(out, name))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", name, err)
+		}
+	}
+	if !strings.Contains(output, "report: "+filepath.Join(out, "report.html")) || !strings.Contains(output, "conformance ") {
+		t.Errorf("demo did not print its summary and the report's path:\n%s", output)
+	}
+
+	res, err := runner.ReadResult(filepath.Join(out, "load.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flowsRun := map[string]int64{}
+	for _, sc := range res.Scenarios {
+		flowsRun[sc.Flow] += sc.Flows[runner.OutcomeOK]
+	}
+	for _, flow := range []string{"client_credentials", "authorization_code", "refresh"} {
+		if flowsRun[flow] == 0 {
+			t.Errorf("load run: no successful %s flow (%v)", flow, flowsRun)
+		}
+	}
+
+	var reps []struct {
+		SpecReports []struct {
+			State string
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &reps); err != nil || len(reps) != 1 {
+		t.Fatalf("results.json: %v (%d reports)", err, len(reps))
+	}
+	passed := 0
+	for _, s := range reps[0].SpecReports {
+		if s.State == "passed" {
+			passed++
+		}
+	}
+	if passed < 60 {
+		t.Errorf("conformance: %d checks passed, want the whole catalogue against the clean mock", passed)
+	}
+
+	// The demo's secrets never reach its outputs in full.
+	for _, name := range []string{"junit.xml", "results.json", "report.html", "summary.md"} {
+		raw, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"demo-secret", "legacy-secret", "wonderland"} {
+			if strings.Contains(string(raw), secret) {
+				t.Errorf("%s contains the secret %q", name, secret)
+			}
+		}
+	}
+}
