@@ -142,7 +142,7 @@ func (c *Conformance) sortChecks() {
 		if d := areaRank(a.Area) - areaRank(b.Area); d != 0 {
 			return d
 		}
-		return compareIDs(a.ID, b.ID)
+		return CompareCheckIDs(a.ID, b.ID)
 	})
 }
 
@@ -373,14 +373,18 @@ func truncate(s string) string {
 	return s[:cut] + fmt.Sprintf("\n…(truncated: %d bytes in all)", len(s))
 }
 
-// compareIDs orders check IDs by prefix, then number: AC2 before AC10.
-func compareIDs(a, b string) int {
+// CompareCheckIDs orders check IDs by prefix, then number: AC2 before AC10.
+// It suits slices.SortFunc.
+func CompareCheckIDs(a, b string) int {
 	pa, na := splitID(a)
 	pb, nb := splitID(b)
-	if pa != pb {
-		return strings.Compare(pa, pb)
+	if c := strings.Compare(pa, pb); c != 0 {
+		return c
 	}
-	return na - nb
+	if na != nb {
+		return na - nb
+	}
+	return strings.Compare(a, b)
 }
 
 func splitID(id string) (string, int) {

@@ -106,36 +106,8 @@ func sortedIDs(ids []string) []string {
 
 func sortedCopy(ids []string) []string {
 	out := slices.Clone(ids)
-	slices.SortFunc(out, compareIDs)
+	slices.SortFunc(out, reports.CompareCheckIDs)
 	return out
-}
-
-// compareIDs orders "AC2" before "AC10": by prefix, then number.
-func compareIDs(a, b string) int {
-	pa, na := splitID(a)
-	pb, nb := splitID(b)
-	if c := strings.Compare(pa, pb); c != 0 {
-		return c
-	}
-	if na != nb {
-		return na - nb
-	}
-	return strings.Compare(a, b)
-}
-
-func splitID(id string) (string, int) {
-	i := strings.IndexFunc(id, func(r rune) bool { return r >= '0' && r <= '9' })
-	if i < 0 {
-		return id, 0
-	}
-	n := 0
-	for _, r := range id[i:] {
-		if r < '0' || r > '9' {
-			break
-		}
-		n = n*10 + int(r-'0')
-	}
-	return id[:i], n
 }
 
 // DefectChecks maps each defect of the catalogue to the checks naming it.
