@@ -49,13 +49,8 @@ func normalizeUserCode(s string) string {
 
 // handleDeviceAuthorization is RFC 8628 3.1 and 3.2.
 func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		p.methodNotAllowed(w, http.MethodPost)
-		return
-	}
-	form, oerr := p.readForm(r)
-	if oerr != nil {
-		p.writeJSONError(w, oerr)
+	form, ok := p.readPostForm(w, r)
+	if !ok {
 		return
 	}
 	client, oerr := p.authenticateClient(r, form)

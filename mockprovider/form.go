@@ -11,6 +11,22 @@ import (
 	"strings"
 )
 
+// readPostForm is the start of the POST-only JSON endpoints (device
+// authorization, introspection, revocation): the method, then readForm. When
+// it returns false it has already answered.
+func (p *Provider) readPostForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		p.methodNotAllowed(w, http.MethodPost)
+		return nil, false
+	}
+	form, oerr := p.readForm(r)
+	if oerr != nil {
+		p.writeJSONError(w, oerr)
+		return nil, false
+	}
+	return form, true
+}
+
 // readForm reads a form-encoded POST body for the token, device, introspection
 // and revocation endpoints: parameters only in the body (RFC 6749 3.2 keeps
 // credentials out of URLs), the body capped, and no parameter repeated

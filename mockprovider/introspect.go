@@ -42,13 +42,8 @@ func (p *Provider) lookupToken(token string, now time.Time) tokenInfo {
 // client (2.1); a token that is unknown, expired or revoked gets exactly
 // {"active":false} (2.2).
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		p.methodNotAllowed(w, http.MethodPost)
-		return
-	}
-	form, oerr := p.readForm(r)
-	if oerr != nil {
-		p.writeJSONError(w, oerr)
+	form, ok := p.readPostForm(w, r)
+	if !ok {
 		return
 	}
 	client, oerr := p.authenticateClient(r, form)
@@ -122,13 +117,8 @@ func (p *Provider) introspection(t tokenInfo) *jsonObject {
 // token of another client is left alone, still with 200, so the endpoint
 // tells nobody which tokens exist.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		p.methodNotAllowed(w, http.MethodPost)
-		return
-	}
-	form, oerr := p.readForm(r)
-	if oerr != nil {
-		p.writeJSONError(w, oerr)
+	form, ok := p.readPostForm(w, r)
+	if !ok {
 		return
 	}
 	client, oerr := p.authenticateClient(r, form)
