@@ -23,9 +23,18 @@ build:
 provider: build
 	$(BIN) provider
 
-## bench: Go benchmarks (token endpoint, runner)
+## bench: Go benchmarks (token endpoint, runner), then the bars measured with
+## wrk and vegeta against the pinned provider (issues 2 and 4); BARS=0 skips them,
+## MILLION=1 adds the 1,000,000-flow peak-RSS run (about 6 minutes)
+BARS    ?= 1
+MILLION ?= 0
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+ifeq ($(BARS),1)
+	@scripts/ensure-tools.sh wrk curl
+	mockprovider/internal/benchfloor/run.sh
+	SKIP_MILLION=$(if $(filter 1,$(MILLION)),,1) deploy/bench/bars.sh
+endif
 
 ## fuzz: every fuzz target in turn for FUZZTIME each (make fuzz FUZZTIME=2m)
 FUZZTIME ?= 30s
