@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -553,7 +554,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 func mergeScopes(have, add []string) []string {
 	out := append([]string(nil), have...)
 	for _, s := range add {
-		if !hasScope(out, s) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -175,7 +176,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 		accessScopes: p.scopeSetOf(g.scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(g.scopes),
-		idToken:      hasScope(g.scopes, "openid"),
+		idToken:      slices.Contains(g.scopes, "openid"),
 		code:         code,
 	}, now)
 }
@@ -235,15 +236,6 @@ func s256Matches(verifier, challenge string) bool {
 	sum := sha256.Sum256([]byte(verifier))
 	want := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
-}
-
-func hasScope(scopes []string, s string) bool {
-	for _, x := range scopes {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // grantRefreshToken is RFC 6749 6 with rotation: every use returns a new
@@ -313,7 +305,7 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 		accessScopes: p.scopeSetOf(scopes),
 		refresh:      rotate,
 		refreshScope: rec.scope,
-		idToken:      rec.grant.user != nil && hasScope(scopes, "openid"),
+		idToken:      rec.grant.user != nil && slices.Contains(scopes, "openid"),
 	}, now)
 }
 
@@ -341,7 +333,7 @@ func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time)
 		accessScopes: p.scopeSetOf(scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(scopes),
-		idToken:      hasScope(scopes, "openid"),
+		idToken:      slices.Contains(scopes, "openid"),
 	}, now)
 }
 
@@ -413,6 +405,6 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 		accessScopes: p.scopeSetOf(rec.scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(rec.scopes),
-		idToken:      hasScope(rec.scopes, "openid"),
+		idToken:      slices.Contains(rec.scopes, "openid"),
 	}, now)
 }
