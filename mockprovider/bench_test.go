@@ -1,16 +1,12 @@
 package mockprovider
 
 import (
-	"crypto/subtle"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/go-jose/go-jose/v4"
+	"github.com/grantbench/grantbench/mockprovider/internal/tokenfloor"
 )
 
 // BenchmarkTokenClientCredentials measures the token endpoint's
@@ -38,7 +34,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 }
 
 // BenchmarkTokenFloor is the yardstick for BenchmarkTokenClientCredentials
-// (the same as internal/benchfloor): parse the same form and Basic
+// (package tokenfloor, which internal/benchfloor serves): parse the same form and Basic
 // credentials and sign one JWT with the same algorithm, nothing else.
 func BenchmarkTokenFloor(b *testing.B) {
 	keys, err := testKeys()
@@ -47,40 +43,10 @@ func BenchmarkTokenFloor(b *testing.B) {
 	}
 	for _, alg := range []string{AlgRS256, AlgES256} {
 		b.Run(alg, func(b *testing.B) {
-			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg),
-				Key: jose.JSONWebKey{Key: keys[alg], KeyID: "floor"}}, (&jose.SignerOptions{}).WithType("at+jwt"))
+			floor, err := tokenfloor.Handler(alg, "http://127.0.0.1", keys[alg])
 			if err != nil {
 				b.Fatal(err)
 			}
-			type claims struct {
-				Iss      string `json:"iss"`
-				Sub      string `json:"sub"`
-				Aud      string `json:"aud"`
-				ClientID string `json:"client_id"`
-				Iat      int64  `json:"iat"`
-				Exp      int64  `json:"exp"`
-			}
-			floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-					http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
-					return
-				}
-				id, secret, ok := r.BasicAuth()
-				if !ok || id != "demo" || subtle.ConstantTimeCompare([]byte(secret), []byte("demo-secret")) != 1 {
-					http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
-					return
-				}
-				now := time.Now()
-				payload, _ := json.Marshal(claims{Iss: "http://127.0.0.1", Sub: id, Aud: id, ClientID: id, Iat: now.Unix(), Exp: now.Add(time.Hour).Unix()})
-				jws, err := signer.Sign(payload)
-				if err != nil {
-					http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
-					return
-				}
-				token, _ := jws.CompactSerialize()
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, token)
-			})
 			const body = "grant_type=client_credentials&scope=api.read"
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
