@@ -147,11 +147,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 	}
 	p.store.mu.Unlock()
 	if ok && p.defect(client, dCodeRace) {
-		// The defect: check, then mark used a moment later, unlocked.
-		time.Sleep(raceWindow)
-		p.store.mu.Lock()
-		rec.used = true
-		p.store.mu.Unlock()
+		p.markUsedLate(&rec.used)
 	}
 	switch {
 	case !ok:
@@ -184,6 +180,16 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 // raceWindow is how long the code_race and refresh_race defects leave
 // between checking a code or token and marking it used.
 const raceWindow = 250 * time.Millisecond
+
+// markUsedLate is the code_race and refresh_race defects: the code or token was
+// checked under the lock, and is marked used only a moment later, so parallel
+// requests all pass the check.
+func (p *Provider) markUsedLate(used *bool) {
+	time.Sleep(raceWindow)
+	p.store.mu.Lock()
+	*used = true
+	p.store.mu.Unlock()
+}
 
 // checkPKCE verifies the code_verifier against the code's challenge
 // (RFC 7636 4.6), and refuses a verifier for a code issued without one
@@ -274,11 +280,7 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 	}
 	p.store.mu.Unlock()
 	if bound && usable && !widened && rotate && race {
-		// The defect: check, then mark used a moment later, unlocked.
-		time.Sleep(raceWindow)
-		p.store.mu.Lock()
-		rec.used = true
-		p.store.mu.Unlock()
+		p.markUsedLate(&rec.used)
 	}
 	switch {
 	case !ok:

@@ -20,16 +20,10 @@ type conformOptions struct {
 	target      string
 	labelFilter string
 	out         string
-	defects     multiFlag
+	defects     stringList
 	noColor     bool
 	verbose     bool
 }
-
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var opts conformOptions
@@ -45,14 +39,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageErrorf("conform: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("conform: unexpected argument %q", fs.Arg(0))
+	if help, err := parseFlags(fs, args, "conform"); help || err != nil {
+		return err
 	}
 
 	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,

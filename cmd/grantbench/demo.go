@@ -45,14 +45,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:0", "serve Prometheus /metrics on this `host:port` during the load run")
 	fs.Var(&o.thresholds, "threshold", "load threshold `expression`, repeatable; replaces the built-in "+strings.Join(demoThresholds, ", "))
 	fs.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the conformance output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageErrorf("demo: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("demo: unexpected argument %q", fs.Arg(0))
+	if help, err := parseFlags(fs, args, "demo"); help || err != nil {
+		return err
 	}
 	if o.loadDuration <= 0 || o.loadDuration > 10*time.Minute {
 		return usageErrorf("demo: --load-duration %s: want more than 0 and at most 10m", o.loadDuration)

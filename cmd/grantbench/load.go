@@ -104,14 +104,8 @@ usage, 3 the target could not be reached.
 	fs.StringVar(&o.runID, "run-id", "", "identify the run in results and metrics (default: time and random suffix)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed phase to `file` (for tuning the runner)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, else a line every 10s), plain, or off")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageErrorf("load: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("load: unexpected argument %q", fs.Arg(0))
+	if help, err := parseFlags(fs, args, "load"); help || err != nil {
+		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

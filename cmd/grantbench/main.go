@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -63,6 +64,22 @@ func failedErrorf(format string, args ...any) error {
 // unreachableErrorf reports a target that could not be reached (exit 3).
 func unreachableErrorf(format string, args ...any) error {
 	return &exitError{code: exitUnreachable, err: fmt.Errorf(format, args...)}
+}
+
+// parseFlags parses the flags of a subcommand that takes no positional
+// arguments. help is true when -h printed the flags: the command then ends
+// with no error. Errors are usage errors (exit 2) prefixed with name.
+func parseFlags(fs *flag.FlagSet, args []string, name string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageErrorf("%s: %v", name, err)
+	}
+	if fs.NArg() > 0 {
+		return false, usageErrorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return false, nil
 }
 
 func main() {

@@ -54,14 +54,8 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&o.verbose, "v", false, "log requests the provider refuses and key rotations to stderr")
 	fs.Var(&o.defects, "defect", "switch on a defect `mode` for the whole provider, or CLIENT:MODE for one client (repeatable; see --list-defects)")
 	fs.BoolVar(&o.listDefects, "list-defects", false, "print every defect mode with the checks it breaks, and exit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageErrorf("provider: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("provider: unexpected argument %q", fs.Arg(0))
+	if help, err := parseFlags(fs, args, "provider"); help || err != nil {
+		return err
 	}
 	if o.listDefects {
 		printDefects(stdout)
