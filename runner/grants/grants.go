@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
@@ -40,9 +42,9 @@ func New(name string, cfg Config) (runner.Flow, error) {
 	// rather than as a run of identical errors.
 	switch name {
 	case "client_credentials":
-		return clientCredentials{t: t}, needClient(t, t.ServiceRole())
+		return newClientCredentials(t), needClient(t, t.ServiceRole())
 	case "password":
-		return password{t: t}, needClient(t, flows.RoleLegacy)
+		return newPassword(t), needClient(t, flows.RoleLegacy)
 	case "refresh":
 		if !t.HasClient(flows.RoleConfidential) && !t.HasClient(flows.RoleLegacy) {
 			return nil, needClient(t, flows.RoleConfidential)
@@ -108,26 +110,61 @@ func steps(res *flows.Result) []runner.Step {
 	return out
 }
 
-type clientCredentials struct{ t *flows.Target }
-
-func (clientCredentials) Name() string { return "client_credentials" }
-
-func (f clientCredentials) Run(ctx context.Context) ([]runner.Step, error) {
-	res, err := flows.ClientCredentials(ctx, f.t, flows.ClientCredentialsOptions{Record: flows.RecordTrace})
-	if err == nil && (res.Token == nil || res.Token.AccessToken == "") {
-		err = &flows.ResponseError{Step: "token", Status: 200, Reason: "token response without access_token"}
-	}
-	return steps(res), err
+// tokenOnly replays a grant of one token request with fixed parameters (client
+// credentials, password) through a flows.PreparedTokenRequest: built once in the
+// untimed setup phase, then sent as is, its response decoded once and checked
+// (access_token and token_type present, expires_in a number).
+type tokenOnly struct {
+	name     string
+	prepare  func(context.Context) (*flows.PreparedTokenRequest, error)
+	prepared atomic.Pointer[flows.PreparedTokenRequest]
+	mu       sync.Mutex // serialises preparing
 }
 
-type password struct{ t *flows.Target }
+func newClientCredentials(t *flows.Target) *tokenOnly {
+	return &tokenOnly{name: "client_credentials", prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
+		return flows.PrepareClientCredentials(ctx, t, flows.ClientCredentialsOptions{})
+	}}
+}
 
-func (password) Name() string { return "password" }
+func newPassword(t *flows.Target) *tokenOnly {
+	return &tokenOnly{name: "password", prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
+		return flows.PreparePassword(ctx, t, flows.PasswordOptions{})
+	}}
+}
 
-func (f password) Run(ctx context.Context) ([]runner.Step, error) {
-	res, err := flows.Password(ctx, f.t, flows.PasswordOptions{Record: flows.RecordTrace})
-	if err == nil && (res.Token == nil || res.Token.AccessToken == "") {
-		err = &flows.ResponseError{Step: "token", Status: 200, Reason: "token response without access_token"}
+func (f *tokenOnly) Name() string { return f.name }
+
+// Prepare builds the request (discovery included) before the timed phase.
+func (f *tokenOnly) Prepare(ctx context.Context, _ runner.SetupNeed) error {
+	_, err := f.request(ctx)
+	return err
+}
+
+// request returns the prepared request, preparing it on first use when Run is
+// called without the setup phase.
+func (f *tokenOnly) request(ctx context.Context) (*flows.PreparedTokenRequest, error) {
+	if p := f.prepared.Load(); p != nil {
+		return p, nil
 	}
-	return steps(res), err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p := f.prepared.Load(); p != nil {
+		return p, nil
+	}
+	p, err := f.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.prepared.Store(p)
+	return p, nil
+}
+
+func (f *tokenOnly) Run(ctx context.Context) ([]runner.Step, error) {
+	p, err := f.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, s, err := p.Send(ctx, nil)
+	return []runner.Step{{Name: s.Name, Start: s.Start, End: s.End, Status: s.Status, OAuthError: s.OAuthError, Err: s.Err}}, err
 }

@@ -1,0 +1,280 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// PreparedTokenRequest is one token request — grant, client, scopes and fixed
+// parameters — built once and sent many times: the load runner's hot path.
+//
+// The flows send token requests through x/oauth2, which builds the request
+// afresh on every call and decodes each response twice (once into its token
+// struct, once into a map for Token.Extra); under load that was the largest
+// cost grantbench added to net/http's own. A prepared request sends the same
+// bytes x/oauth2 would (form body, HTTP Basic with both parts form-encoded or
+// the credentials in the body, RFC 6749 2.3.1), decodes the response once, and
+// judges it as x/oauth2 does plus RFC 6749 5.1's token_type; a test holds the
+// two paths to the same requests and the same verdicts.
+type PreparedTokenRequest struct {
+	step     string
+	tokenURL string
+	// transport is the target's pool under its recording layer: Send records
+	// its own step, and calling the transport itself skips what http.Client
+	// adds per request for redirects, which the flows never follow.
+	transport http.RoundTripper
+	timeout   time.Duration
+	// authorization is the Authorization header value, "" when the client
+	// authenticates in the body or not at all.
+	authorization string
+	// body is the form-encoded fixed parameters, client credentials included
+	// when they go in the body.
+	body string
+}
+
+// TokenResponse is the RFC 6749 5.1 members of a successful token response.
+type TokenResponse struct {
+	AccessToken  string
+	TokenType    string
+	RefreshToken string
+	// ExpiresIn is expires_in in seconds, 0 when absent.
+	ExpiresIn int64
+	Scope     string
+	IDToken   string
+}
+
+// PrepareTokenRequest builds the token request opts describes (Role, GrantType,
+// Scopes, Params and Step as for [TokenRequest]; Record is ignored: Send returns
+// its one step). It resolves the client and the token endpoint now, so a
+// missing client or metadata fails here rather than on every send.
+func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOptions) (*PreparedTokenRequest, error) {
+	role := opts.Role
+	if role == "" {
+		role = RoleConfidential
+	}
+	c, err := t.Client(role)
+	if err != nil {
+		return nil, err
+	}
+	md, err := t.metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if md.TokenEndpoint == "" {
+		return nil, &UnsupportedError{What: "a token endpoint (no token_endpoint in its metadata)"}
+	}
+	step := opts.Step
+	if step == "" {
+		step = "token"
+	}
+	params := url.Values{"grant_type": {opts.GrantType}}
+	for k, v := range opts.Params {
+		params[k] = v
+	}
+	if len(opts.Scopes) > 0 {
+		params.Set("scope", strings.Join(opts.Scopes, " "))
+	}
+	p := &PreparedTokenRequest{step: step, tokenURL: md.TokenEndpoint}
+	// As x/oauth2's newTokenRequest: Basic with both parts form-encoded, or
+	// client_id (and the secret, if any) in the body.
+	if authStyle(c.method()) == oauth2.AuthStyleInHeader {
+		creds := url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret)
+		p.authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(creds))
+	} else {
+		params.Set("client_id", c.ClientID)
+		if c.ClientSecret != "" {
+			params.Set("client_secret", c.ClientSecret)
+		}
+	}
+	p.body = params.Encode()
+	p.transport, p.timeout = t.http().base, t.requestTimeout()
+	return p, nil
+}
+
+// Send sends the request with extra parameters appended to the fixed ones (nil
+// for none; a refresh token, say) and returns the response, the timed step
+// (from before the request to the end of the body) and the error, typed as the
+// flows' errors are: [*OAuthError], [*ResponseError] or [*TransportError].
+func (p *PreparedTokenRequest) Send(ctx context.Context, extra url.Values) (TokenResponse, Step, error) {
+	body := p.body
+	if len(extra) > 0 {
+		body += "&" + extra.Encode()
+	}
+	step := Step{Name: p.step, Start: time.Now()}
+	// The timeout covers the body too: cancel runs once it has been read.
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.tokenURL, strings.NewReader(body))
+	if err != nil { // only a bad URL, which discovery has already vetted
+		step.End, step.Err = step.Start, err.Error()
+		return TokenResponse{}, step, &ResponseError{Step: p.step, Reason: "building the token request", Err: err}
+	}
+	req.Header = http.Header{"Content-Type": formContentType}
+	if p.authorization != "" {
+		req.Header["Authorization"] = []string{p.authorization}
+	}
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		step.End, step.Err = time.Now(), err.Error()
+		return TokenResponse{}, step, &TransportError{Step: p.step, Err: err}
+	}
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	defer putResponseBuffer(buf)
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	step.End, step.Status = time.Now(), resp.StatusCode
+	if readErr != nil {
+		step.Err = "reading body: " + readErr.Error()
+		return TokenResponse{}, step, &TransportError{Step: p.step, Err: readErr}
+	}
+	tok, err := p.judge(resp, buf.Bytes())
+	if oe, ok := err.(*OAuthError); ok {
+		step.OAuthError = oe.Code
+	}
+	return tok, step, err
+}
+
+var formContentType = []string{"application/x-www-form-urlencoded"}
+
+// tokenResponseJSON is a token response or an error response, RFC 6749 5.1 and
+// 5.2; expires_in is a json.Number because some providers send it as a string,
+// which x/oauth2 accepts too.
+type tokenResponseJSON struct {
+	AccessToken      string      `json:"access_token"`
+	TokenType        string      `json:"token_type"`
+	RefreshToken     string      `json:"refresh_token"`
+	ExpiresIn        json.Number `json:"expires_in"`
+	Scope            string      `json:"scope"`
+	IDToken          string      `json:"id_token"`
+	Error            string      `json:"error"`
+	ErrorDescription string      `json:"error_description"`
+	ErrorURI         string      `json:"error_uri"`
+}
+
+// judge parses a token endpoint response and decides it, with x/oauth2's rules
+// (doTokenRoundTrip): form-encoded or text/plain bodies are parsed as a query,
+// anything else as JSON; an error status or an error member is an error; a
+// success needs access_token. It adds RFC 6749 5.1's token_type, which x/oauth2
+// lets pass.
+func (p *PreparedTokenRequest) judge(resp *http.Response, body []byte) (TokenResponse, error) {
+	failed := resp.StatusCode < 200 || resp.StatusCode > 299
+	var tj tokenResponseJSON
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded", "text/plain":
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			if failed {
+				return TokenResponse{}, p.errorStatus(resp.StatusCode, nil)
+			}
+			return TokenResponse{}, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "unusable token response", Err: err}
+		}
+		tj = tokenResponseJSON{AccessToken: v.Get("access_token"), TokenType: v.Get("token_type"), RefreshToken: v.Get("refresh_token"),
+			Scope: v.Get("scope"), IDToken: v.Get("id_token"), Error: v.Get("error"), ErrorDescription: v.Get("error_description"), ErrorURI: v.Get("error_uri")}
+		if n, err := strconv.Atoi(v.Get("expires_in")); err == nil {
+			tj.ExpiresIn = json.Number(strconv.Itoa(n))
+		}
+	default:
+		if err := json.Unmarshal(body, &tj); err != nil {
+			if failed {
+				return TokenResponse{}, p.errorStatus(resp.StatusCode, nil)
+			}
+			return TokenResponse{}, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "unusable token response", Err: err}
+		}
+	}
+	if failed || tj.Error != "" {
+		return TokenResponse{}, p.errorStatus(resp.StatusCode, &tj)
+	}
+	tok := TokenResponse{AccessToken: tj.AccessToken, TokenType: tj.TokenType, RefreshToken: tj.RefreshToken, Scope: tj.Scope, IDToken: tj.IDToken}
+	if tj.ExpiresIn != "" {
+		n, err := tj.ExpiresIn.Int64()
+		if err != nil {
+			return tok, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "expires_in is not a whole number of seconds", Err: err}
+		}
+		tok.ExpiresIn = n
+	}
+	switch {
+	case tok.AccessToken == "":
+		return tok, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "token response without access_token"}
+	case tok.TokenType == "":
+		return tok, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "token response without token_type (RFC 6749 5.1)"}
+	}
+	return tok, nil
+}
+
+// errorStatus is the error of a failed response: an OAuth error when it named a
+// code, else a response error.
+func (p *PreparedTokenRequest) errorStatus(status int, tj *tokenResponseJSON) error {
+	if tj != nil && tj.Error != "" {
+		return &OAuthError{Step: p.step, Status: status, Code: tj.Error, Description: tj.ErrorDescription, URI: tj.ErrorURI}
+	}
+	return &ResponseError{Step: p.step, Status: status, Reason: "error status without an OAuth error code"}
+}
+
+// responseBuffers recycles the buffers token responses are read into: the
+// parsed strings are copies, so a buffer is free again once Send returns.
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putResponseBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 { // a rare huge response should not pin its buffer
+		return
+	}
+	b.Reset()
+	responseBuffers.Put(b)
+}
+
+// PrepareClientCredentials prepares the request [ClientCredentials] sends, with
+// the same defaults (the service client, the scopes that need no user).
+func PrepareClientCredentials(ctx context.Context, t *Target, opts ClientCredentialsOptions) (*PreparedTokenRequest, error) {
+	role := opts.Role
+	if role == "" {
+		role = t.ServiceRole()
+	}
+	scopes := opts.Scopes
+	if scopes == nil {
+		c, err := t.Client(role)
+		if err != nil {
+			return nil, err
+		}
+		scopes = nonUserScopes(c.Scopes)
+	}
+	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: "client_credentials", Scopes: scopes, Params: opts.Params})
+}
+
+// PreparePassword prepares the request [Password] sends, with the same defaults
+// (the legacy client and its scopes, the profile's user).
+func PreparePassword(ctx context.Context, t *Target, opts PasswordOptions) (*PreparedTokenRequest, error) {
+	role := opts.Role
+	if role == "" {
+		role = RoleLegacy
+	}
+	scopes := opts.Scopes
+	if scopes == nil {
+		c, err := t.Client(role)
+		if err != nil {
+			return nil, err
+		}
+		scopes = c.Scopes
+	}
+	user, pass := opts.Username, opts.Password
+	if user == "" {
+		user = t.User.Username
+	}
+	if pass == "" {
+		pass = t.User.Password
+	}
+	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: "password", Scopes: scopes,
+		Params: url.Values{"username": {user}, "password": {pass}}})
+}
