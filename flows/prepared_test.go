@@ -2,8 +2,10 @@ package flows
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -215,6 +217,12 @@ func TestPreparedJudgesAsOAuth2(t *testing.T) {
 		{name: "JSON array", status: 200, contentType: "application/json", body: `[1,2]`},
 		{name: "access_token not a string", status: 200, contentType: "application/json", body: `{"access_token":5,"token_type":"Bearer"}`},
 		{name: "expires_in not a number", status: 200, contentType: "application/json", body: `{"access_token":"at","token_type":"Bearer","expires_in":"soon"}`},
+		{name: "expires_in with a fraction", status: 200, contentType: "application/json", body: `{"access_token":"at","token_type":"Bearer","expires_in":3600.5}`},
+		{name: "expires_in null", status: 200, contentType: "application/json", body: `{"access_token":"at","token_type":"Bearer","expires_in":null}`,
+			want: TokenResponse{AccessToken: "at", TokenType: "Bearer"}},
+		{name: "escaped strings", status: 200, contentType: "application/json", body: `{"access_token":"a\u0074\n","token_type":"B\""}`,
+			want: TokenResponse{AccessToken: "at\n", TokenType: "B\""}},
+		{name: "trailing garbage", status: 200, contentType: "application/json", body: `{"access_token":"at","token_type":"Bearer"}x`},
 		{name: "no access_token", status: 200, contentType: "application/json", body: `{"token_type":"Bearer"}`},
 		{name: "no token_type", status: 200, contentType: "application/json", body: `{"access_token":"at"}`, stricter: "response unusable"},
 		{name: "empty body", status: 200, contentType: "application/json"},
@@ -295,4 +303,73 @@ func TestPrepareNeedsClientAndEndpoint(t *testing.T) {
 	if _, err := PrepareTokenRequest(context.Background(), tg, TokenRequestOptions{Role: RoleDevice, GrantType: "x"}); !errors.As(err, &mce) {
 		t.Errorf("missing client: %v", err)
 	}
+}
+
+// roundTripFunc is an in-memory transport.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzPreparedMatchesOAuth2 feeds the same response to the x/oauth2 path and to
+// the prepared request, in memory, and wants the same verdict and the same
+// token: the prepared request's faster JSON decoder must not change what
+// passes. The one allowed difference is the token_type the prepared request
+// also demands (token_type present, scope and id_token strings).
+func FuzzPreparedMatchesOAuth2(f *testing.F) {
+	f.Add(200, 0, `{"access_token":"at","token_type":"Bearer","expires_in":3600,"scope":"a b"}`)
+	f.Add(200, 0, `{"ACCESS_TOKEN":"at","Token_Type":"x","access_token":"b"}`)
+	f.Add(200, 0, `{"access_token":"at","token_type":"Bearer","expires_in":"12"}`)
+	f.Add(200, 0, `{"access_token":"\xff\u00e9","token_type":"Bearer","refresh_token":null}`)
+	f.Add(400, 0, `{"error":"invalid_grant","error_description":"x"}`)
+	f.Add(200, 1, `access_token=at&token_type=bearer&expires_in=9`)
+	f.Add(500, 2, `<html>`)
+	f.Add(200, 0, `{"access_token":"at","token_type":"Bearer","expires_in":1e3}`)
+	contentTypes := []string{"application/json", "application/x-www-form-urlencoded", "text/html", "text/plain", ""}
+	f.Fuzz(func(t *testing.T, status, ct int, body string) {
+		if status < 100 || status > 599 {
+			status = 200
+		}
+		contentType := contentTypes[uint(ct)%uint(len(contentTypes))]
+		tg := &Target{Issuer: "http://op.test", Clients: Clients{Confidential: &Client{ClientID: "c", ClientSecret: "s"}},
+			Metadata: &Metadata{Issuer: "http://op.test", TokenEndpoint: "http://op.test/token"}}
+		tg.SetTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+			h := http.Header{}
+			if contentType != "" {
+				h.Set("Content-Type", contentType)
+			}
+			return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}, nil
+		}))
+		ctx := context.Background()
+		res, oauthErr := ClientCredentials(ctx, tg, ClientCredentialsOptions{Scopes: []string{}})
+		p, err := PrepareClientCredentials(ctx, tg, ClientCredentialsOptions{Scopes: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := p.Send(ctx, nil)
+		want, got := verdict(oauthErr), verdict(err)
+		if want == "ok" && got == "response unusable" {
+			// The prepared request's stricter checks: token_type present, and
+			// scope and id_token strings (x/oauth2 does not decode those two).
+			var typed struct {
+				Scope   string `json:"scope"`
+				IDToken string `json:"id_token"`
+			}
+			if tok.AccessToken != "" && tok.TokenType == "" || contentType != "application/x-www-form-urlencoded" && contentType != "text/plain" && stdjson.Unmarshal([]byte(body), &typed) != nil {
+				return
+			}
+		}
+		if got != want {
+			t.Fatalf("prepared %s (%v), x/oauth2 %s (%v)", got, err, want, oauthErr)
+		}
+		if err == nil {
+			w := res.Token
+			if tok.AccessToken != w.AccessToken || tok.TokenType != w.TokenType || tok.RefreshToken != w.RefreshToken {
+				t.Fatalf("prepared token %+v, x/oauth2 %+v", tok, w)
+			}
+			// Result.ExpiresIn reads x/oauth2's raw map, a float64 for JSON.
+			if n, ok := res.ExpiresIn(); ok && n != tok.ExpiresIn && n < 1<<53 && n > -1<<53 {
+				t.Fatalf("prepared expires_in %d, x/oauth2 %d", tok.ExpiresIn, n)
+			}
+		}
+	})
 }

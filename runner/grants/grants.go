@@ -105,9 +105,13 @@ func steps(res *flows.Result) []runner.Step {
 	}
 	out := make([]runner.Step, len(res.Trace))
 	for i, s := range res.Trace {
-		out[i] = runner.Step{Name: s.Name, Start: s.Start, End: s.End, Status: s.Status, OAuthError: s.OAuthError, Err: s.Err}
+		out[i] = runnerStep(s)
 	}
 	return out
+}
+
+func runnerStep(s flows.Step) runner.Step {
+	return runner.Step{Name: s.Name, Start: s.Start, End: s.End, Status: s.Status, OAuthError: s.OAuthError, Err: s.Err}
 }
 
 // tokenOnly replays a grant of one token request with fixed parameters (client
@@ -166,5 +170,5 @@ func (f *tokenOnly) Run(ctx context.Context) ([]runner.Step, error) {
 		return nil, err
 	}
 	_, s, err := p.Send(ctx, nil)
-	return []runner.Step{{Name: s.Name, Start: s.Start, End: s.End, Status: s.Status, OAuthError: s.OAuthError, Err: s.Err}}, err
+	return []runner.Step{runnerStep(s)}, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 
 	"github.com/grantbench/grantbench/flows"
@@ -22,7 +23,8 @@ type refresh struct {
 	cfg  Config
 	role flows.Role
 	pool *seedPool[string]
-	once sync.Once
+	// request is the refresh request, prepared in the setup phase.
+	request *flows.PreparedTokenRequest
 }
 
 func newRefresh(cfg Config) *refresh { return &refresh{cfg: cfg} }
@@ -41,6 +43,12 @@ func (f *refresh) Prepare(ctx context.Context, need runner.SetupNeed) error {
 		return fmt.Errorf("seeding refresh tokens: %w", err)
 	}
 	f.role = role
+	// The refresh requests differ only in the token: prepared once (see
+	// flows.PreparedTokenRequest), each iteration adds its refresh_token.
+	f.request, err = flows.PrepareTokenRequest(ctx, f.cfg.Target, flows.TokenRequestOptions{Role: role, GrantType: "refresh_token", Step: "refresh"})
+	if err != nil {
+		return fmt.Errorf("preparing the refresh request: %w", err)
+	}
 	sessions := newSessionRing(setupParallelism)
 	f.pool, err = newSeedPool(ctx, n, 1, func(ctx context.Context) (string, error) {
 		_, tok, err := seedRefreshToken(ctx, f.cfg, role, sessions.next())
@@ -59,23 +67,25 @@ func (f *refresh) Close() error {
 }
 
 func (f *refresh) Run(ctx context.Context) ([]runner.Step, error) {
-	if f.pool == nil {
+	if f.pool == nil || f.request == nil {
 		return nil, errors.New("grants: refresh flow used without its setup phase")
 	}
 	token, err := f.pool.take(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := flows.Refresh(ctx, f.cfg.Target, f.role, token, flows.RefreshOptions{Record: flows.RecordTrace})
-	if err == nil && (res.Token == nil || res.Token.AccessToken == "" || res.Token.RefreshToken == "") {
-		err = &flows.ResponseError{Step: "refresh", Status: 200, Reason: "refresh response without access_token or refresh_token"}
-	}
+	tok, s, err := f.request.Send(ctx, url.Values{"refresh_token": {token}})
+	steps := []runner.Step{runnerStep(s)}
 	if err != nil {
 		f.pool.used()
-		return steps(res), err
+		return steps, err
 	}
-	f.pool.put(res.Token.RefreshToken)
-	return steps(res), nil
+	// A provider that does not rotate leaves the token as it was (RFC 6749 6).
+	if tok.RefreshToken != "" {
+		token = tok.RefreshToken
+	}
+	f.pool.put(token)
+	return steps, nil
 }
 
 // seedRefreshToken obtains one refresh token. Role "" picks the way: the
