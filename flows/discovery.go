@@ -156,8 +156,9 @@ func (t *Target) metadata(ctx context.Context) (*Metadata, error) {
 // httpState is the target's shared client and the transport under its
 // recording layer, swapped as one.
 type httpState struct {
-	client *http.Client
-	base   http.RoundTripper
+	client  *http.Client
+	base    http.RoundTripper
+	timeout time.Duration
 }
 
 // HTTPClient returns the target's shared HTTP client: a recording transport over
@@ -189,11 +190,12 @@ func (t *Target) http() *httpState {
 }
 
 func (t *Target) setBaseLocked(base http.RoundTripper) *httpState {
-	st := &httpState{base: base, client: &http.Client{
-		Transport:     NewRecordingTransport(base),
-		CheckRedirect: noRedirects,
-		Timeout:       t.requestTimeout(),
-	}}
+	// The request timeout lives in the recording transport, not in
+	// http.Client.Timeout: net/http enforces a client timeout over a transport
+	// it does not know with a timer goroutine per request, which outlives the
+	// request until the body is closed.
+	st := &httpState{base: base, timeout: t.requestTimeout()}
+	st.client = &http.Client{Transport: &recordingTransport{base: base, timeout: st.timeout}, CheckRedirect: noRedirects}
 	t.httpState.Store(st)
 	return st
 }
@@ -222,7 +224,7 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // own cookie jar, for one browserless login session.
 func (t *Target) sessionClient(jar http.CookieJar) *http.Client {
 	base := t.HTTPClient()
-	return &http.Client{Transport: base.Transport, CheckRedirect: noRedirects, Jar: jar, Timeout: base.Timeout}
+	return &http.Client{Transport: base.Transport, CheckRedirect: noRedirects, Jar: jar}
 }
 
 // oauthContext makes x/oauth2 use the target's connection pool and records its
@@ -237,7 +239,7 @@ func (t *Target) oauthContext(ctx context.Context, rec *Recorder, step string) c
 // with HTTP Basic (nil: no such help).
 func (t *Target) oauthContextAuth(ctx context.Context, rec *Recorder, step string, basic *Client) context.Context {
 	st := t.http()
-	bound := &http.Client{Transport: &recordingTransport{base: st.base, rec: rec, step: step, basic: basic}, CheckRedirect: noRedirects, Timeout: st.client.Timeout}
+	bound := &http.Client{Transport: &recordingTransport{base: st.base, timeout: st.timeout, rec: rec, step: step, basic: basic}, CheckRedirect: noRedirects}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, bound)
 	return WithStep(WithRecorder(ctx, rec), step)
 }

@@ -162,15 +162,15 @@ var formContentType = []string{"application/x-www-form-urlencoded"}
 // 2.9 us for the mock's ES256 response): under load the standard decoder was 9%
 // of the client's CPU.
 type tokenResponseJSON struct {
-	AccessToken      string      `json:"access_token"`
-	TokenType        string      `json:"token_type"`
-	RefreshToken     string      `json:"refresh_token"`
-	ExpiresIn        expiresIn   `json:"expires_in"`
-	Scope            string      `json:"scope"`
-	IDToken          string      `json:"id_token"`
-	Error            string      `json:"error"`
-	ErrorDescription string      `json:"error_description"`
-	ErrorURI         string      `json:"error_uri"`
+	AccessToken      string    `json:"access_token"`
+	TokenType        string    `json:"token_type"`
+	RefreshToken     string    `json:"refresh_token"`
+	ExpiresIn        expiresIn `json:"expires_in"`
+	Scope            string    `json:"scope"`
+	IDToken          string    `json:"id_token"`
+	Error            string    `json:"error"`
+	ErrorDescription string    `json:"error_description"`
+	ErrorURI         string    `json:"error_uri"`
 }
 
 // expiresIn is expires_in: a whole number of seconds, which some providers send

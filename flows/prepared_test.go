@@ -373,3 +373,52 @@ func FuzzPreparedMatchesOAuth2(f *testing.F) {
 		}
 	})
 }
+
+// TestRequestTimeoutCoversHeadersAndBody holds the flows' own path (the
+// recording transport, which carries the timeout instead of http.Client) to
+// the profile's request timeout, whether the endpoint stalls before its
+// headers or in the middle of its body.
+func TestRequestTimeoutCoversHeadersAndBody(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			writeJSON(w, 200, map[string]any{"issuer": srv.URL, "token_endpoint": srv.URL + "/token?" + r.URL.RawQuery,
+				"authorization_endpoint": srv.URL + "/authorize", "jwks_uri": srv.URL + "/jwks"})
+			return
+		}
+		if r.URL.Query().Get("stall") == "body" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(200)
+			fmt.Fprint(w, `{"access_token":`)
+			w.(http.Flusher).Flush()
+		}
+		select { // until the client gives up (or the test does)
+		case <-r.Context().Done():
+		case <-time.After(time.Second):
+		}
+	}))
+	defer srv.Close()
+	for _, stall := range []string{"headers", "body"} {
+		t.Run(stall, func(t *testing.T) {
+			tg := &Target{Issuer: srv.URL, Clients: Clients{Confidential: &Client{ClientID: "c", ClientSecret: "s"}},
+				Timeouts: Timeouts{Request: 150 * time.Millisecond}}
+			md, err := tg.metadata(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			md.TokenEndpoint = srv.URL + "/token?stall=" + stall
+			start := time.Now()
+			_, err = ClientCredentials(context.Background(), tg, ClientCredentialsOptions{})
+			var te *TransportError
+			if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want a timeout TransportError", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("the request took %v despite a 150ms timeout", d)
+			}
+			tg.CloseIdleConnections()
+		})
+	}
+}

@@ -118,14 +118,52 @@ func NewRecordingTransport(base http.RoundTripper) http.RoundTripper {
 // caller's context, so flows hand it a client bound to the step instead.
 type recordingTransport struct {
 	base http.RoundTripper
-	rec  *Recorder
-	step string
+	// timeout, when set, bounds each request from sending to the end of its
+	// body (what http.Client.Timeout would, without its goroutine).
+	timeout time.Duration
+	rec     *Recorder
+	step    string
 	// basic, when set, authenticates requests that carry no Authorization
 	// header with HTTP Basic: x/oauth2's device requests cannot do it alone.
 	basic *Client
 }
 
 func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt.timeout <= 0 {
+		return rt.record(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), rt.timeout)
+	resp, err := rt.record(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's timeout once its body is read or closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.cancel()
+	}
+	return n, err
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// record sends req, recording it into the context's or the bound recorder.
+func (rt *recordingTransport) record(req *http.Request) (*http.Response, error) {
 	if rt.basic != nil && req.Header.Get("Authorization") == "" {
 		req = req.Clone(req.Context())
 		// RFC 6749 2.3.1: both parts form-encoded, as x/oauth2 does for tokens.
@@ -174,6 +212,11 @@ func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		if err != nil {
 			step.Err = "reading body: " + err.Error()
+			// The caller must see the failure too, not a body cut short.
+			resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), failingReader{err}))
+			rec.mu.Lock()
+			rec.transportErr = err
+			rec.mu.Unlock()
 		}
 	}
 	step.End = time.Now()
@@ -227,3 +270,8 @@ func oauthErrorCode(resp *http.Response, body []byte) string {
 	}
 	return ""
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }

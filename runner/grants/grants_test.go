@@ -20,11 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// net/http's request-timeout goroutines (setRequestCancel) outlive some
-	// requests here until the client timeout; they are bounded by it. x/oauth2
-	// v0.38's DeviceAuth leaves its response body open, but closing device
-	// bodies in flows did not remove them all, so the cause is not pinned yet.
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.setRequestCancel.func4"))
+	goleak.VerifyTestMain(m)
 }
 
 func TestClassify(t *testing.T) {
