@@ -27,22 +27,32 @@ func main() {
 }
 
 func serve(addr, bodyFile string) error {
+	h, err := handler(addr, bodyFile)
+	if err != nil {
+		return err
+	}
+	log.Printf("cannedop on http://%s", addr)
+	return http.ListenAndServe(addr, h)
+}
+
+// handler checks the flags and builds the two endpoints.
+func handler(addr, bodyFile string) (http.Handler, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--addr: %w", err)
+		return nil, fmt.Errorf("--addr: %w", err)
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("--addr %s: cannedop binds loopback only", addr)
+		return nil, fmt.Errorf("--addr %s: cannedop binds loopback only", addr)
 	}
 	if bodyFile == "" {
-		return fmt.Errorf("--body: a file with the token response is required")
+		return nil, fmt.Errorf("--body: a file with the token response is required")
 	}
 	body, err := os.ReadFile(bodyFile)
 	if err != nil {
-		return fmt.Errorf("--body: %w", err)
+		return nil, fmt.Errorf("--body: %w", err)
 	}
 	if !json.Valid(body) {
-		return fmt.Errorf("--body %s: not JSON", bodyFile)
+		return nil, fmt.Errorf("--body %s: not JSON", bodyFile)
 	}
 	issuer := "http://" + addr
 	discovery, _ := json.Marshal(map[string]any{
@@ -63,6 +73,5 @@ func serve(addr, bodyFile string) error {
 		h["Content-Length"] = []string{length}
 		w.Write(body)
 	})
-	log.Printf("cannedop on %s", issuer)
-	return http.ListenAndServe(addr, mux)
+	return mux, nil
 }
