@@ -1,8 +1,10 @@
 // Package grants binds the grants of package flows to the runner: each flow name
 // the CLI accepts (client_credentials, authorization_code, refresh, device_code,
 // password) becomes a runner.Flow that replays the grant against a flows.Target,
-// keeping only the timed steps (flows.RecordTrace, no bodies copied), and Classify
-// maps the flows package's typed errors to the runner's outcomes.
+// keeping only the timed steps, and Classify maps the flows package's typed
+// errors to the runner's outcomes. Grants of single token requests (client
+// credentials, password, refresh) send a flows.PreparedTokenRequest built in the
+// setup phase; the others run the flows with flows.RecordTrace (no bodies copied).
 package grants
 
 import (
@@ -117,7 +119,7 @@ func runnerStep(s flows.Step) runner.Step {
 // tokenOnly replays a grant of one token request with fixed parameters (client
 // credentials, password) through a flows.PreparedTokenRequest: built once in the
 // untimed setup phase, then sent as is, its response decoded once and checked
-// (access_token and token_type present, expires_in a number).
+// (access_token and token_type present, expires_in a number, scope a string).
 type tokenOnly struct {
 	name     string
 	prepare  func(context.Context) (*flows.PreparedTokenRequest, error)
