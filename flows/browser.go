@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
 )
 
 // chromeNames are the executables FindChrome looks for on PATH, in order.
@@ -46,6 +48,16 @@ type BrowserOptions struct {
 	// IgnoreCertErrors lets pages with untrusted certificates load (a
 	// self-signed local provider; see Target.TLS).
 	IgnoreCertErrors bool
+	// Shareable starts the browser with a DevTools port on 127.0.0.1 (and
+	// talks to it over a websocket rather than a pipe), so that other
+	// processes can connect to it through [Browser.DevToolsURL].
+	Shareable bool
+	// RemoteURL, when set, is the DevTools address of a Chromium that runs
+	// already (ws://HOST:PORT/devtools/browser/ID, or http://HOST:PORT to look
+	// it up): the flows open their tabs there, in a browser context of their
+	// own so that no cookies cross from other users of that browser, and Close
+	// leaves it running. ExecPath and IgnoreCertErrors do not apply.
+	RemoteURL string
 }
 
 // Browser is one headless Chromium for the whole process; each flow gets its own
@@ -62,19 +74,23 @@ type Browser struct {
 	closeOnce   sync.Once
 }
 
-// NewBrowser starts Chromium headless with a fresh profile. The browser lives
-// until Close, not until ctx ends: ctx only bounds the start.
+// NewBrowser starts Chromium headless with a fresh profile, or connects to
+// opts.RemoteURL. The browser lives until Close, not until ctx ends: ctx only
+// bounds the start.
 func NewBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
+	if opts.OutDir != "" {
+		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("flows: browser screenshots folder: %w", err)
+		}
+	}
+	if opts.RemoteURL != "" {
+		return connectBrowser(ctx, opts)
+	}
 	path := opts.ExecPath
 	if path == "" {
 		var err error
 		if path, err = FindChrome(); err != nil {
 			return nil, err
-		}
-	}
-	if opts.OutDir != "" {
-		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-			return nil, fmt.Errorf("flows: browser screenshots folder: %w", err)
 		}
 	}
 	dir, err := os.MkdirTemp("", "grantbench-chrome-")
@@ -95,36 +111,85 @@ func NewBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
 	if opts.IgnoreCertErrors {
 		allocOpts = append(allocOpts, chromedp.IgnoreCertErrors)
 	}
+	if opts.Shareable {
+		allocOpts = append(allocOpts, remote.WebSocket, chromedp.Flag("remote-debugging-address", "127.0.0.1"))
+	}
 	// The browser's life must not follow ctx (a caller's timeout would kill it
 	// mid-run), so it hangs off a context only Close cancels.
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), allocOpts...)
 	bctx, cancel := chromedp.NewContext(allocCtx)
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }() // the first Run starts the browser: no timeout on it
-	select {
-	case err = <-started:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	maxTabs := opts.MaxTabs
-	if maxTabs <= 0 {
-		maxTabs = 4
-	}
-	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs), outDir: opts.OutDir, userDataDir: dir}
-	if err != nil {
+	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), outDir: opts.OutDir, userDataDir: dir}
+	if err := waitStarted(ctx, started); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("flows: starting %s: %w", path, err)
 	}
 	return b, nil
 }
 
-// Close stops the browser and removes its profile. Safe to call twice.
+// connectBrowser attaches to the Chromium at opts.RemoteURL, in a new browser
+// context that Close disposes of (closing its tabs, not the browser).
+func connectBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
+	allocCtx, allocCancel := remote.NewAllocator(context.WithoutCancel(ctx), opts.RemoteURL)
+	bctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithNewBrowserContext())
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(bctx) }()
+	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), outDir: opts.OutDir}
+	if err := waitStarted(ctx, started); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("flows: connecting to the browser at %s: %w", opts.RemoteURL, err)
+	}
+	return b, nil
+}
+
+func maxTabs(opts BrowserOptions) int {
+	if opts.MaxTabs <= 0 {
+		return 4
+	}
+	return opts.MaxTabs
+}
+
+// waitStarted waits for the browser's first run, or for ctx.
+func waitStarted(ctx context.Context, started <-chan error) error {
+	select {
+	case err := <-started:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// DevToolsURL is the DevTools websocket address of a browser NewBrowser
+// started with Shareable, for other processes to share it through
+// BrowserOptions.RemoteURL; "" for any other browser.
+func (b *Browser) DevToolsURL() string {
+	if b.userDataDir == "" {
+		return ""
+	}
+	// Chromium started with --remote-debugging-port=0 writes the port it took
+	// and the browser's path there.
+	data, err := os.ReadFile(filepath.Join(b.userDataDir, "DevToolsActivePort"))
+	if err != nil {
+		return ""
+	}
+	port, path, ok := strings.Cut(strings.TrimSpace(string(data)), "\n")
+	if !ok || port == "" || !strings.HasPrefix(path, "/devtools/browser/") {
+		return ""
+	}
+	return "ws://127.0.0.1:" + port + path
+}
+
+// Close stops the browser and removes its profile, or for a connected browser
+// closes this process's tabs and browser context. Safe to call twice.
 func (b *Browser) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.cancel()
 		b.allocCancel()
-		err = os.RemoveAll(b.userDataDir)
+		if b.userDataDir != "" {
+			err = os.RemoveAll(b.userDataDir)
+		}
 	})
 	return err
 }

@@ -16,6 +16,11 @@ import (
 // under CI a missing browser fails the test.
 func newTestBrowser(t *testing.T) *Browser {
 	t.Helper()
+	return newTestBrowserWith(t, BrowserOptions{OutDir: t.TempDir(), MaxTabs: 2})
+}
+
+func newTestBrowserWith(t *testing.T, opts BrowserOptions) *Browser {
+	t.Helper()
 	if _, err := FindChrome(); err != nil {
 		var cm *ChromeMissingError
 		if errors.As(err, &cm) && os.Getenv("CI") == "" {
@@ -25,7 +30,7 @@ func newTestBrowser(t *testing.T) *Browser {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := NewBrowser(ctx, BrowserOptions{OutDir: t.TempDir(), MaxTabs: 2})
+	b, err := NewBrowser(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +42,15 @@ func newTestBrowser(t *testing.T) *Browser {
 // login and consent, an already-logged-in second flow, the implicit fragment
 // response, device verification, and a failing step's screenshot.
 func TestBrowserFlows(t *testing.T) {
+	// The mock before the browser, so that it closes after it (see
+	// TestConnectedBrowsers).
+	tg := startMock(t)
 	b := newTestBrowser(t)
-	t.Run("mock", func(t *testing.T) { mockBrowserFlows(t, b) })
+	t.Run("mock", func(t *testing.T) { mockBrowserFlows(t, b, tg) })
 	t.Run("zitadel", func(t *testing.T) { zitadelBrowserFlows(t, b) })
 }
 
-func mockBrowserFlows(t *testing.T, b *Browser) {
-	tg := startMock(t)
+func mockBrowserFlows(t *testing.T, b *Browser, tg *Target) {
 	ctx := context.Background()
 
 	res, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b})
@@ -164,4 +171,63 @@ func stepDurations(steps []Step) []string {
 		out = append(out, s.Name+"="+s.Duration().String())
 	}
 	return out
+}
+
+// TestConnectedBrowsers shares one Chromium between two connected Browsers, as
+// the mutation matrix shares one between its conform processes: each gets a
+// browser context of its own (a login in one is not a session in the other),
+// and closing one leaves the browser serving the other.
+func TestConnectedBrowsers(t *testing.T) {
+	// The mock first, so that it closes after the browsers: its graceful
+	// shutdown waits up to 5 s for the sockets Chromium opens ahead of use.
+	tg := startMock(t)
+	if d := newTestBrowser(t).DevToolsURL(); d != "" {
+		t.Errorf("a browser started without Shareable has DevToolsURL %q", d)
+	}
+	owner := newTestBrowserWith(t, BrowserOptions{Shareable: true, MaxTabs: 2})
+	devtools := owner.DevToolsURL()
+	if !strings.HasPrefix(devtools, "ws://127.0.0.1:") || !strings.Contains(devtools, "/devtools/browser/") {
+		t.Fatalf("DevToolsURL = %q", devtools)
+	}
+	connect := func() *Browser {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b, err := NewBrowser(ctx, BrowserOptions{RemoteURL: devtools, MaxTabs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.DevToolsURL() != "" {
+			t.Errorf("a connected browser reports DevToolsURL %q", b.DevToolsURL())
+		}
+		return b
+	}
+	first, second := connect(), connect()
+	ctx := context.Background()
+	if res, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: first}); err != nil || !slices.Contains(stepNames(res.Trace), "login") {
+		t.Fatalf("first browser's code flow: %v", err)
+	}
+	res, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: second})
+	if err != nil {
+		t.Fatalf("second browser's code flow: %v", err)
+	}
+	if !slices.Contains(stepNames(res.Trace), "login") {
+		t.Errorf("the second connected browser found the first one's session: steps %v", stepNames(res.Trace))
+	}
+	if err := first.Close(); err != nil {
+		t.Errorf("closing a connected browser: %v", err)
+	}
+	if _, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: second}); err != nil {
+		t.Errorf("after the other connected browser closed: %v", err)
+	}
+	second.Close()
+	// The browser itself still runs for its owner.
+	if _, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: owner}); err != nil {
+		t.Errorf("the owner's browser after both connected ones closed: %v", err)
+	}
+
+	ctx2, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := NewBrowser(ctx2, BrowserOptions{RemoteURL: "ws://127.0.0.1:1/devtools/browser/none"}); err == nil {
+		t.Error("connected to a browser that is not there")
+	}
 }

@@ -28,6 +28,8 @@ type env struct {
 	issuer        string
 	raw           *http.Client
 	screenshotDir string
+	// browserURL, when set, is a running Chromium to connect to (Options.BrowserURL).
+	browserURL string
 	// redactor shortens secrets in the evidence attached to failed specs: it
 	// ends up in results.json and in reports people share.
 	redactor *reports.Redactor
@@ -254,7 +256,7 @@ func (e *env) browserFor(mode flows.ConsentMode) *flows.Browser {
 	e.browserMu.Lock()
 	defer e.browserMu.Unlock()
 	if e.browser == nil && e.browserErr == nil {
-		e.browser, e.browserErr = flows.NewBrowser(e.runCtx, flows.BrowserOptions{OutDir: e.screenshotDir})
+		e.browser, e.browserErr = flows.NewBrowser(e.runCtx, flows.BrowserOptions{OutDir: e.screenshotDir, RemoteURL: e.browserURL})
 	}
 	Expect(e.browserErr).NotTo(HaveOccurred(), "start headless Chromium")
 	return e.browser

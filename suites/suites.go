@@ -56,6 +56,10 @@ type Options struct {
 	NoColor bool
 	// Verbose prints every spec, not only failures.
 	Verbose bool
+	// BrowserURL is the DevTools address of a Chromium that runs already, to
+	// open the browser checks' tabs in (a browser context of this run's own)
+	// instead of starting one; see flows.BrowserOptions.RemoteURL.
+	BrowserURL string
 }
 
 // UnreachableError means the target could not be reached (its discovery
@@ -144,6 +148,7 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 	}
 
 	e := newEnv(ctx, target, issuer, screenshotDir)
+	e.browserURL = opts.BrowserURL
 	var report types.Report
 	e.declare()
 	ginkgo.ReportAfterSuite("grantbench results", func(r types.Report) {

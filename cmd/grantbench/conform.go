@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/suites"
@@ -23,6 +24,7 @@ type conformOptions struct {
 	defects     stringList
 	noColor     bool
 	verbose     bool
+	browserURL  string
 }
 
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,17 +37,21 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&opts.defects, "defect", "switch on a defect mode of the bundled mock (repeatable)")
 	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
 	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
+	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR]")
+		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--browser-url ADDR]")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args, "conform"); help || err != nil {
 		return err
 	}
+	if err := checkBrowserURL(opts.browserURL); err != nil {
+		return usageErrorf("conform: %v", err)
+	}
 
 	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,
 		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
-		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose}
+		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL}
 	if opts.target != "" {
 		target, err := flows.LoadTarget(opts.target)
 		if err != nil {
@@ -86,4 +92,18 @@ func conformError(err error, out string, stdout io.Writer) error {
 		// The run itself broke (the bundled mock did not start, say).
 		return fmt.Errorf("conform: %w", err)
 	}
+}
+
+const browserURLUsage = "DevTools `address` of a Chromium that runs already (ws://127.0.0.1:9222/devtools/browser/ID or http://127.0.0.1:9222) to open tabs in, instead of starting one"
+
+// checkBrowserURL vets --browser-url ("" is fine: start a browser).
+func checkBrowserURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("--browser-url %q: want a ws:// or http:// DevTools address", raw)
+	}
+	return nil
 }

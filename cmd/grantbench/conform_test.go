@@ -94,6 +94,8 @@ func TestConformUsageErrors(t *testing.T) {
 		{"missing profile", []string{"--target", filepath.Join(t.TempDir(), "absent.yaml")}, "no such file"},
 		{"bad profile", []string{"--target", badProfile}, "issuer"},
 		{"bad label filter", []string{"--label-filter", "AC1 &&", "--out", t.TempDir()}, "label filter"},
+		{"bad browser URL", []string{"--browser-url", "ftp://127.0.0.1:9222", "--out", t.TempDir()}, "--browser-url"},
+		{"browser URL without a host", []string{"--browser-url", "ws:///devtools", "--out", t.TempDir()}, "--browser-url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

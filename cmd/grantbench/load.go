@@ -51,6 +51,7 @@ type loadOptions struct {
 	progress               string
 	tabs                   int
 	cpuProfile             string
+	browserURL             string
 }
 
 // repeatedFlag is a string flag given any number of times (--threshold).
@@ -74,7 +75,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(fs.Output(), `usage: grantbench load [--target FILE] (--scenario FILE | --flow NAME (--rate R | --stages S | --workers N)
                        [--duration D] [--iterations N] [--max-in-flight N]) [--threshold EXPR ...]
                        [--metrics-addr ADDR [--linger D]] [--remote-write URL] [--out DIR]
-                       [--consent http|browser] [--shard i/n]
+                       [--consent http|browser [--tabs N] [--browser-url ADDR]] [--shard i/n]
 
 Replays OAuth flows concurrently against a target (without --target, the bundled
 mock provider started in this process) and writes DIR/load.json. Exit status: 0 all
@@ -94,6 +95,7 @@ usage, 3 the target could not be reached.
 	fs.IntVar(&o.workers, "workers", 0, "closed model: concurrent workers, each starting its next iteration when the last ends (constant-workers)")
 	fs.Int64Var(&o.iterations, "iterations", 0, "closed model: total iterations to run (with or instead of --duration)")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open model: most iterations running at once; later ones are dropped and counted (default %d)", runner.DefaultMaxInFlight))
+	fs.StringVar(&o.browserURL, "browser-url", "", browserURLUsage)
 	fs.IntVar(&o.tabs, "tabs", 4, "browser consent: most Chromium tabs open at once (the bounded pool browser-driven iterations share)")
 	fs.StringVar(&o.consent, "consent", "", "authorization_code login and consent: http (form posts, bundled mock) or browser (headless Chromium); default http for targets that allow it")
 	fs.Var(&o.thresholds, "threshold", "pass/fail `expression`, repeatable: token:p99<250ms, error_rate<0.1%, rate>=0.98*target")
@@ -110,6 +112,9 @@ usage, 3 the target could not be reached.
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, else a line every 10s), plain, or off")
 	if help, err := parseFlags(fs, args, "load"); help || err != nil {
 		return err
+	}
+	if err := checkBrowserURL(o.browserURL); err != nil {
+		return usageErrorf("load: %v", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -206,7 +211,7 @@ usage, 3 the target could not be reached.
 			if o.tabs < 1 {
 				return usageErrorf("load: --tabs must be at least 1")
 			}
-			browser, err = flows.NewBrowser(ctx, flows.BrowserOptions{MaxTabs: o.tabs, OutDir: filepath.Join(o.out, "screenshots")})
+			browser, err = flows.NewBrowser(ctx, flows.BrowserOptions{MaxTabs: o.tabs, OutDir: filepath.Join(o.out, "screenshots"), RemoteURL: o.browserURL})
 			if err != nil {
 				return fmt.Errorf("load: browser consent: %w", err)
 			}

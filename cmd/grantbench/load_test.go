@@ -56,6 +56,7 @@ func TestLoadUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--scenario", scenario}, "scenarios[0].rate"},
 		{[]string{"--scenario", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--target", filepath.Join(dir, "missing.yaml")}, "--target"},
+		{[]string{"--flow", "authorization_code", "--workers", "1", "--iterations", "1", "--browser-url", "127.0.0.1:9222"}, "--browser-url"},
 		{[]string{"--bogus"}, "bogus"},
 	} {
 		code, _, stderr := runLoadCmd(t, context.Background(), tc.args...)

@@ -27,6 +27,10 @@ import (
 // every run of the matrix is a `grantbench conform` of its own.
 var grantbenchBin string
 
+// sharedBrowserURL is the DevTools address of the Chromium the conform runs share
+// ("" when none could start).
+var sharedBrowserURL string
+
 // resultPath is the committed matrix result docs/checks.md is generated from.
 const resultPath = "testdata/matrix.json"
 
@@ -62,6 +66,17 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "matrix: go build ./cmd/grantbench: %v\n%s", err, out)
 		return 1
 	}
+	// One Chromium for every conform run, which each open their tabs in a
+	// browser context of their own (--browser-url), rather than one per run.
+	browser, err := flows.NewBrowser(ctx, flows.BrowserOptions{Shareable: true})
+	if err != nil {
+		// The runs that need a browser will then start their own, and fail
+		// as they should when there is none.
+		fmt.Fprintln(os.Stderr, "matrix: no shared browser:", err)
+	} else {
+		defer browser.Close()
+		sharedBrowserURL = browser.DevToolsURL()
+	}
 	return m.Run()
 }
 
@@ -85,6 +100,9 @@ func conform(ctx context.Context, t *testing.T, defect, labelFilter string) verd
 	}
 	if labelFilter != "" {
 		args = append(args, "--label-filter", labelFilter)
+	}
+	if sharedBrowserURL != "" {
+		args = append(args, "--browser-url", sharedBrowserURL)
 	}
 	cmd := exec.CommandContext(ctx, grantbenchBin, args...)
 	killGroupOnCancel(cmd)
