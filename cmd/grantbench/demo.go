@@ -152,15 +152,14 @@ func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr i
 	}
 	var scenarios []runner.Scenario
 	for _, spec := range plan.Scenarios {
-		flow, err := grants.New(spec.Flow, grants.Config{Target: target, Consent: flows.ConsentHTTP})
+		sc, closer, err := bindScenario(spec, spec.Executor, grants.Config{Target: target, Consent: flows.ConsentHTTP})
 		if err != nil {
-			return nil, fmt.Errorf("demo: scenario %s: %w", spec.Name, err)
+			return nil, fmt.Errorf("demo: %w", err)
 		}
-		if c, ok := flow.(interface{ Close() error }); ok {
-			defer c.Close()
+		if closer != nil {
+			defer closer.Close()
 		}
-		scenarios = append(scenarios, runner.Scenario{Name: spec.Name, Flow: flow, Consent: spec.Consent,
-			Weight: spec.Weight, Executor: spec.Executor, Classify: grants.Classify})
+		scenarios = append(scenarios, sc)
 	}
 
 	reg := prometheus.NewRegistry()

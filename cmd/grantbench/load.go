@@ -217,18 +217,14 @@ usage, 3 the target could not be reached.
 			}
 			closers = append(closers, browser)
 		}
-		flow, err := grants.New(spec.Flow, grants.Config{Target: target, Consent: consent, Browser: browser})
+		sc, closer, err := bindScenario(spec, ex, grants.Config{Target: target, Consent: consent, Browser: browser})
 		if err != nil {
-			return usageErrorf("load: scenario %s: %v", spec.Name, err)
+			return usageErrorf("load: %v", err)
 		}
-		if c, ok := flow.(interface{ Close() error }); ok {
-			closers = append(closers, c)
+		if closer != nil {
+			closers = append(closers, closer)
 		}
-		scenarios = append(scenarios, runner.Scenario{Name: spec.Name, Flow: flow, Consent: spec.Consent, Weight: spec.Weight,
-			Executor: ex, Classify: grants.Classify})
-		if spec.Flow == "authorization_code" {
-			scenarios[len(scenarios)-1].Consent = string(consent)
-		}
+		scenarios = append(scenarios, sc)
 	}
 	if len(scenarios) == 0 {
 		return usageErrorf("load: shard %s has nothing to run", shard)
@@ -594,4 +590,21 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// bindScenario binds a scenario of the plan to its grant (runner/grants) with
+// the executor to run, and returns what closes the flow's resources (seeding,
+// tabs), nil when it holds none. The authorization code scenario is labelled
+// with the consent mode it really uses.
+func bindScenario(spec runner.ScenarioSpec, ex runner.Executor, cfg grants.Config) (runner.Scenario, io.Closer, error) {
+	flow, err := grants.New(spec.Flow, cfg)
+	if err != nil {
+		return runner.Scenario{}, nil, fmt.Errorf("scenario %s: %w", spec.Name, err)
+	}
+	sc := runner.Scenario{Name: spec.Name, Flow: flow, Consent: spec.Consent, Weight: spec.Weight, Executor: ex, Classify: grants.Classify}
+	if spec.Flow == "authorization_code" {
+		sc.Consent = string(cfg.Consent)
+	}
+	closer, _ := flow.(io.Closer)
+	return sc, closer, nil
 }
