@@ -102,23 +102,30 @@ type TokenRequestOptions struct {
 // helper would not make (an unknown grant type, a grant the client is not
 // allowed); malformed requests need raw net/http instead.
 func TokenRequest(ctx context.Context, t *Target, opts TokenRequestOptions) (*Result, error) {
-	role := opts.Role
-	if role == "" {
-		role = RoleConfidential
-	}
+	role, step, params := opts.resolve()
 	r, err := begin(ctx, t, opts.GrantType, role, opts.Record)
 	if err != nil {
 		return r.done(err)
 	}
-	step := opts.Step
-	if step == "" {
-		step = "token"
-	}
-	params := url.Values{"grant_type": {opts.GrantType}}
-	for k, v := range opts.Params {
-		params[k] = v
-	}
 	tok, err := r.tokenRequest(ctx, step, opts.Scopes, params)
 	r.res.setToken(tok)
 	return r.done(err)
+}
+
+// resolve fills in the defaults (the confidential client, step "token") and
+// builds the body parameters before scope and client authentication: grant_type
+// and Params.
+func (o TokenRequestOptions) resolve() (role Role, step string, params url.Values) {
+	role, step = o.Role, o.Step
+	if role == "" {
+		role = RoleConfidential
+	}
+	if step == "" {
+		step = "token"
+	}
+	params = url.Values{"grant_type": {o.GrantType}}
+	for k, v := range o.Params {
+		params[k] = v
+	}
+	return role, step, params
 }

@@ -61,10 +61,7 @@ type TokenResponse struct {
 // its one step). It resolves the client and the token endpoint now, so a
 // missing client or metadata fails here rather than on every send.
 func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOptions) (*PreparedTokenRequest, error) {
-	role := opts.Role
-	if role == "" {
-		role = RoleConfidential
-	}
+	role, step, params := opts.resolve()
 	c, err := t.Client(role)
 	if err != nil {
 		return nil, err
@@ -75,14 +72,6 @@ func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOption
 	}
 	if md.TokenEndpoint == "" {
 		return nil, &UnsupportedError{What: "a token endpoint (no token_endpoint in its metadata)"}
-	}
-	step := opts.Step
-	if step == "" {
-		step = "token"
-	}
-	params := url.Values{"grant_type": {opts.GrantType}}
-	for k, v := range opts.Params {
-		params[k] = v
 	}
 	if len(opts.Scopes) > 0 {
 		params.Set("scope", strings.Join(opts.Scopes, " "))
