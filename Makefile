@@ -31,7 +31,7 @@ MILLION ?= 0
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 ifeq ($(BARS),1)
-	@scripts/ensure-tools.sh wrk curl
+	@scripts/ensure-tools.sh wrk curl python3 taskset time
 	mockprovider/internal/benchfloor/run.sh
 	SKIP_MILLION=$(if $(filter 1,$(MILLION)),,1) deploy/bench/bars.sh
 endif

@@ -10,6 +10,8 @@ for tool in "$@"; do
     chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || need+=(chromium) ;;
     prometheus) command -v prometheus >/dev/null 2>&1 || need+=(prometheus) ;;
     promtool) command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
+    taskset) command -v taskset >/dev/null 2>&1 || need+=(util-linux) ;;
+    time) [ -x /usr/bin/time ] || need+=(time) ;; # the program, not the shell keyword
     *) command -v "$tool" >/dev/null 2>&1 || need+=("$tool") ;;
   esac
 done
