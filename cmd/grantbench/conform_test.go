@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,32 @@ func TestConformChromeMissingExitsTwo(t *testing.T) {
 	}
 	if !strings.Contains(output, "apt-get install") {
 		t.Fatalf("the output does not say how to install Chromium:\n%s", output)
+	}
+}
+
+// TestConformConsoleShowsNoSecrets runs checks that fail with defects which put
+// tokens, secrets and private keys on the wire (the mock's client secrets and
+// user password are known), verbose, and scans the whole console output: the
+// written files go through the redactor, Ginkgo's console does not, so the
+// suites' own messages must already be safe.
+func TestConformConsoleShowsNoSecrets(t *testing.T) {
+	out := t.TempDir()
+	args := []string{"--out", out, "--no-color", "-v", "--label-filter", "!browser"}
+	for _, d := range []string{"jwks_leaks_private", "introspect_leaks", "client_secret_unchecked", "token_get_allowed",
+		"implicit_refresh_token", "password_always_on", "weak_tokens", "error_to_unregistered", "cc_refresh_token"} {
+		args = append(args, "--defect", d)
+	}
+	code, output := runConformChild(t, args...)
+	if code != 1 || !strings.Contains(output, "[FAILED]") {
+		t.Fatalf("exit %d, want 1 with failed checks; output:\n%s", code, output)
+	}
+	for _, secret := range []string{"demo-secret", "legacy-secret", "wonderland"} {
+		if strings.Contains(output, secret) {
+			t.Errorf("the console output shows the secret %q", secret)
+		}
+	}
+	// A whole JWT (tokens, ID tokens) or a private JWK member.
+	if m := regexp.MustCompile(`eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}|"d"\s*:\s*"[\w-]{20,}`).FindString(output); m != "" {
+		t.Errorf("the console output shows %q", m)
 	}
 }
