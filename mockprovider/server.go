@@ -28,6 +28,11 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// silent holds the connections that have sent nothing yet, with when
+	// they opened (see dropSilentConns).
+	silentMu sync.Mutex
+	silent   map[net.Conn]time.Time
 }
 
 // TLSConfig turns on HTTPS for StartLocalTLS.
@@ -86,8 +91,10 @@ func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConf
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    32 << 10,
 		},
-		done: make(chan struct{}),
+		done:   make(chan struct{}),
+		silent: map[net.Conn]time.Time{},
 	}
+	s.http.ConnState = s.trackSilent
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -130,12 +137,54 @@ func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 // Done is closed when the server has stopped serving.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
+// trackSilent keeps the set of connections that have sent nothing yet.
+func (s *Server) trackSilent(c net.Conn, state http.ConnState) {
+	s.silentMu.Lock()
+	defer s.silentMu.Unlock()
+	if state == http.StateNew {
+		s.silent[c] = time.Now()
+	} else {
+		delete(s.silent, c)
+	}
+}
+
+// silentGrace is how long a connection may stay silent during Close before it
+// is dropped: long enough for a request already on its way to arrive.
+const silentGrace = 500 * time.Millisecond
+
+// dropSilentConns closes, until stop, the connections that have sent nothing
+// for silentGrace. http.Server.Shutdown waits 5 s for such connections in case
+// a request is coming, and browsers open them ahead of use: without this,
+// every Close after a browser visited took 5 s.
+func (s *Server) dropSilentConns(stop <-chan struct{}) {
+	tick := time.NewTicker(silentGrace / 5)
+	defer tick.Stop()
+	for {
+		s.silentMu.Lock()
+		for c, since := range s.silent {
+			if time.Since(since) >= silentGrace {
+				c.Close()
+				delete(s.silent, c)
+			}
+		}
+		s.silentMu.Unlock()
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Close stops the server, waiting up to 5 seconds for requests in flight.
 // It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		stopDropping := make(chan struct{})
+		defer close(stopDropping)
+		go s.dropSilentConns(stopDropping)
 		if err := s.http.Shutdown(ctx); err != nil {
 			s.closeErr = errors.Join(err, s.http.Close())
 		}
