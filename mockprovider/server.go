@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type Server struct {
 	// they opened (see dropSilentConns).
 	silentMu sync.Mutex
 	silent   map[net.Conn]time.Time
+	// silentCount is len(silent), read without the lock so that requests on
+	// connections that have spoken (all of them, under load) skip it.
+	silentCount atomic.Int64
 }
 
 // TLSConfig turns on HTTPS for StartLocalTLS.
@@ -139,12 +143,19 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 
 // trackSilent keeps the set of connections that have sent nothing yet.
 func (s *Server) trackSilent(c net.Conn, state http.ConnState) {
+	// A connection's StateNew happens before its other states, so a zero
+	// count means c is not in the set.
+	if state != http.StateNew && s.silentCount.Load() == 0 {
+		return
+	}
 	s.silentMu.Lock()
 	defer s.silentMu.Unlock()
 	if state == http.StateNew {
 		s.silent[c] = time.Now()
-	} else {
+		s.silentCount.Add(1)
+	} else if _, ok := s.silent[c]; ok {
 		delete(s.silent, c)
+		s.silentCount.Add(-1)
 	}
 }
 
@@ -165,6 +176,7 @@ func (s *Server) dropSilentConns(stop <-chan struct{}) {
 			if time.Since(since) >= silentGrace {
 				c.Close()
 				delete(s.silent, c)
+				s.silentCount.Add(-1)
 			}
 		}
 		s.silentMu.Unlock()

@@ -189,7 +189,7 @@ usage, 3 the target could not be reached.
 
 	// Scenarios bound to grants.
 	var scenarios []runner.Scenario
-	var closers []interface{ Close() error }
+	var closers []io.Closer
 	defer func() {
 		// Reverse order: flows stop their background seeding before the browser goes.
 		for i := len(closers) - 1; i >= 0; i-- {
