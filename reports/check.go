@@ -11,6 +11,7 @@ type Check struct {
 	SourceText string // the source cell as written in the catalogue
 	Sources    []Source
 	Defects    []string // mock-provider defect modes that make it fail
+	Bugs       []string // example-app bug switches that make a P check fail
 }
 
 // Source is one reference a check cites.

@@ -158,13 +158,21 @@ func Render(catalog []reports.Check, result Result) []byte {
 				proven++
 			}
 		}
-		// The rp rows of the catalogue name the bad response the client must
-		// reject and have no "what must happen" column.
 		what := c.Expect
 		if what == "" {
 			what = "rejects: " + c.Sent
 		}
-		fmt.Fprintf(&rows, "| %s | %s | %s | %s | %s |\n", c.ID, cell(what), cell(c.SourceText), defectCell(c.Defects), caught)
+		breaker := defectCell(c.Defects)
+		if c.Area == "rp" {
+			// A client-application check is broken by an example app's bug
+			// switch, not by a provider defect.
+			breaker = "bug " + defectCell(c.Bugs)
+			if len(c.Bugs) == 0 {
+				breaker = "— (positive)"
+			}
+			what = c.Sent + " → " + what
+		}
+		fmt.Fprintf(&rows, "| %s | %s | %s | %s | %s |\n", c.ID, cell(what), cell(c.SourceText), breaker, caught)
 	}
 
 	var out bytes.Buffer
@@ -187,7 +195,7 @@ func Render(catalog []reports.Check, result Result) []byte {
 // caughtCell says, for one check, whether each of its defects was caught.
 func caughtCell(c reports.Check, defects map[string]DefectRun, cleanPassed map[string]bool) string {
 	if c.Area == "rp" {
-		return "— (client-side check, not run by the matrix)"
+		return "— (client-side check, not run by the provider matrix)"
 	}
 	if len(c.Defects) == 0 {
 		if cleanPassed[c.ID] {

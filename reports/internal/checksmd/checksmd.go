@@ -21,6 +21,9 @@ type Check struct {
 	Source  string // the source cell as written
 	Sources []Source
 	Defects []string
+	// Bugs are the example applications' bug switches that break a
+	// client-application (P) check: the client-side twin of Defects.
+	Bugs []string
 }
 
 // Source is one reference a check cites: an RFC section, an OpenID spec
@@ -76,7 +79,7 @@ func AreaOf(id string) string {
 var (
 	idPattern      = regexp.MustCompile(`^([A-Z]+)([0-9]+)$`)
 	rfcPattern     = regexp.MustCompile(`^RFC\s*([0-9]{3,5})\s*(.*)$`)
-	oidcPattern    = regexp.MustCompile(`^OIDC Core\s*(.*)$`)
+	oidcPattern    = regexp.MustCompile(`^(?:OIDC )?Core\s*([0-9][0-9.]*)?(.*)$`)
 	sectionPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 	defectPattern  = regexp.MustCompile("`([a-z0-9_]+)`")
 )
@@ -139,13 +142,10 @@ func Parse(r io.Reader) ([]Check, error) {
 			sent = firstNonEmpty(col("what is checked"), col("bad response"))
 		}
 		expect := firstNonEmpty(col("what must happen"), col("must"))
-		var defects []string
-		for _, d := range defectPattern.FindAllStringSubmatch(col("defect"), -1) {
-			defects = append(defects, d[1])
-		}
 		checks = append(checks, Check{
 			ID: id, Area: area, Sent: sent, Expect: expect,
-			Source: source, Sources: sources, Defects: defects,
+			Source: source, Sources: sources,
+			Defects: codeNames(col("defect")), Bugs: codeNames(col("bug")),
 		})
 	}
 	if err := scanner.Err(); err != nil {
@@ -185,8 +185,10 @@ func ParseSources(cell string) []Source {
 			continue
 		}
 		if m := oidcPattern.FindStringSubmatch(part); m != nil {
+			// "Core 3.1.3.7(2)" is OIDC Core's section 3.1.3.7, item 2: the
+			// anchor is the section's.
 			s := Source{Text: part, Key: "oidc", URL: "https://openid.net/specs/openid-connect-core-1_0.html"}
-			if sec := strings.TrimSpace(m[1]); sectionPattern.MatchString(sec) {
+			if sec := strings.TrimSuffix(m[1], "."); sectionPattern.MatchString(sec) {
 				s.URL += "#rfc.section." + sec
 			}
 			out = append(out, s)
@@ -202,6 +204,15 @@ func ParseSources(cell string) []Source {
 		}
 	}
 	return out
+}
+
+// codeNames returns the `code_spans` of a cell: the defect or bug names.
+func codeNames(cell string) []string {
+	var names []string
+	for _, d := range defectPattern.FindAllStringSubmatch(cell, -1) {
+		names = append(names, d[1])
+	}
+	return names
 }
 
 func splitRow(line string) []string {

@@ -24,6 +24,10 @@ const sample = `# The check catalogue
 | ID | bad response | source |
 |---|---|---|
 | P1 | wrong iss | oidcc-client-test-invalid-iss, -invalid-aud |
+
+| ID | what is sent | what must happen | source | bug |
+|---|---|---|---|---|
+| P2 | wrong aud | refuse | oidcc-client-test-invalid-aud; Core 3.1.3.7(3) | ` + "`skip_aud`" + ` |
 `
 
 func TestParseSample(t *testing.T) {
@@ -31,8 +35,8 @@ func TestParseSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) != 5 {
-		t.Fatalf("got %d checks, want 5: %+v", len(checks), checks)
+	if len(checks) != 6 {
+		t.Fatalf("got %d checks, want 6: %+v", len(checks), checks)
 	}
 	ac1 := checks[0]
 	if ac1.ID != "AC1" || ac1.Area != "authcode" || ac1.Sent != "normal code flow" {
@@ -66,6 +70,14 @@ func TestParseSample(t *testing.T) {
 	}
 	if p1 := checks[4]; p1.Area != "rp" || p1.Sent != "wrong iss" || len(p1.Sources) != 1 {
 		t.Errorf("P1 parsed as %+v", p1)
+	}
+	p2 := checks[5]
+	if strings.Join(p2.Bugs, ",") != "skip_aud" || len(p2.Defects) != 0 {
+		t.Errorf("P2 bugs = %v, defects = %v", p2.Bugs, p2.Defects)
+	}
+	wantCore := Source{Text: "Core 3.1.3.7(3)", Key: "oidc", URL: "https://openid.net/specs/openid-connect-core-1_0.html#rfc.section.3.1.3.7"}
+	if len(p2.Sources) != 2 || p2.Sources[1] != wantCore {
+		t.Errorf("P2 sources = %+v, want the second %+v", p2.Sources, wantCore)
 	}
 }
 

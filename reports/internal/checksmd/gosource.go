@@ -30,6 +30,13 @@ func GoSource(checks []Check) ([]byte, error) {
 			}
 			b.WriteString("},\n")
 		}
+		if len(c.Bugs) > 0 {
+			b.WriteString("\t\t\tBugs: []string{")
+			for _, d := range c.Bugs {
+				fmt.Fprintf(&b, "%q, ", d)
+			}
+			b.WriteString("},\n")
+		}
 		b.WriteString("\t\t},\n")
 	}
 	b.WriteString("\t}\n}\n")
