@@ -1,6 +1,10 @@
 package mockprovider
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // scopeSet is a set of the configured scopes as bits, in config order
 // (Validate caps the list at 64). Access records store it instead of a
@@ -39,3 +43,74 @@ func (p *Provider) scopeHas(s scopeSet, name string) bool {
 	bit, ok := p.scopeBits[name]
 	return ok && s&(1<<bit) != 0
 }
+
+// parseScope splits a scope parameter (RFC 6749 3.3) into distinct tokens,
+// in order.
+func parseScope(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	var out []string
+	for _, tok := range strings.Split(s, " ") {
+		if tok == "" {
+			continue
+		}
+		if !validScopeToken(tok) {
+			return nil, false
+		}
+		if !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+	}
+	return out, true
+}
+
+// resolveTokenScope is resolveScope for token requests, where the
+// scope_unchecked defect takes any scope (unknown ones are dropped).
+func (p *Provider) resolveTokenScope(c *Client, requested string) ([]string, *oauthError) {
+	if p.defect(c, dScopeUnchecked) {
+		scopes, _ := parseScope(requested)
+		return scopes, nil
+	}
+	return p.resolveScope(c, requested)
+}
+
+// resolveScope checks a requested scope against what the client may ask
+// for; an empty request gets the client's default scopes.
+func (p *Provider) resolveScope(c *Client, requested string) ([]string, *oauthError) {
+	scopes, ok := parseScope(requested)
+	if !ok {
+		return nil, invalidScope("the scope parameter is malformed")
+	}
+	if len(scopes) == 0 {
+		return c.DefaultScopes, nil
+	}
+	for _, s := range scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return nil, invalidScope(fmt.Sprintf("scope %q is not allowed for this client", truncate(s, 40)))
+		}
+	}
+	return scopes, nil
+}
+
+// subsetOf reports whether every scope in a is in b.
+func subsetOf(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func mergeScopes(have, add []string) []string {
+	out := append([]string(nil), have...)
+	for _, s := range add {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -307,4 +306,12 @@ func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool)
 	writeJSON(w, http.StatusOK, o.bytes(), noStore)
 }
 
-func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }
+// issueOrFail turns an issuance failure (a signing error) into server_error.
+func (p *Provider) issueOrFail(req issueRequest, now time.Time) (tokenResponse, *oauthError) {
+	resp, err := p.issueTokens(req, now)
+	if err != nil {
+		p.log.Error("token issuance failed", "err", err)
+		return tokenResponse{}, &oauthError{code: errServerError, description: "could not issue tokens", status: http.StatusInternalServerError}
+	}
+	return resp, nil
+}

@@ -1,0 +1,72 @@
+package mockprovider
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+)
+
+// readPageForm reads a page's form post and checks its CSRF token.
+func (p *Provider) readPageForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		p.renderError(w, r, errInvalidRequest, "this form takes POST")
+		return nil, false
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		p.renderError(w, r, errInvalidRequest, "the form must be application/x-www-form-urlencoded")
+		return nil, false
+	}
+	form, oerr := readFormBody(r, p.cfg.Limits.MaxBodyBytes)
+	if oerr != nil {
+		p.renderError(w, r, oerr.code, oerr.description)
+		return nil, false
+	}
+	if !p.checkCSRF(r, form.Get("csrf_token")) {
+		p.renderError(w, r, errInvalidRequest, "the form's CSRF token is missing or wrong; reload the page")
+		return nil, false
+	}
+	return form, true
+}
+
+// handleLogin serves the login page (GET, for the device flow) and takes its
+// form (POST). A good password starts a session and answers 303 (never
+// 307, RFC 9700 4.12) to the consent page.
+func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
+	now := p.now()
+	if r.Method == http.MethodGet {
+		id := r.URL.Query().Get("interaction")
+		in := p.loadInteraction(id, now)
+		if in == nil {
+			p.renderError(w, r, errInvalidRequest, "this sign-in has expired; start again from the application")
+			return
+		}
+		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
+		return
+	}
+	form, ok := p.readPageForm(w, r)
+	if !ok {
+		return
+	}
+	id := form.Get("interaction")
+	in := p.loadInteraction(id, now)
+	if in == nil {
+		p.renderError(w, r, errInvalidRequest, "this sign-in has expired; start again from the application")
+		return
+	}
+	user := p.checkPassword(form.Get("username"), form.Get("password"))
+	if user == nil {
+		p.log.Info("login failed", "username", truncate(form.Get("username"), 64))
+		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id,
+			ClientName: clientName(in.client), Error: "Wrong username or password.", client: in.client})
+		return
+	}
+	p.startSession(w, user, now)
+	setPageHeaders(w.Header(), p.defect(in.client, dFrameableLogin))
+	status := http.StatusSeeOther // RFC 9700 4.12: never 307, which would repost the password
+	if p.defect(in.client, dRedirect307) {
+		status = http.StatusTemporaryRedirect
+	}
+	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), status)
+}

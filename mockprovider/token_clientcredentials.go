@@ -1,0 +1,24 @@
+package mockprovider
+
+import (
+	"net/url"
+	"time"
+)
+
+// grantClientCredentials is RFC 6749 4.4: confidential clients only, no
+// refresh token (4.4.3).
+func (p *Provider) grantClientCredentials(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if !p.allows(client, GrantClientCredentials) {
+		return tokenResponse{}, unauthorizedClient("this client may not use client_credentials")
+	}
+	scopes, oerr := p.resolveTokenScope(client, form.Get("scope"))
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	req := issueRequest{client: client, accessScopes: p.scopeSetOf(scopes)}
+	if p.defect(client, dCCRefreshToken) {
+		req.grant = &grant{clientID: client.ID, subject: client.ID, scopes: scopes}
+		req.refresh, req.refreshScope = true, joinScopes(scopes)
+	}
+	return p.issueOrFail(req, now)
+}

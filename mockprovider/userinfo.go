@@ -1,0 +1,62 @@
+package mockprovider
+
+import (
+	"net/http"
+	"strings"
+)
+
+// handleUserinfo is OIDC Core 5.3 with RFC 6750 bearer errors: 401 and
+// WWW-Authenticate for a missing, invalid, expired or revoked token.
+func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		p.methodNotAllowed(w, "GET, POST")
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		p.bearerError(w, http.StatusUnauthorized, "", "")
+		return
+	}
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		p.bearerError(w, http.StatusUnauthorized, errInvalidRequest, "use the Bearer scheme")
+		return
+	}
+	info := p.lookupToken(token, p.now())
+	if !info.isAccess || !info.active {
+		p.bearerError(w, http.StatusUnauthorized, errInvalidToken, "the access token is invalid, expired or revoked")
+		return
+	}
+	if info.grant == nil || info.grant.user == nil || !p.scopeHas(info.scopes, "openid") {
+		p.bearerError(w, http.StatusForbidden, errInsufficientScope, "userinfo needs a user's token with the openid scope")
+		return
+	}
+	scopes, _ := parseScope(info.scope)
+	o := newJSONObject(256)
+	o.str("sub", info.grant.subject)
+	if err := appendUserClaims(o, info.grant.user, scopes); err != nil {
+		p.log.Error("userinfo claims", "err", err)
+		p.bearerError(w, http.StatusInternalServerError, errServerError, "")
+		return
+	}
+	writeJSONBytes(w, http.StatusOK, o.bytes())
+}
+
+// bearerError answers per RFC 6750 3: the error goes in WWW-Authenticate
+// (and a JSON body for clients that read one).
+func (p *Provider) bearerError(w http.ResponseWriter, status int, code, description string) {
+	challenge := `Bearer realm="grantbench"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+		if description != "" {
+			challenge += `, error_description="` + description + `"`
+		}
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	if code == "" {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
+	p.writeJSONError(w, &oauthError{code: code, description: description, status: status})
+}
