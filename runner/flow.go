@@ -8,6 +8,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // Step is one timed exchange inside an iteration. It mirrors flows.Step field for
@@ -55,12 +57,6 @@ type SetupNeed struct {
 	// Iterations is how many iterations are planned at most (0: unknown, bounded
 	// only by duration).
 	Iterations int64
-}
-
-// Closer is implemented by flows holding resources (browser tabs, listeners)
-// released after the run.
-type Closer interface {
-	Close() error
 }
 
 // Outcomes: how an iteration or a request ended. Bounded, so safe as a metric label.
@@ -131,7 +127,7 @@ func classifyTransport(err error) string {
 // stepOutcome is the outcome of one step. The step that ended a failed iteration
 // takes the iteration's outcome; the others are judged from what they recorded.
 func stepOutcome(s Step, last bool, iterationOutcome string) string {
-	if s.OAuthError == "authorization_pending" || s.OAuthError == "slow_down" {
+	if s.OAuthError == string(oauth.AuthorizationPending) || s.OAuthError == string(oauth.SlowDown) {
 		if !last || iterationOutcome == OutcomeOK {
 			return OutcomePending
 		}
@@ -170,27 +166,11 @@ func statusClass(status int) string {
 	return "none"
 }
 
-// rfcErrorCodes are the error codes of RFC 6749 4.1.2.1, 4.2.2.1 and 5.2, RFC 6750
-// 3.1, RFC 8628 3.5, RFC 7009 2.2.1, RFC 8707, RFC 9449 and OIDC Core 3.1.2.6.
-// Anything else a target sends is labelled "other", so a misbehaving target cannot
+// oauthErrorLabel bounds an error code to the registered ones (oauth.ErrorCodes):
+// anything else a target sends is labelled "other", so a misbehaving target cannot
 // blow up the label set.
-var rfcErrorCodes = map[string]bool{
-	"invalid_request": true, "invalid_client": true, "invalid_grant": true,
-	"unauthorized_client": true, "unsupported_grant_type": true, "invalid_scope": true,
-	"access_denied": true, "unsupported_response_type": true, "server_error": true,
-	"temporarily_unavailable": true, "invalid_token": true, "insufficient_scope": true,
-	"authorization_pending": true, "slow_down": true, "expired_token": true,
-	"unsupported_token_type": true, "invalid_target": true, "invalid_dpop_proof": true,
-	"use_dpop_nonce": true, "interaction_required": true, "login_required": true,
-	"account_selection_required": true, "consent_required": true,
-	"invalid_request_uri": true, "invalid_request_object": true,
-	"request_not_supported": true, "request_uri_not_supported": true,
-	"registration_not_supported": true,
-}
-
-// oauthErrorLabel bounds an error code to the RFC list.
 func oauthErrorLabel(code string) string {
-	if code == "" || rfcErrorCodes[code] {
+	if code == "" || oauth.Registered(code) {
 		return code
 	}
 	return "other"

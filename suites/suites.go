@@ -16,8 +16,6 @@ package suites
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,8 +23,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -181,47 +177,17 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 	return report, nil
 }
 
-// startMock starts the bundled mock provider on 127.0.0.1:0 with a fresh admin
-// token, and returns it with its target profile.
-func startMock(ctx context.Context, defects []string) (*mockprovider.Server, *flows.Target, error) {
-	cfg, err := mockprovider.DefaultConfig()
-	if err != nil {
-		return nil, nil, &ConfigError{Err: fmt.Errorf("bundled mock configuration: %w", err)}
-	}
-	// A defect is NAME (the whole provider) or CLIENT:NAME (one client), as
-	// `grantbench provider --defect` takes them; the config validates names.
-	for _, d := range defects {
-		clientID, name, perClient := strings.Cut(d, ":")
-		if !perClient {
-			cfg.Defects = append(cfg.Defects, d)
-			continue
-		}
-		i := slices.IndexFunc(cfg.Clients, func(c mockprovider.Client) bool { return c.ID == clientID })
-		if i < 0 {
-			return nil, nil, &ConfigError{Err: fmt.Errorf("defect %q: the bundled mock has no client %q", d, clientID)}
-		}
-		cfg.Clients[i].Defects = append(cfg.Clients[i].Defects, name)
-	}
-	if err := cfg.Validate(); err != nil {
+// startMock starts the bundled mock provider with a fresh admin token and the
+// given defects, and returns it with its target profile.
+func startMock(ctx context.Context, defects []string) (*mockprovider.Local, *flows.Target, error) {
+	mock, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{Defects: defects, AdminToken: true})
+	if errors.Is(err, mockprovider.ErrLocalConfig) {
 		return nil, nil, &ConfigError{Err: err}
 	}
-	token, err := randomToken()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("suites: %w", err)
 	}
-	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg, mockprovider.WithAdminToken(token))
-	if err != nil {
-		return nil, nil, fmt.Errorf("suites: start the bundled mock provider: %w", err)
-	}
-	return srv, flows.MockTarget(srv.Issuer(), token), nil
-}
-
-func randomToken() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("suites: admin token: %w", err)
-	}
-	return hex.EncodeToString(b), nil
+	return mock, flows.MockTarget(mock.Issuer(), mock.AdminToken), nil
 }
 
 // lenientMetadata reads the discovery document without the checks flows makes

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,23 +52,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	started := time.Now()
 
 	// One bundled mock serves both the conformance run and the load run.
-	cfg, err := mockprovider.DefaultConfig()
-	if err != nil {
-		return fmt.Errorf("demo: bundled mock provider: %w", err)
-	}
-	adminToken, err := randomToken()
+	srv, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{AdminToken: true})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	}
-	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg, mockprovider.WithAdminToken(adminToken))
-	if err != nil {
-		return fmt.Errorf("demo: starting the bundled mock provider: %w", err)
 	}
 	defer srv.Close()
 	fmt.Fprintf(stderr, "demo: bundled mock provider at %s\n\n", srv.Issuer())
 
 	// 1. The conformance catalogue, browser included.
-	target := flows.MockTarget(srv.Issuer(), adminToken)
+	target := flows.MockTarget(srv.Issuer(), srv.AdminToken)
 	defer target.CloseIdleConnections()
 	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: o.noColor})
 	var failed *suites.FailedError
@@ -95,7 +85,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printSummary(stdout, res, loadPath)
 
 	// 3. Reports from the saved results, exactly as `grantbench report` would make them.
-	in, err := reports.ReadFiles(reports.NewRedactor(demoSecrets(cfg, adminToken)...),
+	in, err := reports.ReadFiles(reports.NewRedactor(srv.Secrets()...),
 		filepath.Join(o.out, "results.json"), loadPath)
 	if err != nil {
 		return fmt.Errorf("demo: reading results: %w", err)
@@ -178,27 +168,4 @@ func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr i
 		return nil, failedErrorf("demo: load run: %v", err)
 	}
 	return res, nil
-}
-
-// demoSecrets are the bundled mock's client secrets, user passwords and the
-// admin token: registered with the redactor so no report shows them.
-func demoSecrets(cfg mockprovider.Config, adminToken string) []string {
-	secrets := []string{adminToken}
-	for _, c := range cfg.Clients {
-		if c.Secret != "" {
-			secrets = append(secrets, c.Secret)
-		}
-	}
-	for _, u := range cfg.Users {
-		secrets = append(secrets, u.Password)
-	}
-	return secrets
-}
-
-func randomToken() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("random admin token: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
 }

@@ -169,13 +169,9 @@ usage, 3 the target could not be reached.
 		}
 		targetLabel = target.Issuer
 	} else {
-		cfg, err := mockprovider.DefaultConfig()
+		srv, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{})
 		if err != nil {
-			return fmt.Errorf("load: bundled mock provider: %w", err)
-		}
-		srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg)
-		if err != nil {
-			return fmt.Errorf("load: starting the bundled mock provider: %w", err)
+			return fmt.Errorf("load: %w", err)
 		}
 		defer srv.Close()
 		target = flows.MockTarget(srv.Issuer(), "")
