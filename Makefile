@@ -54,9 +54,10 @@ lint:
 tools:
 	@scripts/ensure-tools.sh chromium
 
-# The tests also start a real Prometheus and run promtool (Debian: prometheus).
+# The tests also start a real Prometheus and run promtool (Debian: prometheus), and the
+# Python example apps of examples/apps (Debian's python3-fastapi, -uvicorn, -jwt, -requests).
 test-tools:
-	@scripts/ensure-tools.sh chromium prometheus
+	@scripts/ensure-tools.sh chromium prometheus py:fastapi py:uvicorn py:jwt py:requests
 
 ## screenshots: refresh docs/report.png from a real demo run
 screenshots: build tools

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for `make run` and `make test`: Chromium (for the
-# browser-driven flows) and, when asked, other Debian packages (prometheus, promtool).
+# browser-driven flows) and, when asked, other Debian packages (prometheus, promtool) and
+# Python modules of Debian's /usr/bin/python3 (py:MODULE, for the example apps of
+# examples/apps; a python3 on PATH may be a pyenv or virtualenv one without them).
 # As root it uses apt-get; otherwise it says exactly what to install and fails.
 set -euo pipefail
 
@@ -12,6 +14,9 @@ for tool in "$@"; do
     promtool) command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
     taskset) command -v taskset >/dev/null 2>&1 || need+=(util-linux) ;;
     time) [ -x /usr/bin/time ] || need+=(time) ;; # the program, not the shell keyword
+    py:*)
+      module=${tool#py:}
+      /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || need+=("python3-$module") ;;
     *) command -v "$tool" >/dev/null 2>&1 || need+=("$tool") ;;
   esac
 done

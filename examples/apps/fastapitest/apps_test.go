@@ -1,0 +1,418 @@
+package fastapitest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/grantbench/grantbench/mockprovider"
+)
+
+// python is the Debian interpreter that has the apps' modules; a python3 found
+// on PATH (pyenv, a virtualenv) usually has not.
+const python = "/usr/bin/python3"
+
+// profile is the part of an app.yaml profile (issue 11) these tests use.
+type profile struct {
+	Name string `yaml:"name"`
+	App  struct {
+		Command []string          `yaml:"command"`
+		Env     map[string]string `yaml:"env"`
+		Ready   string            `yaml:"ready"`
+	} `yaml:"app"`
+	Client struct {
+		ClientID     string `yaml:"client_id"`
+		ClientSecret string `yaml:"client_secret"`
+		AuthMethod   string `yaml:"auth_method"`
+		RedirectURI  string `yaml:"redirect_uri"`
+	} `yaml:"client"`
+	Login    string `yaml:"login"`
+	LoggedIn struct {
+		Path string `yaml:"path"`
+		Text string `yaml:"text"`
+	} `yaml:"logged_in"`
+}
+
+func loadProfile(t *testing.T, app string) (profile, string) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p profile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("%s/app.yaml: %v", app, err)
+	}
+	if p.Name != app || len(p.App.Command) == 0 || p.App.Ready == "" || p.Login == "" || p.LoggedIn.Path == "" || p.LoggedIn.Text == "" {
+		t.Fatalf("%s/app.yaml lacks name, app.command, app.ready, login or logged_in: %+v", app, p)
+	}
+	return p, dir
+}
+
+// requirePython skips the test when the Debian modules the apps import are missing.
+func requirePython(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import fastapi, uvicorn, jwt, requests").CombinedOutput()
+	if err != nil {
+		t.Skipf("%s cannot import the apps' modules (apt-get install python3-fastapi python3-uvicorn python3-jwt python3-requests; make test does): %v: %s",
+			python, err, bytes.TrimSpace(out))
+	}
+}
+
+// startProvider serves the bundled mock on 127.0.0.1 with the clients registered.
+func startProvider(t *testing.T, clients ...mockprovider.Client) *mockprovider.Provider {
+	t.Helper()
+	cfg, err := mockprovider.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Clients = append(cfg.Clients, clients...)
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.Issuer = "http://" + srv.Listener.Addr().String()
+	p, err := mockprovider.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return p
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// runningApp is an app started from its profile.
+type runningApp struct {
+	profile profile
+	baseURL string
+	log     *syncBuffer
+	exited  chan struct{} // closed when the process has ended
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// clientFor is the mock client the profile's client block describes, with
+// its redirect URI resolved against the app's base URL.
+func clientFor(p profile, baseURL string) mockprovider.Client {
+	return mockprovider.Client{
+		ID:           p.Client.ClientID,
+		Secret:       p.Client.ClientSecret,
+		Public:       p.Client.ClientSecret == "",
+		Name:         p.Name,
+		GrantTypes:   []string{"authorization_code", "refresh_token"},
+		RedirectURIs: []string{strings.ReplaceAll(p.Client.RedirectURI, "{{base_url}}", baseURL)},
+		Scopes:       []string{"openid", "profile", "email", "offline_access"},
+	}
+}
+
+// startApp runs the profile's command in its folder with its env templates
+// filled in, in its own process group (killed at the end); waitReady waits
+// for it. Both apps start before either is waited for: importing FastAPI is
+// most of the time.
+func startApp(t *testing.T, p profile, dir, port, issuer string) *runningApp {
+	t.Helper()
+	baseURL := "http://127.0.0.1:" + port
+	client := clientFor(p, baseURL)
+	values := map[string]string{
+		"{{issuer}}": issuer, "{{port}}": port, "{{base_url}}": baseURL,
+		"{{client_id}}": client.ID, "{{client_secret}}": client.Secret, "{{redirect_uri}}": client.RedirectURIs[0],
+	}
+	env := []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
+	for name, value := range p.App.Env {
+		for template, v := range values {
+			value = strings.ReplaceAll(value, template, v)
+		}
+		if strings.Contains(value, "{{") {
+			t.Fatalf("%s: app.env.%s: template this test does not fill: %q", p.Name, name, value)
+		}
+		env = append(env, name+"="+value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd := exec.CommandContext(ctx, p.App.Command[0], p.App.Command[1:]...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	app := &runningApp{profile: p, baseURL: baseURL, log: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = app.log, app.log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("%s: start %v: %v", p.Name, p.App.Command, err)
+	}
+	go func() { _ = cmd.Wait(); close(app.exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cancel()
+		<-app.exited
+		if t.Failed() {
+			t.Logf("%s's log:\n%s", p.Name, tail(app.log.String(), 4000))
+		}
+	})
+	return app
+}
+
+func (app *runningApp) waitReady(t *testing.T) {
+	t.Helper()
+	p := app.profile
+
+	noRedirect := &http.Client{Timeout: time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-app.exited:
+			t.Fatalf("%s exited before it was ready; its log:\n%s", p.Name, tail(app.log.String(), 4000))
+		default:
+		}
+		if resp, err := noRedirect.Get(app.baseURL + p.App.Ready); err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready at %s within 15 s; its log:\n%s", p.Name, app.baseURL+p.App.Ready, tail(app.log.String(), 4000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// loginResult is what one login through the app showed.
+type loginResult struct {
+	loggedIn       bool   // the profile's logged_in text on its path
+	callbackStatus int    // the app's answer to the authorization response
+	callbackBody   string // its page when it did not redirect
+	callbackURL    string // the authorization response the mock sent
+	sessionCookie  string // the Set-Cookie header of the app's callback answer
+	jar            http.CookieJar
+}
+
+var (
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+	formAction  = regexp.MustCompile(`<form id="(login|consent)-form" method="post" action="([^"]+)">`)
+)
+
+// login drives one login in a fresh cookie jar (a new browser): the app's
+// login path, the mock's login and consent forms, the callback, then the
+// profile's logged_in page.
+func (a *runningApp) login(t *testing.T) loginResult {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res loginResult
+	res.jar = jar
+	callbackPath := strings.TrimPrefix(strings.ReplaceAll(a.profile.Client.RedirectURI, "{{base_url}}", a.baseURL), a.baseURL)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) > 10 {
+			return errors.New("more than 10 redirects")
+		}
+		if prev := req.Response.Request.URL; strings.HasPrefix(prev.String(), a.baseURL) && prev.Path == callbackPath {
+			res.sessionCookie = strings.Join(req.Response.Header.Values("Set-Cookie"), "; ")
+		}
+		if strings.HasPrefix(req.URL.String(), a.baseURL) && req.URL.Path == callbackPath {
+			res.callbackURL = req.URL.String()
+		}
+		return nil
+	}}
+	resp, body := get(t, client, a.baseURL+a.profile.Login)
+	for step := 0; step < 3 && resp.Request.URL.Host != strings.TrimPrefix(a.baseURL, "http://"); step++ {
+		m := formAction.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("%s: the mock's page %s (%d) has no login or consent form:\n%s", a.profile.Name, resp.Request.URL, resp.StatusCode, tail(body, 2000))
+		}
+		form := url.Values{}
+		for _, h := range hiddenInput.FindAllStringSubmatch(body, -1) {
+			form.Set(h[1], h[2])
+		}
+		if m[1] == "login" {
+			form.Set("username", "alice")
+			form.Set("password", "wonderland")
+		} else {
+			form.Set("decision", "approve")
+		}
+		action, err := resp.Request.URL.Parse(m[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body = post(t, client, action.String(), form)
+	}
+	if resp.Request.URL.Path == callbackPath {
+		res.callbackStatus, res.callbackBody = resp.StatusCode, body
+	} else {
+		res.callbackStatus = http.StatusSeeOther // it redirected on, to the page resp is
+	}
+	me, meBody := get(t, client, a.baseURL+a.profile.LoggedIn.Path)
+	res.loggedIn = me.StatusCode == http.StatusOK && strings.Contains(meBody, a.profile.LoggedIn.Text)
+	return res
+}
+
+func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	return resp, readBody(t, resp)
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	return resp, readBody(t, resp)
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("reading %s: %v", resp.Request.URL, err)
+	}
+	return string(b)
+}
+
+// badResponses are provider defects (mockprovider/defects.go) that each make
+// the authorization or token response one a relying party must refuse.
+var badResponses = []string{
+	"wrong_iss",          // ID token names another issuer
+	"wrong_aud",          // ID token names another audience
+	"bad_signature",      // ID token signature corrupted
+	"alg_none",           // ID token unsigned
+	"nonce_dropped",      // ID token without the nonce sent
+	"state_dropped",      // authorization response without state
+	"wrong_response_iss", // authorization response iss names another issuer (RFC 9207)
+}
+
+func TestFastAPIApps(t *testing.T) {
+	requirePython(t)
+	tutorial, tutorialDir := loadProfile(t, "fastapi-tutorial")
+	verified, verifiedDir := loadProfile(t, "fastapi-verified")
+	tutorialPort, verifiedPort := freePort(t), freePort(t)
+	provider := startProvider(t,
+		clientFor(tutorial, "http://127.0.0.1:"+tutorialPort),
+		clientFor(verified, "http://127.0.0.1:"+verifiedPort))
+
+	tutorialApp := startApp(t, tutorial, tutorialDir, tutorialPort, provider.Issuer())
+	verifiedApp := startApp(t, verified, verifiedDir, verifiedPort, provider.Issuer())
+	tutorialApp.waitReady(t)
+	verifiedApp.waitReady(t)
+
+	t.Run("logs in", func(t *testing.T) {
+		for _, app := range []*runningApp{tutorialApp, verifiedApp} {
+			res := app.login(t)
+			if !res.loggedIn {
+				t.Errorf("%s: no %q at %s after a clean login; callback answered %d: %s", app.profile.Name,
+					app.profile.LoggedIn.Text, app.profile.LoggedIn.Path, res.callbackStatus, tail(res.callbackBody, 500))
+			}
+		}
+	})
+
+	t.Run("verified app's session cookie is HttpOnly and SameSite=Lax, the tutorial's is not", func(t *testing.T) {
+		v, tu := verifiedApp.login(t), tutorialApp.login(t)
+		lower := strings.ToLower(v.sessionCookie)
+		if !strings.Contains(lower, "httponly") || !strings.Contains(lower, "samesite=lax") {
+			t.Errorf("fastapi-verified's callback set %q", v.sessionCookie)
+		}
+		if lower := strings.ToLower(tu.sessionCookie); tu.sessionCookie == "" || strings.Contains(lower, "httponly") || strings.Contains(lower, "samesite") {
+			t.Errorf("fastapi-tutorial's callback set %q; the tutorial app is meant to set a plain cookie", tu.sessionCookie)
+		}
+	})
+
+	t.Run("verified app refuses a replayed authorization response", func(t *testing.T) {
+		res := verifiedApp.login(t)
+		if !res.loggedIn || res.callbackURL == "" {
+			t.Fatalf("the first login failed (logged in %v, callback %q)", res.loggedIn, res.callbackURL)
+		}
+		// The same browser (its login cookie) replays the callback: state is single use.
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(verifiedApp.baseURL)
+		for _, c := range res.jar.Cookies(u) {
+			if c.Name != "session" {
+				jar.SetCookies(u, []*http.Cookie{c})
+			}
+		}
+		replay := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		resp, body := get(t, replay, res.callbackURL)
+		me, meBody := get(t, replay, verifiedApp.baseURL+"/me")
+		if me.StatusCode == http.StatusOK || strings.Contains(meBody, "alice") || resp.StatusCode >= 500 || strings.Contains(body, "alice") {
+			t.Errorf("replayed callback: %d %q, then /me %d %q", resp.StatusCode, tail(body, 300), me.StatusCode, meBody)
+		}
+	})
+
+	for _, defect := range badResponses {
+		t.Run(defect, func(t *testing.T) {
+			err := provider.SetDefects(mockprovider.DefectSettings{Clients: map[string][]string{
+				tutorial.Client.ClientID: {defect}, verified.Client.ClientID: {defect}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = provider.SetDefects(mockprovider.DefectSettings{}) })
+
+			if res := verifiedApp.login(t); res.loggedIn {
+				t.Errorf("fastapi-verified let alice in although the provider has %s on", defect)
+			} else if res.callbackStatus >= 500 || strings.Contains(res.callbackBody, "alice") {
+				t.Errorf("fastapi-verified's refusal is a %d or names the user: %s", res.callbackStatus, tail(res.callbackBody, 500))
+			}
+			if res := tutorialApp.login(t); !res.loggedIn {
+				t.Errorf("fastapi-tutorial refused the login with %s on (callback %d: %s); it is meant to check nothing",
+					defect, res.callbackStatus, tail(res.callbackBody, 300))
+			}
+		})
+	}
+}
