@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // maxAdvance bounds one clock move, so a typo cannot overflow time.
@@ -56,7 +58,7 @@ func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(p.adminToken)) != 1 {
+	if !strings.EqualFold(scheme, oauth.TokenTypeBearer) || subtle.ConstantTimeCompare([]byte(token), []byte(p.adminToken)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="grantbench-admin"`)
 		adminJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2"
 )
 
@@ -43,13 +44,13 @@ func codeFlow(t *testing.T, f *fixture, b *browser, conf *oauth2.Config, state s
 	return q.Get("code"), verifier
 }
 
-func retrieveErrorCode(t *testing.T, err error) string {
+func retrieveErrorCode(t *testing.T, err error) oauth.ErrorCode {
 	t.Helper()
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		t.Fatalf("want an OAuth error, got %v", err)
 	}
-	return re.ErrorCode
+	return oauth.ErrorCode(re.ErrorCode)
 }
 
 func TestAuthorizationCodeFlow(t *testing.T) {
@@ -128,7 +129,7 @@ func TestCodeExchangeErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 		if introspect(t, f, tok.AccessToken)["active"] != false || introspect(t, f, tok.RefreshToken)["active"] != false {
@@ -158,7 +159,7 @@ func TestCodeExchangeErrors(t *testing.T) {
 		code, verifier := codeFlow(t, f, b, conf, "s")
 		f.clock.Advance(61 * time.Second)
 		_, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
@@ -167,7 +168,7 @@ func TestCodeExchangeErrors(t *testing.T) {
 		other := oauthConfig(f, "demo-public", "")
 		other.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 		_, err := other.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant && got != errInvalidClient {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant && got != oauth.InvalidClient {
 			t.Fatalf("got %s", got)
 		}
 	})
@@ -176,28 +177,28 @@ func TestCodeExchangeErrors(t *testing.T) {
 		moved := *conf
 		moved.RedirectURL = "http://127.0.0.1:43124/callback"
 		_, err := moved.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
 	t.Run("AC7 verifier missing", func(t *testing.T) {
 		code, _ := codeFlow(t, f, b, conf, "s")
 		_, err := conf.Exchange(ctx, code)
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
 	t.Run("AC8 wrong verifier", func(t *testing.T) {
 		code, _ := codeFlow(t, f, b, conf, "s")
 		_, err := conf.Exchange(ctx, code, oauth2.VerifierOption(oauth2.GenerateVerifier()))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
 	t.Run("AC9 downgrade", func(t *testing.T) {
 		loc := b.authorize(conf.AuthCodeURL("s"), "approve") // no challenge: allowed for a confidential client
 		_, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
@@ -206,7 +207,7 @@ func TestCodeExchangeErrors(t *testing.T) {
 		loc := b.authorize(conf.AuthCodeURL("s", oauth2.SetAuthURLParam("code_challenge", oauth2.S256ChallengeFromVerifier(short)),
 			oauth2.SetAuthURLParam("code_challenge_method", "S256")), "approve")
 		_, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(short))
-		if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+		if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 			t.Fatalf("got %s", got)
 		}
 	})
@@ -235,7 +236,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 		}
 		return "/authorize?" + q.Encode()
 	}
-	wantRedirectError := func(t *testing.T, rawURL, code string) {
+	wantRedirectError := func(t *testing.T, rawURL string, code oauth.ErrorCode) {
 		t.Helper()
 		p := b.get(rawURL)
 		loc := b.location(p)
@@ -243,7 +244,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 			t.Fatalf("error went to %s, not the client's redirect URI", loc)
 		}
 		q := loc.Query()
-		if q.Get("error") != code || q.Get("state") != "xyz" || q.Get("iss") != f.cfg.Issuer {
+		if q.Get("error") != code.String() || q.Get("state") != "xyz" || q.Get("iss") != f.cfg.Issuer {
 			t.Fatalf("got error %q state %q iss %q, want %s", q.Get("error"), q.Get("state"), q.Get("iss"), code)
 		}
 	}
@@ -256,11 +257,11 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	}
 
 	t.Run("AC11 public client without challenge", func(t *testing.T) {
-		wantRedirectError(t, base("demo-public", "code_challenge", "", "code_challenge_method", ""), errInvalidRequest)
+		wantRedirectError(t, base("demo-public", "code_challenge", "", "code_challenge_method", ""), oauth.InvalidRequest)
 	})
 	t.Run("AC10 plain method", func(t *testing.T) {
-		wantRedirectError(t, base("demo-public", "code_challenge_method", "plain"), errInvalidRequest)
-		wantRedirectError(t, base("demo-public", "code_challenge_method", ""), errInvalidRequest)
+		wantRedirectError(t, base("demo-public", "code_challenge_method", "plain"), oauth.InvalidRequest)
+		wantRedirectError(t, base("demo-public", "code_challenge_method", ""), oauth.InvalidRequest)
 	})
 	t.Run("AC12 unknown parameter ignored", func(t *testing.T) {
 		p := b.get(base("demo", "x_unknown", "1"))
@@ -269,16 +270,16 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 		}
 	})
 	t.Run("AC13 repeated parameter", func(t *testing.T) {
-		wantRedirectError(t, base("demo")+"&scope=openid&scope=api.read", errInvalidRequest)
+		wantRedirectError(t, base("demo")+"&scope=openid&scope=api.read", oauth.InvalidRequest)
 		wantErrorPage(t, base("demo")+"&redirect_uri="+url.QueryEscape(testRedirect))
 	})
 	t.Run("AC14 response_type", func(t *testing.T) {
-		wantRedirectError(t, base("demo", "response_type", ""), errInvalidRequest)
-		wantRedirectError(t, base("demo", "response_type", "code id_token"), errUnsupportedResponseType)
+		wantRedirectError(t, base("demo", "response_type", ""), oauth.InvalidRequest)
+		wantRedirectError(t, base("demo", "response_type", "code id_token"), oauth.UnsupportedResponseType)
 	})
 	t.Run("AC15 deny", func(t *testing.T) {
 		loc := b.authorize(f.url(base("demo")), "deny")
-		if loc.Query().Get("error") != errAccessDenied || loc.Query().Get("state") != "xyz" || loc.Query().Get("iss") != f.cfg.Issuer {
+		if loc.Query().Get("error") != oauth.AccessDenied.String() || loc.Query().Get("state") != "xyz" || loc.Query().Get("iss") != f.cfg.Issuer {
 			t.Fatalf("deny gave %s", loc)
 		}
 	})
@@ -306,8 +307,8 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 		wantErrorPage(t, base("demo", "redirect_uri", ""))
 	})
 	t.Run("B4 errors go to the client", func(t *testing.T) {
-		wantRedirectError(t, base("demo", "scope", "openid admin"), errInvalidScope)
-		wantRedirectError(t, base("demo", "response_type", "token"), errUnauthorizedClient)
+		wantRedirectError(t, base("demo", "scope", "openid admin"), oauth.InvalidScope)
+		wantRedirectError(t, base("demo", "response_type", "token"), oauth.UnauthorizedClient)
 	})
 	t.Run("B5 framing refused", func(t *testing.T) {
 		p := b.get(base("demo"))
@@ -318,7 +319,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	t.Run("prompt=none without a session", func(t *testing.T) {
 		fresh := newBrowser(t, f)
 		loc := fresh.location(fresh.get(base("demo", "prompt", "none")))
-		if loc.Query().Get("error") != errLoginRequired || loc.Query().Get("state") != "xyz" {
+		if loc.Query().Get("error") != oauth.LoginRequired.String() || loc.Query().Get("state") != "xyz" {
 			t.Fatalf("got %s", loc)
 		}
 	})
@@ -357,12 +358,12 @@ func TestPromptNoneWithSession(t *testing.T) {
 		t.Fatalf("prompt=none with a session and consent: %s", loc)
 	}
 	loc = b.authorize(conf.AuthCodeURL("third", oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("scope", "openid api.write")), "approve")
-	if loc.Query().Get("error") != errConsentRequired {
+	if loc.Query().Get("error") != oauth.ConsentRequired.String() {
 		t.Fatalf("prompt=none for new scopes: %s", loc)
 	}
 	f.clock.Advance(9 * time.Hour) // past the session lifetime
 	loc = b.authorize(conf.AuthCodeURL("fourth", oauth2.SetAuthURLParam("prompt", "none")), "approve")
-	if loc.Query().Get("error") != errLoginRequired {
+	if loc.Query().Get("error") != oauth.LoginRequired.String() {
 		t.Fatalf("prompt=none after the session expired: %s", loc)
 	}
 }

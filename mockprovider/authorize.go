@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // redirectTarget is where and how an authorization response goes back.
@@ -21,12 +23,12 @@ type redirectTarget struct {
 func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
-		p.renderError(w, r, errInvalidRequest, "the authorization endpoint takes GET")
+		p.renderError(w, r, oauth.InvalidRequest, "the authorization endpoint takes GET")
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		p.renderError(w, r, errInvalidRequest, "the query is not valid URL encoding")
+		p.renderError(w, r, oauth.InvalidRequest, "the query is not valid URL encoding")
 		return
 	}
 	// Repeated parameters are refused (RFC 6749 3.1) unless the
@@ -34,17 +36,17 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	dupName, dup := repeatedParam(q)
 	dupsAllowed := dup && p.defectFor(q.Get("client_id"), dDuplicateParamsAllowed)
 	if !dupsAllowed && (len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1) {
-		p.renderError(w, r, errInvalidRequest, "client_id or redirect_uri is repeated")
+		p.renderError(w, r, oauth.InvalidRequest, "client_id or redirect_uri is repeated")
 		return
 	}
 	clientID := q.Get("client_id")
 	if clientID == "" {
-		p.renderError(w, r, errInvalidRequest, "client_id is required")
+		p.renderError(w, r, oauth.InvalidRequest, "client_id is required")
 		return
 	}
 	client := p.clients[clientID]
 	if client == nil {
-		p.renderError(w, r, errInvalidClient, "unknown client")
+		p.renderError(w, r, oauth.InvalidClient, "unknown client")
 		return
 	}
 	var target redirectTarget
@@ -64,21 +66,21 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		p.renderError(w, r, errInvalidRequest, "redirect_uri is missing or not registered for this client")
+		p.renderError(w, r, oauth.InvalidRequest, "redirect_uri is missing or not registered for this client")
 		return
 	}
 	target.uri = redirectURI
 	// Implicit responses, errors included, go in the fragment (RFC 6749 4.2.2.1).
-	target.fragment = q.Get("response_type") == "token" && p.allows(client, GrantImplicit)
+	target.fragment = q.Get("response_type") == oauth.ResponseTypeToken && p.allows(client, GrantImplicit)
 	// From here on the client and redirect URI are trusted: errors go back
 	// to the client (RFC 6749 4.1.2.1).
 	if dup && !dupsAllowed {
-		p.redirectError(w, r, target, errInvalidRequest, fmt.Sprintf("parameter %q is repeated", dupName))
+		p.redirectError(w, r, target, oauth.InvalidRequest, fmt.Sprintf("parameter %q is repeated", dupName))
 		return
 	}
 	// Unknown parameters are ignored (RFC 6749 3.1).
 	if unknown := unknownAuthorizeParam(q); unknown != "" && p.defect(client, dUnknownParamRejected) {
-		p.redirectError(w, r, target, errInvalidRequest, fmt.Sprintf("unknown parameter %q", truncate(unknown, 40)))
+		p.redirectError(w, r, target, oauth.InvalidRequest, fmt.Sprintf("unknown parameter %q", truncate(unknown, 40)))
 		return
 	}
 	responseType, scopes, challenge, method, oerr := p.checkAuthorizeParams(client, q)
@@ -88,7 +90,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	prompts, ok := parsePrompt(q.Get("prompt"))
 	if !ok {
-		p.redirectError(w, r, target, errInvalidRequest, "prompt=none cannot be combined with other values")
+		p.redirectError(w, r, target, oauth.InvalidRequest, "prompt=none cannot be combined with other values")
 		return
 	}
 	now := p.now()
@@ -108,9 +110,9 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if prompts["none"] {
 		switch {
 		case session == nil:
-			p.redirectError(w, r, target, errLoginRequired, "no login session")
+			p.redirectError(w, r, target, oauth.LoginRequired, "no login session")
 		case !subsetOf(scopes, session.consented[client.ID]):
-			p.redirectError(w, r, target, errConsentRequired, "the user has not approved these scopes")
+			p.redirectError(w, r, target, oauth.ConsentRequired, "the user has not approved these scopes")
 		default:
 			p.completeAuthorization(w, r, in, session, now)
 		}
@@ -146,29 +148,29 @@ func unknownAuthorizeParam(q url.Values) string {
 func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseType string, scopes []string, challenge, method string, oerr *oauthError) {
 	responseType = q.Get("response_type")
 	switch responseType {
-	case "code":
+	case oauth.ResponseTypeCode:
 		if !p.allows(client, GrantAuthorizationCode) {
 			return "", nil, "", "", unauthorizedClient("this client may not use the authorization code flow")
 		}
-	case "token":
+	case oauth.ResponseTypeToken:
 		if !p.allows(client, GrantImplicit) {
 			return "", nil, "", "", unauthorizedClient("this client may not use the implicit flow")
 		}
 	default:
 		if p.defect(client, dResponseTypeUnchecked) {
-			responseType = "code"
+			responseType = oauth.ResponseTypeCode
 			break
 		}
 		if responseType == "" {
 			return "", nil, "", "", invalidRequest("response_type is required")
 		}
-		return "", nil, "", "", newError(errUnsupportedResponseType, "response_type must be code (or token for implicit clients)")
+		return "", nil, "", "", newError(oauth.UnsupportedResponseType, "response_type must be code (or token for implicit clients)")
 	}
 	scopes, oerr = p.resolveScope(client, q.Get("scope"))
 	if oerr != nil {
 		return "", nil, "", "", oerr
 	}
-	if responseType != "code" {
+	if responseType != oauth.ResponseTypeCode {
 		return responseType, scopes, "", "", nil
 	}
 	challenge, method = q.Get("code_challenge"), q.Get("code_challenge_method")
@@ -179,12 +181,12 @@ func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseT
 	case challenge == "" && client.Public && !p.defect(client, dPKCEOptionalPublic):
 		// RFC 7636 4.4.1, RFC 9700 2.1.1: public clients must use PKCE.
 		oerr = invalidRequest("code_challenge is required for public clients")
-	case challenge != "" && (method == "plain" || method == "") && plainAllowed:
-		method = "plain"
+	case challenge != "" && (method == oauth.PKCEPlain || method == "") && plainAllowed:
+		method = oauth.PKCEPlain
 		if len(challenge) < 43 || len(challenge) > 128 {
 			oerr = invalidRequest("code_challenge must be 43 to 128 characters")
 		}
-	case challenge != "" && method != "S256":
+	case challenge != "" && method != oauth.PKCES256:
 		// A missing method means plain (RFC 7636 4.3); only S256 is supported.
 		oerr = invalidRequest("code_challenge_method must be S256")
 	case challenge != "" && !validChallenge(challenge):
@@ -281,9 +283,9 @@ func clientName(c *Client) string {
 
 // redirectError sends an authorization error back to the client with state
 // and iss (RFC 6749 4.1.2.1, RFC 9207 2).
-func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, t redirectTarget, code, description string) {
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, t redirectTarget, code oauth.ErrorCode, description string) {
 	p.counters.countError(code)
-	params := url.Values{"error": {code}}
+	params := url.Values{"error": {code.String()}}
 	if description != "" {
 		params.Set("error_description", description)
 	}

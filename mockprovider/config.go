@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantbench/grantbench/oauth"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -22,19 +23,21 @@ var defaultYAML []byte
 // printing or as a starting point for a custom file.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
-// Grant type names as clients list them in the configuration. The device
-// grant may also be written with its URN.
+// Grant type names as clients list them in the configuration: the wire's
+// grant_type (package oauth), except device_code, short for the device
+// grant's URN (which may also be written), and implicit, which has no
+// grant_type (RFC 6749 4.2 goes through the authorization endpoint alone).
 const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
-	GrantRefreshToken      = "refresh_token"
-	GrantPassword          = "password"
+	GrantAuthorizationCode = string(oauth.GrantAuthorizationCode)
+	GrantClientCredentials = string(oauth.GrantClientCredentials)
+	GrantRefreshToken      = string(oauth.GrantRefreshToken)
+	GrantPassword          = string(oauth.GrantPassword)
 	GrantDeviceCode        = "device_code"
 	GrantImplicit          = "implicit"
 
 	// DeviceCodeGrantURN is the grant_type the token endpoint expects for the
 	// device grant (RFC 8628 3.4).
-	DeviceCodeGrantURN = "urn:ietf:params:oauth:grant-type:device_code"
+	DeviceCodeGrantURN = string(oauth.GrantDeviceCode)
 )
 
 var knownGrants = [...]string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken,

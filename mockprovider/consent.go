@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, id string, in *interaction, s *sessionRecord) {
@@ -20,7 +22,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("interaction")
 		in := p.loadInteraction(id, now)
 		if in == nil {
-			p.renderError(w, r, errInvalidRequest, "this request has expired; start again from the application")
+			p.renderError(w, r, oauth.InvalidRequest, "this request has expired; start again from the application")
 			return
 		}
 		session := p.session(r, now)
@@ -37,7 +39,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	decision := form.Get("decision")
 	if decision != "approve" && decision != "deny" {
-		p.renderError(w, r, errInvalidRequest, "decision must be approve or deny")
+		p.renderError(w, r, oauth.InvalidRequest, "decision must be approve or deny")
 		return
 	}
 	id := form.Get("interaction")
@@ -45,7 +47,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if session == nil {
 		in := p.loadInteraction(id, now)
 		if in == nil {
-			p.renderError(w, r, errInvalidRequest, "this request has expired; start again from the application")
+			p.renderError(w, r, oauth.InvalidRequest, "this request has expired; start again from the application")
 			return
 		}
 		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
@@ -53,7 +55,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	in := p.takeInteraction(id, now)
 	if in == nil {
-		p.renderError(w, r, errInvalidRequest, "this request has expired or was already decided")
+		p.renderError(w, r, oauth.InvalidRequest, "this request has expired or was already decided")
 		return
 	}
 	if in.kind == interactionDevice {
@@ -61,7 +63,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if decision == "deny" && !p.defect(in.client, dDenyIgnored) {
-		p.redirectError(w, r, in.redirect, errAccessDenied, "the user denied the request")
+		p.redirectError(w, r, in.redirect, oauth.AccessDenied, "the user denied the request")
 		return
 	}
 	p.store.mu.Lock()
@@ -76,7 +78,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request, in *interaction, s *sessionRecord, now time.Time) {
 	g := &grant{clientID: in.client.ID, user: s.user, subject: s.user.Subject, scopes: in.scopes,
 		authTime: s.authTime, nonce: in.nonce}
-	if in.responseType == "token" {
+	if in.responseType == oauth.ResponseTypeToken {
 		resp, oerr := p.issueOrFail(issueRequest{client: in.client, grant: g, accessScopes: p.scopeSetOf(in.scopes),
 			refresh: p.defect(in.client, dImplicitRefreshToken), refreshScope: joinScopes(in.scopes)}, now)
 		if oerr != nil {
@@ -86,7 +88,7 @@ func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request,
 		p.counters.countGrant(GrantImplicit)
 		params := url.Values{
 			"access_token": {resp.accessToken},
-			"token_type":   {"Bearer"},
+			"token_type":   {oauth.TokenTypeBearer},
 			"expires_in":   {strconv.FormatInt(resp.expiresIn, 10)},
 		}
 		if resp.scope != "" {

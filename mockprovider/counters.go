@@ -1,6 +1,11 @@
 package mockprovider
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+
+	"github.com/grantbench/grantbench/oauth"
+)
 
 // Endpoint names for the request counters; a fixed set, so the admin API's
 // counters stay bounded.
@@ -25,11 +30,6 @@ const (
 	endpointOther
 )
 
-var errorCodes = [...]string{errInvalidRequest, errInvalidClient, errInvalidGrant, errUnauthorizedClient,
-	errUnsupportedGrantType, errInvalidScope, errAccessDenied, errUnsupportedResponseType, errServerError,
-	errAuthorizationPending, errSlowDown, errExpiredToken, errInvalidToken, errInsufficientScope,
-	errLoginRequired, errConsentRequired, errUnsupportedTokenType}
-
 // Issued kinds.
 const (
 	issuedAccessToken = iota
@@ -45,20 +45,24 @@ var issuedNames = [issuedKinds]string{"access_token", "refresh_token", "id_token
 // counters are lock-free so that counting never serialises requests.
 type counters struct {
 	requests [len(endpointNames)]atomic.Int64
-	errors   [len(errorCodes)]atomic.Int64
-	issued   [issuedKinds]atomic.Int64
+	// errors counts error responses by code, indexed as oauth.ErrorCodes;
+	// a code outside that list (a fault's custom code, a defect's made-up
+	// one) is not counted, so the label set stays fixed.
+	errors []atomic.Int64
+	issued [issuedKinds]atomic.Int64
 	// grants counts successful token responses by grant type.
 	grants [len(knownGrants)]atomic.Int64
 }
 
+func newCounters() counters {
+	return counters{errors: make([]atomic.Int64, len(oauth.ErrorCodes))}
+}
+
 func (c *counters) countRequest(endpoint int) { c.requests[endpoint].Add(1) }
 
-func (c *counters) countError(code string) {
-	for i, n := range errorCodes {
-		if n == code {
-			c.errors[i].Add(1)
-			return
-		}
+func (c *counters) countError(code oauth.ErrorCode) {
+	if i := slices.Index(oauth.ErrorCodes, code); i >= 0 {
+		c.errors[i].Add(1)
 	}
 }
 
@@ -81,8 +85,8 @@ func (c *counters) snapshot() map[string]map[string]int64 {
 	for i, n := range endpointNames {
 		out["requests"][n] = c.requests[i].Load()
 	}
-	for i, n := range errorCodes {
-		out["errors"][n] = c.errors[i].Load()
+	for i, n := range oauth.ErrorCodes {
+		out["errors"][string(n)] = c.errors[i].Load()
 	}
 	for i, n := range issuedNames {
 		out["issued"][n] = c.issued[i].Load()

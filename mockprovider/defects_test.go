@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -89,7 +90,7 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 		return newBrowser(t, f).get(authorizeURL("demo-public", "code_challenge", "", "code_challenge_method", "")).has("login-form")
 	},
 	"unknown_param_rejected": func(t *testing.T, f *fixture) bool {
-		return redirectedError(t, f, authorizeURL("demo", "x_extra", "1")) == errInvalidRequest
+		return redirectedError(t, f, authorizeURL("demo", "x_extra", "1")) == oauth.InvalidRequest
 	},
 	"duplicate_params_allowed": func(t *testing.T, f *fixture) bool {
 		return newBrowser(t, f).get(authorizeURL("demo") + "&scope=openid").has("login-form")
@@ -149,7 +150,7 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 	},
 	"wrong_error_code": func(t *testing.T, f *fixture) bool {
 		resp, body := f.postForm(t, "/token", url.Values{"grant_type": {"urn:nope"}}, "demo", "demo-secret")
-		return resp.StatusCode == 400 && body["error"] != errUnsupportedGrantType
+		return resp.StatusCode == 400 && body["error"] != oauth.UnsupportedGrantType.String()
 	},
 	"scope_unchecked": func(t *testing.T, f *fixture) bool {
 		form := ccForm()
@@ -215,22 +216,22 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 	},
 	"device_pending_wrong": func(t *testing.T, f *fixture) bool {
 		code, _ := startDevice(t, f)
-		return pollDevice(t, f, code) == errSlowDown
+		return pollDevice(t, f, code) == oauth.SlowDown
 	},
 	"no_slow_down": func(t *testing.T, f *fixture) bool {
 		code, _ := startDevice(t, f)
 		pollDevice(t, f, code)
-		return pollDevice(t, f, code) == errAuthorizationPending
+		return pollDevice(t, f, code) == oauth.AuthorizationPending
 	},
 	"device_deny_ignored": func(t *testing.T, f *fixture) bool {
 		code, complete := startDevice(t, f)
 		approveDevice(t, f, newBrowser(t, f), complete, "deny")
-		return pollDevice(t, f, code) == errAuthorizationPending
+		return pollDevice(t, f, code) == oauth.AuthorizationPending
 	},
 	"device_code_never_expires": func(t *testing.T, f *fixture) bool {
 		code, _ := startDevice(t, f)
 		f.clock.Advance(time.Hour)
-		return pollDevice(t, f, code) == errAuthorizationPending
+		return pollDevice(t, f, code) == oauth.AuthorizationPending
 	},
 	"device_code_reuse": func(t *testing.T, f *fixture) bool {
 		code, complete := startDevice(t, f)
@@ -368,14 +369,14 @@ func authorizeURL(client string, changes ...string) string {
 	return "/authorize?" + q.Encode()
 }
 
-func redirectedError(t *testing.T, f *fixture, path string) string {
+func redirectedError(t *testing.T, f *fixture, path string) oauth.ErrorCode {
 	t.Helper()
 	p := newBrowser(t, f).get(path)
 	if p.resp.StatusCode != http.StatusSeeOther {
 		return ""
 	}
 	u, _ := url.Parse(p.resp.Header.Get("Location"))
-	return u.Query().Get("error")
+	return oauth.ErrorCode(u.Query().Get("error"))
 }
 
 func demoCode(t *testing.T, f *fixture) (*oauth2.Config, string, string) {
@@ -438,14 +439,14 @@ func startDevice(t *testing.T, f *fixture) (string, *oauth2.DeviceAuthResponse) 
 }
 
 // pollDevice polls once and returns the error code, "" on tokens.
-func pollDevice(t *testing.T, f *fixture, code string) string {
+func pollDevice(t *testing.T, f *fixture, code string) oauth.ErrorCode {
 	t.Helper()
 	_, body := f.postForm(t, "/token", url.Values{"grant_type": {DeviceCodeGrantURN}, "device_code": {code}, "client_id": {"demo-public"}}, "", "")
 	if body["access_token"] != nil {
 		return ""
 	}
 	s, _ := body["error"].(string)
-	return s
+	return oauth.ErrorCode(s)
 }
 
 func TestDefectScenariosCoverCatalogue(t *testing.T) {

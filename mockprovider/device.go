@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // userCodeAlphabet has no vowels (no words) and no look-alike characters
@@ -152,7 +154,7 @@ func (p *Provider) decideDevice(w http.ResponseWriter, r *http.Request, in *inte
 	}
 	p.store.mu.Unlock()
 	if !live {
-		p.renderError(w, r, errExpiredToken, "the device request expired or was already decided")
+		p.renderError(w, r, oauth.ExpiredToken, "the device request expired or was already decided")
 		return
 	}
 	p.renderPage(w, r, http.StatusOK, "device-done", pageData{Title: "Device " + result, Result: result, client: in.client})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2"
 )
 
@@ -52,7 +53,7 @@ func TestDeviceFlow(t *testing.T) {
 	}
 	// D6: the device code is spent.
 	resp, body := f.postForm(t, "/token", url.Values{"grant_type": {DeviceCodeGrantURN}, "device_code": {da.DeviceCode}, "client_id": {"demo-public"}}, "", "")
-	wantOAuthError(t, resp, body, 400, errInvalidGrant)
+	wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 }
 
 func TestDevicePolling(t *testing.T) {
@@ -65,7 +66,7 @@ func TestDevicePolling(t *testing.T) {
 		}
 		return body["device_code"].(string)
 	}
-	poll := func(t *testing.T, code, wantErr string) {
+	poll := func(t *testing.T, code string, wantErr oauth.ErrorCode) {
 		t.Helper()
 		resp, body := f.postForm(t, "/token", url.Values{"grant_type": {DeviceCodeGrantURN}, "device_code": {code}, "client_id": {"demo-public"}}, "", "")
 		if wantErr == "" {
@@ -78,13 +79,13 @@ func TestDevicePolling(t *testing.T) {
 	}
 	t.Run("D2 D3 pending and slow_down", func(t *testing.T) {
 		code := start(t)
-		poll(t, code, errAuthorizationPending)
+		poll(t, code, oauth.AuthorizationPending)
 		f.clock.Advance(time.Second)
-		poll(t, code, errSlowDown)
+		poll(t, code, oauth.SlowDown)
 		f.clock.Advance(6 * time.Second) // under the raised 10 s interval
-		poll(t, code, errSlowDown)
+		poll(t, code, oauth.SlowDown)
 		f.clock.Advance(15 * time.Second) // the interval is now 15 s
-		poll(t, code, errAuthorizationPending)
+		poll(t, code, oauth.AuthorizationPending)
 	})
 	t.Run("D4 denied", func(t *testing.T) {
 		resp, body := f.postForm(t, "/device_authorization", url.Values{"client_id": {"demo-public"}}, "", "")
@@ -96,19 +97,19 @@ func TestDevicePolling(t *testing.T) {
 		if !strings.Contains(done.body, "denied") {
 			t.Fatalf("no denied page: %s", done.body)
 		}
-		poll(t, body["device_code"].(string), errAccessDenied)
+		poll(t, body["device_code"].(string), oauth.AccessDenied)
 	})
 	t.Run("D5 expired", func(t *testing.T) {
 		code := start(t)
 		f.clock.Advance(11 * time.Minute)
-		poll(t, code, errExpiredToken)
+		poll(t, code, oauth.ExpiredToken)
 	})
 	t.Run("not allowed or unknown", func(t *testing.T) {
 		resp, body := f.postForm(t, "/device_authorization", url.Values{}, "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errUnauthorizedClient)
-		poll(t, "no-such-code", errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.UnauthorizedClient)
+		poll(t, "no-such-code", oauth.InvalidGrant)
 		resp, body = f.postForm(t, "/device_authorization", url.Values{"client_id": {"demo-public"}, "scope": {"api.write"}}, "", "")
-		wantOAuthError(t, resp, body, 400, errInvalidScope)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidScope)
 	})
 	t.Run("unknown user code", func(t *testing.T) {
 		b := newBrowser(t, f)

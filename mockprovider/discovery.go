@@ -3,6 +3,8 @@ package mockprovider
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // renderMetadata builds the discovery document once (RFC 8414 2, OIDC
@@ -52,7 +54,7 @@ func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":               []string{"S256"},
+		"code_challenge_methods_supported":               []string{oauth.PKCES256},
 		"authorization_response_iss_parameter_supported": true,
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash",
 			"name", "given_name", "family_name", "preferred_username", "email", "email_verified"},

@@ -2,33 +2,13 @@ package mockprovider
 
 import (
 	"net/http"
-)
 
-// Error codes from RFC 6749 4.1.2.1 and 5.2, RFC 8628 3.5, RFC 6750 3.1,
-// OIDC Core 3.1.2.6 and RFC 7009 2.2.1: the only values the provider sends.
-const (
-	errInvalidRequest          = "invalid_request"
-	errInvalidClient           = "invalid_client"
-	errInvalidGrant            = "invalid_grant"
-	errUnauthorizedClient      = "unauthorized_client"
-	errUnsupportedGrantType    = "unsupported_grant_type"
-	errInvalidScope            = "invalid_scope"
-	errAccessDenied            = "access_denied"
-	errUnsupportedResponseType = "unsupported_response_type"
-	errServerError             = "server_error"
-	errAuthorizationPending    = "authorization_pending"
-	errSlowDown                = "slow_down"
-	errExpiredToken            = "expired_token"
-	errInvalidToken            = "invalid_token"
-	errInsufficientScope       = "insufficient_scope"
-	errLoginRequired           = "login_required"
-	errConsentRequired         = "consent_required"
-	errUnsupportedTokenType    = "unsupported_token_type"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // oauthError is a protocol error on its way to the wire.
 type oauthError struct {
-	code        string
+	code        oauth.ErrorCode
 	description string
 	// status is the HTTP status for endpoint (not redirect) responses.
 	status int
@@ -39,22 +19,24 @@ type oauthError struct {
 	clientID string
 }
 
-func (e *oauthError) Error() string { return e.code + ": " + e.description }
+func (e *oauthError) Error() string { return string(e.code) + ": " + e.description }
 
-func newError(code, description string) *oauthError {
+func newError(code oauth.ErrorCode, description string) *oauthError {
 	return &oauthError{code: code, description: description, status: http.StatusBadRequest}
 }
 
-func invalidRequest(description string) *oauthError { return newError(errInvalidRequest, description) }
-func invalidGrant(description string) *oauthError   { return newError(errInvalidGrant, description) }
-func invalidScope(description string) *oauthError   { return newError(errInvalidScope, description) }
+func invalidRequest(description string) *oauthError {
+	return newError(oauth.InvalidRequest, description)
+}
+func invalidGrant(description string) *oauthError { return newError(oauth.InvalidGrant, description) }
+func invalidScope(description string) *oauthError { return newError(oauth.InvalidScope, description) }
 
 func invalidClient(description string) *oauthError {
-	return &oauthError{code: errInvalidClient, description: description, status: http.StatusUnauthorized, basicChallenge: true}
+	return &oauthError{code: oauth.InvalidClient, description: description, status: http.StatusUnauthorized, basicChallenge: true}
 }
 
 func unauthorizedClient(description string) *oauthError {
-	return newError(errUnauthorizedClient, description)
+	return newError(oauth.UnauthorizedClient, description)
 }
 
 // writeJSONError writes an RFC 6749 5.2 error response: JSON, no-store.
@@ -72,7 +54,7 @@ func (p *Provider) writeError(w http.ResponseWriter, e *oauthError, noStore bool
 	}
 	buf := make([]byte, 0, 128)
 	buf = append(buf, `{"error":`...)
-	buf = appendJSONString(buf, e.code)
+	buf = appendJSONString(buf, string(e.code))
 	if e.description != "" {
 		buf = append(buf, `,"error_description":`...)
 		buf = appendJSONString(buf, e.description)

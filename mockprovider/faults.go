@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/grantbench/grantbench/oauth"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -107,7 +108,7 @@ func compileFaults(list []Fault) (*activeFaults, error) {
 			f.ErrorStatus = http.StatusServiceUnavailable
 		}
 		if f.ErrorCode == "" {
-			f.ErrorCode = "temporarily_unavailable"
+			f.ErrorCode = oauth.TemporarilyUnavailable.String()
 		}
 		for e, name := range endpointNames {
 			// A fault for one endpoint wins over a "*" one, whatever the order.
@@ -157,7 +158,7 @@ func (p *Provider) serveFaulty(f *Fault, handler http.HandlerFunc, w http.Respon
 		panic(http.ErrAbortHandler)
 	}
 	if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
-		p.counters.countError(f.ErrorCode)
+		p.counters.countError(oauth.ErrorCode(f.ErrorCode))
 		o := newJSONObject(64)
 		o.str("error", f.ErrorCode)
 		o.str("error_description", "fault injected by the mock provider")

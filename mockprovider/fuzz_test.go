@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // FuzzAuthorizeRequest: whatever the query, /authorize never answers 5xx,
@@ -69,7 +71,7 @@ func FuzzClientAuthentication(f *testing.F) {
 		}
 		c, oerr := fx.p.authenticateClient(req, form)
 		if oerr != nil {
-			if oerr.code != errInvalidClient && oerr.code != errInvalidRequest {
+			if oerr.code != oauth.InvalidClient && oerr.code != oauth.InvalidRequest {
 				t.Fatalf("error code %s", oerr.code)
 			}
 			return

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // Keys are generated once per test binary: RSA generation under -race is slow.
@@ -116,9 +118,9 @@ func doJSON(t testing.TB, c *http.Client, req *http.Request) (*http.Response, ma
 }
 
 // wantOAuthError asserts an RFC 6749 5.2 error response.
-func wantOAuthError(t testing.TB, resp *http.Response, body map[string]any, status int, code string) {
+func wantOAuthError(t testing.TB, resp *http.Response, body map[string]any, status int, code oauth.ErrorCode) {
 	t.Helper()
-	if resp.StatusCode != status || body["error"] != code {
+	if resp.StatusCode != status || body["error"] != code.String() {
 		t.Fatalf("got status %d error %v (%v), want %d %s", resp.StatusCode, body["error"], body["error_description"], status, code)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // hostile is one hostile or malformed request and the answer it must get.
@@ -17,7 +19,7 @@ type hostile struct {
 	body    string
 	auth    string // Authorization header
 	status  int
-	errCode string // the RFC error code in the JSON body or the error page; "" to skip
+	errCode oauth.ErrorCode // the RFC error code in the JSON body or the error page; "" to skip
 }
 
 const (
@@ -38,28 +40,28 @@ func hostileRequests() []hostile {
 
 	// Token endpoint: transport and encoding.
 	for _, ct := range []string{"", "text/plain", "application/json", "multipart/form-data; boundary=x", "application/x-www-form-urlencodedx", "application/x-www-form-urlencoded; ="} {
-		add(hostile{"token content type " + ct, "POST", "/token", ct, "grant_type=client_credentials", demoBasic, 400, errInvalidRequest})
+		add(hostile{"token content type " + ct, "POST", "/token", ct, "grant_type=client_credentials", demoBasic, 400, oauth.InvalidRequest})
 	}
-	add(hostile{"token 1 MiB body", "POST", "/token", form, "grant_type=client_credentials&x=" + megabyte, demoBasic, 400, errInvalidRequest})
-	add(hostile{"token JSON body", "POST", "/token", form, `{"grant_type":"client_credentials"}`, demoBasic, 400, errInvalidRequest})
+	add(hostile{"token 1 MiB body", "POST", "/token", form, "grant_type=client_credentials&x=" + megabyte, demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"token JSON body", "POST", "/token", form, `{"grant_type":"client_credentials"}`, demoBasic, 400, oauth.InvalidRequest})
 	for _, body := range []string{"grant_type=%zz", "grant_type=client_credentials&%", "grant_type=client_credentials&scope=%e", "a=%G0"} {
-		add(hostile{"token bad percent-encoding " + body, "POST", "/token", form, body, demoBasic, 400, errInvalidRequest})
+		add(hostile{"token bad percent-encoding " + body, "POST", "/token", form, body, demoBasic, 400, oauth.InvalidRequest})
 	}
 	for _, param := range []string{"grant_type", "client_id", "scope", "code", "refresh_token", "code_verifier"} {
-		add(hostile{"token duplicate " + param, "POST", "/token", form, "grant_type=client_credentials&" + param + "=a&" + param + "=b", demoBasic, 400, errInvalidRequest})
+		add(hostile{"token duplicate " + param, "POST", "/token", form, "grant_type=client_credentials&" + param + "=a&" + param + "=b", demoBasic, 400, oauth.InvalidRequest})
 	}
 	for _, q := range []string{"client_secret=demo-secret", "grant_type=client_credentials", "code=abc"} {
-		add(hostile{"token parameters in the query " + q, "POST", "/token?" + q, form, "grant_type=client_credentials", demoBasic, 400, errInvalidRequest})
+		add(hostile{"token parameters in the query " + q, "POST", "/token?" + q, form, "grant_type=client_credentials", demoBasic, 400, oauth.InvalidRequest})
 	}
 	for _, m := range []string{"GET", "PUT", "DELETE", "PATCH"} {
-		add(hostile{"token method " + m, m, "/token?grant_type=client_credentials", "", "", demoBasic, 405, errInvalidRequest})
+		add(hostile{"token method " + m, m, "/token?grant_type=client_credentials", "", "", demoBasic, 405, oauth.InvalidRequest})
 	}
-	add(hostile{"token no grant_type", "POST", "/token", form, "scope=api.read", demoBasic, 400, errInvalidRequest})
-	add(hostile{"token invalid UTF-8 grant_type", "POST", "/token", form, "grant_type=%ff%fe", demoBasic, 400, errUnsupportedGrantType})
-	add(hostile{"token NUL grant_type", "POST", "/token", form, "grant_type=client_credentials%00", demoBasic, 400, errUnsupportedGrantType})
-	add(hostile{"token NUL scope", "POST", "/token", form, "grant_type=client_credentials&scope=api.read%00", demoBasic, 400, errInvalidScope})
-	add(hostile{"token invalid UTF-8 scope", "POST", "/token", form, "grant_type=client_credentials&scope=%c3%28", demoBasic, 400, errInvalidScope})
-	add(hostile{"token quote in scope", "POST", "/token", form, "grant_type=client_credentials&scope=%22", demoBasic, 400, errInvalidScope})
+	add(hostile{"token no grant_type", "POST", "/token", form, "scope=api.read", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"token invalid UTF-8 grant_type", "POST", "/token", form, "grant_type=%ff%fe", demoBasic, 400, oauth.UnsupportedGrantType})
+	add(hostile{"token NUL grant_type", "POST", "/token", form, "grant_type=client_credentials%00", demoBasic, 400, oauth.UnsupportedGrantType})
+	add(hostile{"token NUL scope", "POST", "/token", form, "grant_type=client_credentials&scope=api.read%00", demoBasic, 400, oauth.InvalidScope})
+	add(hostile{"token invalid UTF-8 scope", "POST", "/token", form, "grant_type=client_credentials&scope=%c3%28", demoBasic, 400, oauth.InvalidScope})
+	add(hostile{"token quote in scope", "POST", "/token", form, "grant_type=client_credentials&scope=%22", demoBasic, 400, oauth.InvalidScope})
 
 	// Token endpoint: client authentication.
 	for name, auth := range map[string]string{
@@ -75,13 +77,13 @@ func hostileRequests() []hostile {
 		"bad percent-encoding": basic("demo%zz", "demo-secret"),
 		"public client secret": basic("demo-public", "guess"),
 	} {
-		add(hostile{"token Basic " + name, "POST", "/token", form, "grant_type=client_credentials", auth, 401, errInvalidClient})
+		add(hostile{"token Basic " + name, "POST", "/token", form, "grant_type=client_credentials", auth, 401, oauth.InvalidClient})
 	}
-	add(hostile{"token Basic and body secret", "POST", "/token", form, "grant_type=client_credentials&client_secret=demo-secret", demoBasic, 400, errInvalidRequest})
-	add(hostile{"token body id differs from Basic", "POST", "/token", form, "grant_type=client_credentials&client_id=demo-legacy", demoBasic, 401, errInvalidClient})
-	add(hostile{"token no authentication", "POST", "/token", form, "grant_type=client_credentials", "", 401, errInvalidClient})
-	add(hostile{"token confidential without secret", "POST", "/token", form, "grant_type=client_credentials&client_id=demo", "", 401, errInvalidClient})
-	add(hostile{"token public client with secret", "POST", "/token", form, "grant_type=authorization_code&client_id=demo-public&client_secret=x&code=a", "", 401, errInvalidClient})
+	add(hostile{"token Basic and body secret", "POST", "/token", form, "grant_type=client_credentials&client_secret=demo-secret", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"token body id differs from Basic", "POST", "/token", form, "grant_type=client_credentials&client_id=demo-legacy", demoBasic, 401, oauth.InvalidClient})
+	add(hostile{"token no authentication", "POST", "/token", form, "grant_type=client_credentials", "", 401, oauth.InvalidClient})
+	add(hostile{"token confidential without secret", "POST", "/token", form, "grant_type=client_credentials&client_id=demo", "", 401, oauth.InvalidClient})
+	add(hostile{"token public client with secret", "POST", "/token", form, "grant_type=authorization_code&client_id=demo-public&client_secret=x&code=a", "", 401, oauth.InvalidClient})
 
 	// Token endpoint: grants with junk.
 	for name, body := range map[string]string{
@@ -95,15 +97,15 @@ func hostileRequests() []hostile {
 		"code with a verifier, no code":   "grant_type=authorization_code&code=x&code_verifier=" + strings.Repeat("a", 43),
 		"refresh token with scope tricks": "grant_type=refresh_token&refresh_token=x&scope=" + url.QueryEscape("openid\x00admin"),
 	} {
-		status, code := 400, errInvalidGrant
+		status, code := 400, oauth.InvalidGrant
 		if strings.Contains(body, "device_code") {
-			status, code = 400, errUnauthorizedClient // demo is not a device client
+			status, code = 400, oauth.UnauthorizedClient // demo is not a device client
 		}
 		add(hostile{"token " + name, "POST", "/token", form, body, demoBasic, status, code})
 	}
-	add(hostile{"token empty code", "POST", "/token", form, "grant_type=authorization_code&code=", demoBasic, 400, errInvalidRequest})
-	add(hostile{"password grant for a non-password client", "POST", "/token", form, "grant_type=password&username=alice&password=wonderland", demoBasic, 400, errUnauthorizedClient})
-	add(hostile{"password grant NUL password", "POST", "/token", form, "grant_type=password&username=alice&password=wonderland%00", basic("demo-legacy", "legacy-secret"), 400, errInvalidGrant})
+	add(hostile{"token empty code", "POST", "/token", form, "grant_type=authorization_code&code=", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"password grant for a non-password client", "POST", "/token", form, "grant_type=password&username=alice&password=wonderland", demoBasic, 400, oauth.UnauthorizedClient})
+	add(hostile{"password grant NUL password", "POST", "/token", form, "grant_type=password&username=alice&password=wonderland%00", basic("demo-legacy", "legacy-secret"), 400, oauth.InvalidGrant})
 
 	// Authorization endpoint: redirect URI tricks and broken requests (error page, never a redirect).
 	for _, uri := range []string{
@@ -113,68 +115,68 @@ func hostileRequests() []hostile {
 		"http://127.0.0.1:80x/callback", "http://127.0.0.1:/callback", "javascript:alert(1)", "http://127.0.0.1/callback\x00",
 		"http://user:pass@127.0.0.1/callback", "http://127.0.0.1.evil.example/callback", "https://127.0.0.1/callback",
 	} {
-		add(hostile{"authorize redirect " + uri, "GET", "/authorize?client_id=demo&response_type=code&redirect_uri=" + url.QueryEscape(uri), "", "", "", 400, errInvalidRequest})
+		add(hostile{"authorize redirect " + uri, "GET", "/authorize?client_id=demo&response_type=code&redirect_uri=" + url.QueryEscape(uri), "", "", "", 400, oauth.InvalidRequest})
 	}
-	add(hostile{"authorize bad percent-encoding", "GET", "/authorize?client_id=demo&redirect_uri=%zz", "", "", "", 400, errInvalidRequest})
-	add(hostile{"authorize duplicate client_id", "GET", "/authorize?client_id=demo&client_id=demo-public", "", "", "", 400, errInvalidRequest})
-	add(hostile{"authorize duplicate redirect_uri", "GET", "/authorize?client_id=demo&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback", "", "", "", 400, errInvalidRequest})
-	add(hostile{"authorize unknown client", "GET", "/authorize?client_id=mallory&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback", "", "", "", 400, errInvalidClient})
-	add(hostile{"authorize NUL client", "GET", "/authorize?client_id=demo%00", "", "", "", 400, errInvalidClient})
-	add(hostile{"authorize no client", "GET", "/authorize?response_type=code", "", "", "", 400, errInvalidRequest})
-	add(hostile{"authorize POST", "POST", "/authorize", form, "client_id=demo", "", 400, errInvalidRequest})
-	add(hostile{"authorize huge query", "GET", "/authorize?client_id=" + strings.Repeat("d", 30000), "", "", "", 400, errInvalidClient})
+	add(hostile{"authorize bad percent-encoding", "GET", "/authorize?client_id=demo&redirect_uri=%zz", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"authorize duplicate client_id", "GET", "/authorize?client_id=demo&client_id=demo-public", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"authorize duplicate redirect_uri", "GET", "/authorize?client_id=demo&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"authorize unknown client", "GET", "/authorize?client_id=mallory&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback", "", "", "", 400, oauth.InvalidClient})
+	add(hostile{"authorize NUL client", "GET", "/authorize?client_id=demo%00", "", "", "", 400, oauth.InvalidClient})
+	add(hostile{"authorize no client", "GET", "/authorize?response_type=code", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"authorize POST", "POST", "/authorize", form, "client_id=demo", "", 400, oauth.InvalidRequest})
+	add(hostile{"authorize huge query", "GET", "/authorize?client_id=" + strings.Repeat("d", 30000), "", "", "", 400, oauth.InvalidClient})
 
 	// Pages without their CSRF token or with junk.
-	add(hostile{"login no CSRF", "POST", "/login", form, "interaction=x&username=alice&password=wonderland", "", 400, errInvalidRequest})
-	add(hostile{"login JSON", "POST", "/login", "application/json", `{"username":"alice"}`, "", 400, errInvalidRequest})
-	add(hostile{"login 1 MiB", "POST", "/login", form, "username=" + megabyte, "", 400, errInvalidRequest})
-	add(hostile{"login duplicate", "POST", "/login", form, "username=a&username=b", "", 400, errInvalidRequest})
-	add(hostile{"login unknown interaction", "GET", "/login?interaction=nope", "", "", "", 400, errInvalidRequest})
-	add(hostile{"consent no CSRF", "POST", "/consent", form, "interaction=x&decision=approve", "", 400, errInvalidRequest})
-	add(hostile{"consent unknown interaction", "GET", "/consent?interaction=%00", "", "", "", 400, errInvalidRequest})
-	add(hostile{"device no CSRF", "POST", "/device", form, "user_code=BCDF-GHJK", "", 400, errInvalidRequest})
-	add(hostile{"device bad encoding", "POST", "/device", form, "user_code=%zz", "", 400, errInvalidRequest})
+	add(hostile{"login no CSRF", "POST", "/login", form, "interaction=x&username=alice&password=wonderland", "", 400, oauth.InvalidRequest})
+	add(hostile{"login JSON", "POST", "/login", "application/json", `{"username":"alice"}`, "", 400, oauth.InvalidRequest})
+	add(hostile{"login 1 MiB", "POST", "/login", form, "username=" + megabyte, "", 400, oauth.InvalidRequest})
+	add(hostile{"login duplicate", "POST", "/login", form, "username=a&username=b", "", 400, oauth.InvalidRequest})
+	add(hostile{"login unknown interaction", "GET", "/login?interaction=nope", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"consent no CSRF", "POST", "/consent", form, "interaction=x&decision=approve", "", 400, oauth.InvalidRequest})
+	add(hostile{"consent unknown interaction", "GET", "/consent?interaction=%00", "", "", "", 400, oauth.InvalidRequest})
+	add(hostile{"device no CSRF", "POST", "/device", form, "user_code=BCDF-GHJK", "", 400, oauth.InvalidRequest})
+	add(hostile{"device bad encoding", "POST", "/device", form, "user_code=%zz", "", 400, oauth.InvalidRequest})
 
 	// Device authorization.
-	add(hostile{"device_authorization unknown client", "POST", "/device_authorization", form, "client_id=mallory", "", 401, errInvalidClient})
-	add(hostile{"device_authorization no client", "POST", "/device_authorization", form, "scope=openid", "", 401, errInvalidClient})
-	add(hostile{"device_authorization duplicate", "POST", "/device_authorization", form, "client_id=demo-public&client_id=demo-public", "", 400, errInvalidRequest})
-	add(hostile{"device_authorization bad scope", "POST", "/device_authorization", form, "client_id=demo-public&scope=%00", "", 400, errInvalidScope})
-	add(hostile{"device_authorization GET", "GET", "/device_authorization?client_id=demo-public", "", "", "", 405, errInvalidRequest})
-	add(hostile{"device_authorization JSON", "POST", "/device_authorization", "application/json", `{"client_id":"demo-public"}`, "", 400, errInvalidRequest})
+	add(hostile{"device_authorization unknown client", "POST", "/device_authorization", form, "client_id=mallory", "", 401, oauth.InvalidClient})
+	add(hostile{"device_authorization no client", "POST", "/device_authorization", form, "scope=openid", "", 401, oauth.InvalidClient})
+	add(hostile{"device_authorization duplicate", "POST", "/device_authorization", form, "client_id=demo-public&client_id=demo-public", "", 400, oauth.InvalidRequest})
+	add(hostile{"device_authorization bad scope", "POST", "/device_authorization", form, "client_id=demo-public&scope=%00", "", 400, oauth.InvalidScope})
+	add(hostile{"device_authorization GET", "GET", "/device_authorization?client_id=demo-public", "", "", "", 405, oauth.InvalidRequest})
+	add(hostile{"device_authorization JSON", "POST", "/device_authorization", "application/json", `{"client_id":"demo-public"}`, "", 400, oauth.InvalidRequest})
 
 	// Introspection and revocation.
-	add(hostile{"introspect no auth", "POST", "/introspect", form, "token=abc", "", 401, errInvalidClient})
-	add(hostile{"introspect public client", "POST", "/introspect", form, "token=abc&client_id=demo-public", "", 401, errInvalidClient})
-	add(hostile{"introspect bad Basic", "POST", "/introspect", form, "token=abc", "Basic %%%", 401, errInvalidClient})
-	add(hostile{"introspect duplicate token", "POST", "/introspect", form, "token=a&token=b", demoBasic, 400, errInvalidRequest})
-	add(hostile{"introspect no token", "POST", "/introspect", form, "", demoBasic, 400, errInvalidRequest})
-	add(hostile{"introspect JSON", "POST", "/introspect", "application/json", `{"token":"a"}`, demoBasic, 400, errInvalidRequest})
-	add(hostile{"introspect GET", "GET", "/introspect?token=a", "", "", demoBasic, 405, errInvalidRequest})
-	add(hostile{"introspect 1 MiB", "POST", "/introspect", form, "token=" + megabyte, demoBasic, 400, errInvalidRequest})
-	add(hostile{"revoke no auth", "POST", "/revoke", form, "token=abc", "", 401, errInvalidClient})
-	add(hostile{"revoke duplicate", "POST", "/revoke", form, "token=a&token=b", demoBasic, 400, errInvalidRequest})
-	add(hostile{"revoke no token", "POST", "/revoke", form, "token_type_hint=access_token", demoBasic, 400, errInvalidRequest})
-	add(hostile{"revoke JSON", "POST", "/revoke", "application/json", "{}", demoBasic, 400, errInvalidRequest})
-	add(hostile{"revoke query", "POST", "/revoke?token=abc", form, "token=abc", demoBasic, 400, errInvalidRequest})
+	add(hostile{"introspect no auth", "POST", "/introspect", form, "token=abc", "", 401, oauth.InvalidClient})
+	add(hostile{"introspect public client", "POST", "/introspect", form, "token=abc&client_id=demo-public", "", 401, oauth.InvalidClient})
+	add(hostile{"introspect bad Basic", "POST", "/introspect", form, "token=abc", "Basic %%%", 401, oauth.InvalidClient})
+	add(hostile{"introspect duplicate token", "POST", "/introspect", form, "token=a&token=b", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"introspect no token", "POST", "/introspect", form, "", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"introspect JSON", "POST", "/introspect", "application/json", `{"token":"a"}`, demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"introspect GET", "GET", "/introspect?token=a", "", "", demoBasic, 405, oauth.InvalidRequest})
+	add(hostile{"introspect 1 MiB", "POST", "/introspect", form, "token=" + megabyte, demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"revoke no auth", "POST", "/revoke", form, "token=abc", "", 401, oauth.InvalidClient})
+	add(hostile{"revoke duplicate", "POST", "/revoke", form, "token=a&token=b", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"revoke no token", "POST", "/revoke", form, "token_type_hint=access_token", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"revoke JSON", "POST", "/revoke", "application/json", "{}", demoBasic, 400, oauth.InvalidRequest})
+	add(hostile{"revoke query", "POST", "/revoke?token=abc", form, "token=abc", demoBasic, 400, oauth.InvalidRequest})
 
 	// Userinfo.
 	for name, auth := range map[string]string{
 		"truncated JWT": "Bearer " + truncatedJWT, "foreign JWT": "Bearer " + foreignJWT, "two tokens": "Bearer a b",
 		"empty bearer": "Bearer ", "NUL token": "Bearer \x00", "huge token": "Bearer " + strings.Repeat("t", 40000),
 	} {
-		code := errInvalidToken
+		code := oauth.InvalidToken
 		if name == "empty bearer" {
-			code = errInvalidRequest
+			code = oauth.InvalidRequest
 		}
 		add(hostile{"userinfo " + name, "GET", "/userinfo", "", "", auth, 401, code})
 	}
-	add(hostile{"userinfo Basic", "GET", "/userinfo", "", "", demoBasic, 401, errInvalidRequest})
-	add(hostile{"userinfo DELETE", "DELETE", "/userinfo", "", "", "", 405, errInvalidRequest})
+	add(hostile{"userinfo Basic", "GET", "/userinfo", "", "", demoBasic, 401, oauth.InvalidRequest})
+	add(hostile{"userinfo DELETE", "DELETE", "/userinfo", "", "", "", 405, oauth.InvalidRequest})
 
 	// Discovery and JWKS take GET only.
-	add(hostile{"jwks POST", "POST", "/jwks", form, "", "", 405, errInvalidRequest})
-	add(hostile{"discovery POST", "POST", "/.well-known/openid-configuration", form, "", "", 405, errInvalidRequest})
+	add(hostile{"jwks POST", "POST", "/jwks", form, "", "", 405, oauth.InvalidRequest})
+	add(hostile{"discovery POST", "POST", "/.well-known/openid-configuration", form, "", "", 405, oauth.InvalidRequest})
 
 	// Admin API.
 	add(hostile{"admin no token", "GET", "/admin/counters", "", "", "", 401, ""})
@@ -218,9 +220,9 @@ func TestHostileRequests(t *testing.T) {
 		if h.errCode == "" {
 			continue
 		}
-		json := strings.Contains(body, `"error":"`+h.errCode+`"`)
-		page := strings.Contains(body, `id="error">`+h.errCode+`<`)
-		bearer := strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="`+h.errCode+`"`)
+		json := strings.Contains(body, `"error":"`+h.errCode.String()+`"`)
+		page := strings.Contains(body, `id="error">`+h.errCode.String()+`<`)
+		bearer := strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="`+h.errCode.String()+`"`)
 		if !json && !page && !bearer {
 			t.Errorf("%s: want error %s, got %s %q", h.name, h.errCode, truncate(body, 200), rec.Header().Get("WWW-Authenticate"))
 		}

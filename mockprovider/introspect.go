@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // tokenInfo is what introspection, revocation and userinfo need to know of
@@ -94,7 +96,7 @@ func (p *Provider) introspection(t tokenInfo) *jsonObject {
 		}
 	}
 	if t.isAccess {
-		o.str("token_type", "Bearer")
+		o.str("token_type", oauth.TokenTypeBearer)
 	} else {
 		o.str("token_type", "refresh_token")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -37,11 +38,11 @@ func TestIntrospection(t *testing.T) {
 	})
 	t.Run("I2 caller must authenticate", func(t *testing.T) {
 		resp, body := f.postForm(t, "/introspect", url.Values{"token": {tok.AccessToken}}, "", "")
-		wantOAuthError(t, resp, body, 401, errInvalidClient)
+		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 		resp, body = f.postForm(t, "/introspect", url.Values{"token": {tok.AccessToken}, "client_id": {"demo-public"}}, "", "")
-		wantOAuthError(t, resp, body, 401, errInvalidClient)
+		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 		resp, body = f.postForm(t, "/introspect", url.Values{"token": {tok.AccessToken}}, "demo", "bad")
-		wantOAuthError(t, resp, body, 401, errInvalidClient)
+		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 	})
 	t.Run("E1 expired access token", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "openid", "api.read")
@@ -114,9 +115,9 @@ func TestRevocation(t *testing.T) {
 	})
 	t.Run("needs client authentication", func(t *testing.T) {
 		resp, body := f.postForm(t, "/revoke", url.Values{"token": {"x"}}, "demo", "wrong")
-		wantOAuthError(t, resp, body, 401, errInvalidClient)
+		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 		resp, body = f.postForm(t, "/revoke", url.Values{}, "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidRequest)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidRequest)
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 func TestPasswordGrant(t *testing.T) {
@@ -19,16 +21,16 @@ func TestPasswordGrant(t *testing.T) {
 	}
 	// L1: wrong password, and a client not allowed the grant.
 	_, err = conf.PasswordCredentialsToken(ctx, "alice", "looking-glass")
-	if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+	if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 		t.Fatalf("wrong password: %s", got)
 	}
 	_, err = conf.PasswordCredentialsToken(ctx, "nobody", "wonderland")
-	if got := retrieveErrorCode(t, err); got != errInvalidGrant {
+	if got := retrieveErrorCode(t, err); got != oauth.InvalidGrant {
 		t.Fatalf("unknown user: %s", got)
 	}
 	demo := oauthConfig(f, "demo", "demo-secret")
 	_, err = demo.PasswordCredentialsToken(ctx, "alice", "wonderland")
-	if got := retrieveErrorCode(t, err); got != errUnauthorizedClient {
+	if got := retrieveErrorCode(t, err); got != oauth.UnauthorizedClient {
 		t.Fatalf("L1: %s", got)
 	}
 }
@@ -63,7 +65,7 @@ func TestImplicitGrant(t *testing.T) {
 		t.Fatalf("status %d", p.resp.StatusCode)
 	}
 	refused := b.location(p)
-	if refused.Query().Get("error") != errUnauthorizedClient || refused.Fragment != "" {
+	if refused.Query().Get("error") != oauth.UnauthorizedClient.String() || refused.Fragment != "" {
 		t.Fatalf("L2: %s", refused)
 	}
 }

@@ -4,18 +4,20 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // readPageForm reads a page's form post and checks its CSRF token.
 func (p *Provider) readPageForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		p.renderError(w, r, errInvalidRequest, "this form takes POST")
+		p.renderError(w, r, oauth.InvalidRequest, "this form takes POST")
 		return nil, false
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
-		p.renderError(w, r, errInvalidRequest, "the form must be application/x-www-form-urlencoded")
+		p.renderError(w, r, oauth.InvalidRequest, "the form must be application/x-www-form-urlencoded")
 		return nil, false
 	}
 	form, oerr := readFormBody(r, p.cfg.Limits.MaxBodyBytes)
@@ -24,7 +26,7 @@ func (p *Provider) readPageForm(w http.ResponseWriter, r *http.Request) (url.Val
 		return nil, false
 	}
 	if !p.checkCSRF(r, form.Get("csrf_token")) {
-		p.renderError(w, r, errInvalidRequest, "the form's CSRF token is missing or wrong; reload the page")
+		p.renderError(w, r, oauth.InvalidRequest, "the form's CSRF token is missing or wrong; reload the page")
 		return nil, false
 	}
 	return form, true
@@ -39,7 +41,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("interaction")
 		in := p.loadInteraction(id, now)
 		if in == nil {
-			p.renderError(w, r, errInvalidRequest, "this sign-in has expired; start again from the application")
+			p.renderError(w, r, oauth.InvalidRequest, "this sign-in has expired; start again from the application")
 			return
 		}
 		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
@@ -52,7 +54,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 	id := form.Get("interaction")
 	in := p.loadInteraction(id, now)
 	if in == nil {
-		p.renderError(w, r, errInvalidRequest, "this sign-in has expired; start again from the application")
+		p.renderError(w, r, oauth.InvalidRequest, "this sign-in has expired; start again from the application")
 		return
 	}
 	user := p.checkPassword(form.Get("username"), form.Get("password"))

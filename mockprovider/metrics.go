@@ -3,6 +3,7 @@ package mockprovider
 import (
 	"net/http"
 
+	"github.com/grantbench/grantbench/oauth"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -41,8 +42,8 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, name := range endpointNames {
 		ch <- prometheus.MustNewConstMetric(providerRequestsDesc, prometheus.CounterValue, float64(counts.requests[i].Load()), name)
 	}
-	for i, name := range errorCodes {
-		ch <- prometheus.MustNewConstMetric(providerErrorsDesc, prometheus.CounterValue, float64(counts.errors[i].Load()), name)
+	for i, code := range oauth.ErrorCodes {
+		ch <- prometheus.MustNewConstMetric(providerErrorsDesc, prometheus.CounterValue, float64(counts.errors[i].Load()), string(code))
 	}
 	for i, name := range issuedNames {
 		ch <- prometheus.MustNewConstMetric(providerIssuedDesc, prometheus.CounterValue, float64(counts.issued[i].Load()), name)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // issueRequest says what one successful grant hands out.
@@ -247,11 +248,11 @@ func (p *Provider) mintIDToken(c *Client, g *grant, accessToken, code string, no
 
 // scopeClaims maps OIDC scopes to the standard claims they release (OIDC Core 5.4).
 var scopeClaims = map[string][]string{
-	"profile": {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+	oauth.ScopeProfile: {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
 		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"},
-	"email":   {"email", "email_verified"},
-	"address": {"address"},
-	"phone":   {"phone_number", "phone_number_verified"},
+	oauth.ScopeEmail:   {"email", "email_verified"},
+	oauth.ScopeAddress: {"address"},
+	oauth.ScopePhone:   {"phone_number", "phone_number_verified"},
 }
 
 // appendUserClaims adds the user's claims that the scopes release, in a
@@ -260,7 +261,7 @@ func appendUserClaims(o *jsonObject, u *User, scopes []string) error {
 	if u == nil {
 		return nil
 	}
-	for _, scope := range []string{"profile", "email", "address", "phone"} {
+	for _, scope := range []string{oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeAddress, oauth.ScopePhone} {
 		if !slices.Contains(scopes, scope) {
 			continue
 		}
@@ -298,7 +299,7 @@ func sign(signer jose.Signer, payload []byte) (string, error) {
 func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool) {
 	o := newJSONObject(256 + len(resp.accessToken) + len(resp.idToken))
 	o.str("access_token", resp.accessToken)
-	o.str("token_type", "Bearer")
+	o.str("token_type", oauth.TokenTypeBearer)
 	o.int("expires_in", resp.expiresIn)
 	o.strIf("scope", resp.scope)
 	o.strIf("refresh_token", resp.refreshToken)
@@ -311,7 +312,7 @@ func (p *Provider) issueOrFail(req issueRequest, now time.Time) (tokenResponse, 
 	resp, err := p.issueTokens(req, now)
 	if err != nil {
 		p.log.Error("token issuance failed", "err", err)
-		return tokenResponse{}, &oauthError{code: errServerError, description: "could not issue tokens", status: http.StatusInternalServerError}
+		return tokenResponse{}, &oauthError{code: oauth.ServerError, description: "could not issue tokens", status: http.StatusInternalServerError}
 	}
 	return resp, nil
 }

@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // The pages carry the stable element ids of docs/mockprovider.md: browsers
@@ -109,9 +111,9 @@ func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int
 // renderError shows the error page: used whenever redirecting would be
 // unsafe (unknown client, missing or unregistered redirect_uri) or a page
 // flow cannot go on. Never a redirect.
-func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, code, description string) {
+func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, code oauth.ErrorCode, description string) {
 	p.counters.countError(code)
-	p.renderPage(w, r, http.StatusBadRequest, "error", pageData{Title: "Error", Error: code, Description: description})
+	p.renderPage(w, r, http.StatusBadRequest, "error", pageData{Title: "Error", Error: code.String(), Description: description})
 }
 
 func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {

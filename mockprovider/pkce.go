@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/url"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // checkPKCE verifies the code_verifier against the code's challenge
@@ -27,7 +29,7 @@ func (p *Provider) checkPKCE(client *Client, rec *codeRecord, form url.Values) *
 	if p.defect(client, dPKCEUnchecked) {
 		return nil
 	}
-	if rec.challengeMethod == "plain" { // only under the pkce_plain_allowed defect
+	if rec.challengeMethod == oauth.PKCEPlain { // only under the pkce_plain_allowed defect
 		if !secretEqual(rec.challenge, verifier[0]) {
 			return invalidGrant("code_verifier does not match the code_challenge")
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // Provider is the mock authorization server: an http.Handler serving the
@@ -130,6 +132,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		clock:  systemClock{},
 		log:    slog.New(slog.DiscardHandler),
 	}
+	p.counters = newCounters()
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
 			return nil, err
@@ -257,5 +260,5 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 // methodNotAllowed answers a wrong method with 405, Allow and a JSON error.
 func (p *Provider) methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
-	p.writeJSONError(w, &oauthError{code: errInvalidRequest, description: "method not allowed; use " + allow, status: http.StatusMethodNotAllowed})
+	p.writeJSONError(w, &oauthError{code: oauth.InvalidRequest, description: "method not allowed; use " + allow, status: http.StatusMethodNotAllowed})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2"
 )
 
@@ -65,7 +66,7 @@ func TestRefreshErrors(t *testing.T) {
 	t.Run("R1 narrow allowed, widen refused", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read", "api.write")
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken, "scope", "api.read openid"), "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidScope)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidScope)
 		// The refused request did not cost the client its refresh token.
 		resp, body = f.postForm(t, "/token", refreshForm(tok.RefreshToken, "scope", "api.read"), "demo", "demo-secret")
 		if resp.StatusCode != 200 || body["scope"] != "api.read" {
@@ -80,14 +81,14 @@ func TestRefreshErrors(t *testing.T) {
 	t.Run("R2 another client", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo-legacy", "legacy-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 		resp, body = f.postForm(t, "/token", refreshForm(tok.RefreshToken, "client_id", "demo-public"), "", "")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 	})
 	t.Run("R3 confidential client without authentication", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken, "client_id", "demo"), "", "")
-		wantOAuthError(t, resp, body, 401, errInvalidClient)
+		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 	})
 	t.Run("R4 replay revokes the family", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
@@ -96,14 +97,14 @@ func TestRefreshErrors(t *testing.T) {
 			t.Fatalf("first refresh %d %v", resp.StatusCode, first)
 		}
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 		for _, token := range []string{tok.AccessToken, first["access_token"].(string), first["refresh_token"].(string)} {
 			if introspect(t, f, token)["active"] != false {
 				t.Fatal("a token of the replayed family is still active")
 			}
 		}
 		resp, body = f.postForm(t, "/token", refreshForm(first["refresh_token"].(string)), "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 	})
 	t.Run("R5 parallel use", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
@@ -129,7 +130,7 @@ func TestRefreshErrors(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
 		f.clock.Advance(25 * time.Hour)
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 	})
 	t.Run("R6 E3 revoked", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
@@ -138,7 +139,7 @@ func TestRefreshErrors(t *testing.T) {
 			t.Fatalf("revoke %d", resp.StatusCode)
 		}
 		resp, body := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, errInvalidGrant)
+		wantOAuthError(t, resp, body, 400, oauth.InvalidGrant)
 		if introspect(t, f, tok.AccessToken)["active"] != false {
 			t.Fatal("E3: access token still active after its refresh token was revoked")
 		}

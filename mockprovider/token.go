@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // handleToken is the token endpoint (RFC 6749 3.2): POST, form-encoded,
@@ -50,9 +52,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		grantType = GrantDeviceCode
 		resp, oerr = p.grantDeviceCode(client, form, now)
 	default:
-		oerr = newError(errUnsupportedGrantType, "grant_type "+truncate(grantType, 60)+" is not supported")
+		oerr = newError(oauth.UnsupportedGrantType, "grant_type "+truncate(grantType, 60)+" is not supported")
 		if p.defect(client, dWrongErrorCode) {
-			oerr.code = "unknown_grant"
+			oerr.code = "unknown_grant" // deliberately not a registered code
 		}
 	}
 	if oerr != nil {
@@ -68,7 +70,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) readTokenForm(r *http.Request, hint string) (url.Values, *oauthError) {
 	if !p.defectFor(hint, dTokenGetAllowed) {
 		if r.Method != http.MethodPost {
-			return nil, &oauthError{code: errInvalidRequest, description: "method not allowed; use POST", status: http.StatusMethodNotAllowed}
+			return nil, &oauthError{code: oauth.InvalidRequest, description: "method not allowed; use POST", status: http.StatusMethodNotAllowed}
 		}
 		return p.readForm(r)
 	}

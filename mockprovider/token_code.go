@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantAuthorizationCode is RFC 6749 4.1.3 with PKCE (RFC 7636 4.6). A code
@@ -54,7 +56,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 		accessScopes: p.scopeSetOf(g.scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(g.scopes),
-		idToken:      slices.Contains(g.scopes, "openid"),
+		idToken:      slices.Contains(g.scopes, oauth.ScopeOpenID),
 		code:         code,
 	}, now)
 }

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantDeviceCode is RFC 8628 3.4 and 3.5: the client polls until the user
@@ -41,15 +43,15 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 	case rec.clientID != client.ID:
 		return tokenResponse{}, invalidGrant("the device code was issued to another client")
 	case !now.Before(rec.exp):
-		return tokenResponse{}, newError(errExpiredToken, "the device code has expired")
+		return tokenResponse{}, newError(oauth.ExpiredToken, "the device code has expired")
 	case tooFast:
-		return tokenResponse{}, newError(errSlowDown, "polling too fast; the interval is now longer")
+		return tokenResponse{}, newError(oauth.SlowDown, "polling too fast; the interval is now longer")
 	case status == devicePending && p.defect(client, dDevicePendingWrong):
-		return tokenResponse{}, newError(errSlowDown, "the user has not decided yet")
+		return tokenResponse{}, newError(oauth.SlowDown, "the user has not decided yet")
 	case status == devicePending:
-		return tokenResponse{}, newError(errAuthorizationPending, "the user has not decided yet")
+		return tokenResponse{}, newError(oauth.AuthorizationPending, "the user has not decided yet")
 	case status == deviceDenied:
-		return tokenResponse{}, newError(errAccessDenied, "the user denied the request")
+		return tokenResponse{}, newError(oauth.AccessDenied, "the user denied the request")
 	case status == deviceIssued:
 		return tokenResponse{}, invalidGrant("the device code was already used")
 	}
@@ -60,6 +62,6 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 		accessScopes: p.scopeSetOf(rec.scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(rec.scopes),
-		idToken:      slices.Contains(rec.scopes, "openid"),
+		idToken:      slices.Contains(rec.scopes, oauth.ScopeOpenID),
 	}, now)
 }

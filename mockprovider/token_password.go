@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantPassword is RFC 6749 4.3, only for clients configured for it.
@@ -30,7 +32,7 @@ func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time)
 		accessScopes: p.scopeSetOf(scopes),
 		refresh:      p.allows(client, GrantRefreshToken),
 		refreshScope: joinScopes(scopes),
-		idToken:      slices.Contains(scopes, "openid"),
+		idToken:      slices.Contains(scopes, oauth.ScopeOpenID),
 	}, now)
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantRefreshToken is RFC 6749 6 with rotation: every use returns a new
@@ -69,6 +71,6 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 		accessScopes: p.scopeSetOf(scopes),
 		refresh:      rotate,
 		refreshScope: rec.scope,
-		idToken:      rec.grant.user != nil && slices.Contains(scopes, "openid"),
+		idToken:      rec.grant.user != nil && slices.Contains(scopes, oauth.ScopeOpenID),
 	}, now)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/grantbench/grantbench/oauth"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -81,33 +82,33 @@ func TestTokenEndpointErrors(t *testing.T) {
 	cc := url.Values{"grant_type": {"client_credentials"}}
 
 	resp, body := basic(cc, "demo", "wrong")
-	wantOAuthError(t, resp, body, 401, errInvalidClient)
+	wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
 		t.Errorf("C2: WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
 	}
 	resp, body = basic(url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo"}, "client_secret": {"wrong"}}, "", "")
-	wantOAuthError(t, resp, body, 401, errInvalidClient)
+	wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 	resp, body = basic(url.Values{"grant_type": {"client_credentials"}, "client_id": {"nobody"}, "client_secret": {"x"}}, "", "")
-	wantOAuthError(t, resp, body, 401, errInvalidClient)
+	wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
 	resp, body = basic(cc, "demo-legacy", "legacy-secret")
-	wantOAuthError(t, resp, body, 400, errUnauthorizedClient)
+	wantOAuthError(t, resp, body, 400, oauth.UnauthorizedClient)
 	resp, body = basic(url.Values{"grant_type": {"urn:example:nope"}}, "demo", "demo-secret")
-	wantOAuthError(t, resp, body, 400, errUnsupportedGrantType)
+	wantOAuthError(t, resp, body, 400, oauth.UnsupportedGrantType)
 	resp, body = basic(url.Values{"grant_type": {"client_credentials"}, "scope": {"api.read admin"}}, "demo", "demo-secret")
-	wantOAuthError(t, resp, body, 400, errInvalidScope)
+	wantOAuthError(t, resp, body, 400, oauth.InvalidScope)
 	resp, body = basic(url.Values{}, "demo", "demo-secret")
-	wantOAuthError(t, resp, body, 400, errInvalidRequest)
+	wantOAuthError(t, resp, body, 400, oauth.InvalidRequest)
 	resp, body = basic(url.Values{"grant_type": {"client_credentials", "client_credentials"}}, "demo", "demo-secret")
-	wantOAuthError(t, resp, body, 400, errInvalidRequest)
+	wantOAuthError(t, resp, body, 400, oauth.InvalidRequest)
 
 	// C7: GET, and credentials in the query.
 	req, _ := http.NewRequest(http.MethodGet, f.url("/token?grant_type=client_credentials&client_id=demo&client_secret=demo-secret"), nil)
 	resp, body = doJSON(t, f.srv.Client(), req)
-	wantOAuthError(t, resp, body, 405, errInvalidRequest)
+	wantOAuthError(t, resp, body, 405, oauth.InvalidRequest)
 	req, _ = http.NewRequest(http.MethodPost, f.url("/token?client_secret=demo-secret"), strings.NewReader("grant_type=client_credentials&client_id=demo"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, body = doJSON(t, f.srv.Client(), req)
-	wantOAuthError(t, resp, body, 400, errInvalidRequest)
+	wantOAuthError(t, resp, body, 400, oauth.InvalidRequest)
 
 	// C8: bad encoding, wrong content type, 1 MiB body.
 	for name, tc := range map[string]struct{ ct, body string }{
@@ -119,6 +120,6 @@ func TestTokenEndpointErrors(t *testing.T) {
 		req.Header.Set("Content-Type", tc.ct)
 		req.SetBasicAuth("demo", "demo-secret")
 		resp, body := doJSON(t, f.srv.Client(), req)
-		t.Run(name, func(t *testing.T) { wantOAuthError(t, resp, body, 400, errInvalidRequest) })
+		t.Run(name, func(t *testing.T) { wantOAuthError(t, resp, body, 400, oauth.InvalidRequest) })
 	}
 }

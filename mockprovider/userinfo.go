@@ -3,6 +3,8 @@ package mockprovider
 import (
 	"net/http"
 	"strings"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // handleUserinfo is OIDC Core 5.3 with RFC 6750 bearer errors: 401 and
@@ -18,17 +20,17 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		p.bearerError(w, http.StatusUnauthorized, errInvalidRequest, "use the Bearer scheme")
+	if !ok || !strings.EqualFold(scheme, oauth.TokenTypeBearer) || token == "" {
+		p.bearerError(w, http.StatusUnauthorized, oauth.InvalidRequest, "use the Bearer scheme")
 		return
 	}
 	info := p.lookupToken(token, p.now())
 	if !info.isAccess || !info.active {
-		p.bearerError(w, http.StatusUnauthorized, errInvalidToken, "the access token is invalid, expired or revoked")
+		p.bearerError(w, http.StatusUnauthorized, oauth.InvalidToken, "the access token is invalid, expired or revoked")
 		return
 	}
-	if info.grant == nil || info.grant.user == nil || !p.scopeHas(info.scopes, "openid") {
-		p.bearerError(w, http.StatusForbidden, errInsufficientScope, "userinfo needs a user's token with the openid scope")
+	if info.grant == nil || info.grant.user == nil || !p.scopeHas(info.scopes, oauth.ScopeOpenID) {
+		p.bearerError(w, http.StatusForbidden, oauth.InsufficientScope, "userinfo needs a user's token with the openid scope")
 		return
 	}
 	scopes, _ := parseScope(info.scope)
@@ -36,7 +38,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	o.str("sub", info.grant.subject)
 	if err := appendUserClaims(o, info.grant.user, scopes); err != nil {
 		p.log.Error("userinfo claims", "err", err)
-		p.bearerError(w, http.StatusInternalServerError, errServerError, "")
+		p.bearerError(w, http.StatusInternalServerError, oauth.ServerError, "")
 		return
 	}
 	writeJSONBytes(w, http.StatusOK, o.bytes())
@@ -44,10 +46,10 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 
 // bearerError answers per RFC 6750 3: the error goes in WWW-Authenticate
 // (and a JSON body for clients that read one).
-func (p *Provider) bearerError(w http.ResponseWriter, status int, code, description string) {
+func (p *Provider) bearerError(w http.ResponseWriter, status int, code oauth.ErrorCode, description string) {
 	challenge := `Bearer realm="grantbench"`
 	if code != "" {
-		challenge += `, error="` + code + `"`
+		challenge += `, error="` + code.String() + `"`
 		if description != "" {
 			challenge += `, error_description="` + description + `"`
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // The one client the floor knows: the mock provider's demo client.
@@ -42,24 +43,24 @@ func Handler(alg, issuer string, key crypto.Signer) (http.Handler, error) {
 		return nil, fmt.Errorf("tokenfloor: %w", err)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-			http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != string(oauth.GrantClientCredentials) {
+			http.Error(w, `{"error":"`+oauth.InvalidRequest.String()+`"}`, http.StatusBadRequest)
 			return
 		}
 		id, secret, ok := r.BasicAuth()
 		if !ok || id != ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) != 1 {
-			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			http.Error(w, `{"error":"`+oauth.InvalidClient.String()+`"}`, http.StatusUnauthorized)
 			return
 		}
 		now := time.Now()
 		payload, _ := json.Marshal(claims{Iss: issuer, Sub: id, Aud: id, ClientID: id, Iat: now.Unix(), Exp: now.Add(time.Hour).Unix()})
 		jws, err := signer.Sign(payload)
 		if err != nil {
-			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+			http.Error(w, `{"error":"`+oauth.ServerError.String()+`"}`, http.StatusInternalServerError)
 			return
 		}
 		token, _ := jws.CompactSerialize()
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, token)
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":%q,"expires_in":3600}`, token, oauth.TokenTypeBearer)
 	}), nil
 }
