@@ -129,6 +129,9 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if commands[name].summary == "" { // hidden (fixtures such as example-app)
+			continue
+		}
 		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "  version    print the version\n\nRun 'grantbench <command> -h' for a command's flags.")
