@@ -120,6 +120,9 @@ func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusOK, map[string]any{"faults": p.FaultsInForce()})
 	case "GET /admin/defects/catalogue":
 		adminJSON(w, http.StatusOK, Defects())
+	case "POST /admin/rp/stimuli", "GET /admin/rp/stimuli", "GET /admin/rp/stimuli/catalogue",
+		"GET /admin/rp/observations", "DELETE /admin/rp/observations":
+		p.handleAdminRP(w, r, route)
 	default:
 		adminJSON(w, http.StatusNotFound, map[string]string{"error": "no such admin call: " + truncate(route, 80)})
 	}

@@ -49,6 +49,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, oauth.InvalidClient, "unknown client")
 		return
 	}
+	p.rpSeeAuthorization(client.ID, q, p.now())
 	var target redirectTarget
 	if states, ok := q["state"]; ok && (len(states) == 1 || dupsAllowed) {
 		target.state, target.hasState = states[0], true
@@ -295,10 +296,10 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, t redir
 // redirectTo answers 303 to the client's redirect URI with params (plus state
 // and iss) in the query or the fragment.
 func (p *Provider) redirectTo(w http.ResponseWriter, r *http.Request, t redirectTarget, params url.Values) {
-	if t.hasState && !p.defect(t.client, dStateDropped) {
+	if t.hasState && !p.defect(t.client, dStateDropped) && !p.rpHas(t.client, RPStateDropped) {
 		params.Set("state", t.state)
 	}
-	if p.defect(t.client, dWrongResponseIss) {
+	if p.defect(t.client, dWrongResponseIss) || p.rpHas(t.client, RPResponseIssOther) {
 		params.Set("iss", "https://wrong-issuer.example")
 	} else {
 		params.Set("iss", p.issuer)
@@ -310,6 +311,9 @@ func (p *Provider) redirectTo(w http.ResponseWriter, r *http.Request, t redirect
 		target += "&" + params.Encode()
 	} else {
 		target += "?" + params.Encode()
+	}
+	if t.client != nil {
+		p.rpSeeCallback(t.client.ID, target, t.fragment, p.now())
 	}
 	setPageHeaders(w.Header(), p.defect(t.client, dFrameableLogin))
 	w.Header().Set("Location", target)

@@ -89,7 +89,11 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 		p.methodNotAllowed(w, "GET")
 		return
 	}
-	body, err := p.keys.jwksJSON(p.now(), p.defect(nil, dJWKSLeaksPrivate))
+	p.rp.jwksFetches.Add(1)
+	body, noKid, err := p.rpJWKS()
+	if !noKid {
+		body, err = p.keys.jwksJSON(p.now(), p.defect(nil, dJWKSLeaksPrivate))
+	}
 	if err != nil {
 		p.log.Error("jwks render failed", "err", err)
 		http.Error(w, "jwks unavailable", http.StatusInternalServerError)

@@ -37,6 +37,8 @@ type tokenResponse struct {
 	scope        string
 	refreshToken string
 	idToken      string
+	// tokenType is "Bearer" when empty; the token_type_not_bearer stimulus sets it.
+	tokenType string
 }
 
 // issueTokens mints and records what req asks for. Signing happens outside
@@ -197,13 +199,20 @@ func (p *Provider) expClaim(c *Client, now time.Time, lifetime time.Duration) in
 // sign signs claims with the cached signer; the alg_none and bad_signature
 // defects return an unsigned or a corrupted token instead.
 func (p *Provider) sign(c *Client, signer jose.Signer, typ string, claims []byte) (string, error) {
-	if p.defect(c, dAlgNone) {
+	return p.signBent(signer, typ, claims, p.defect(c, dAlgNone), p.defect(c, dBadSignature))
+}
+
+// signBent signs claims, or returns them unsigned (algNone) or with a
+// corrupted signature (badSignature): the one place both breakages live,
+// for the defects and the rp stimuli alike.
+func (p *Provider) signBent(signer jose.Signer, typ string, claims []byte, algNone, badSignature bool) (string, error) {
+	if algNone {
 		// Deliberately broken output, which go-jose rightly cannot produce.
 		header := `{"alg":"none","typ":"` + typ + `"}`
 		return base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(claims) + ".", nil
 	}
 	token, err := sign(signer, claims)
-	if err != nil || !p.defect(c, dBadSignature) {
+	if err != nil || !badSignature {
 		return token, err
 	}
 	// Flip bits in the middle of the signature segment.
@@ -219,15 +228,42 @@ func (p *Provider) sign(c *Client, signer jose.Signer, typ string, claims []byte
 
 // mintIDToken makes an OIDC ID token (OIDC Core 2, 3.1.3.6).
 func (p *Provider) mintIDToken(c *Client, g *grant, accessToken, code string, now time.Time) (string, error) {
+	// The rp stimuli bend only the ID token of a code exchange (rp.go).
+	st := p.rpIDTokenStimuli(c, code)
 	claims := newJSONObject(512)
-	claims.str("iss", p.issuerClaim(c))
-	claims.str("sub", g.subject)
-	claims.str("aud", p.audienceClaim(c, g.clientID))
-	claims.str("azp", g.clientID)
-	claims.int("exp", p.expClaim(c, now, p.cfg.Lifetimes.IDToken))
-	claims.int("iat", now.Unix())
+	if st.has(RPIDTokenOtherIss) {
+		claims.str("iss", rpOtherIssuer)
+	} else {
+		claims.str("iss", p.issuerClaim(c))
+	}
+	if !st.has(RPIDTokenNoSub) {
+		claims.str("sub", g.subject)
+	}
+	switch {
+	case st.has(RPIDTokenNoAud):
+	case st.has(RPIDTokenOtherAud):
+		claims.str("aud", rpOtherAudience)
+		claims.str("azp", rpOtherAudience)
+	default:
+		claims.str("aud", p.audienceClaim(c, g.clientID))
+		claims.str("azp", g.clientID)
+	}
+	iat, exp := now.Unix(), p.expClaim(c, now, p.cfg.Lifetimes.IDToken)
+	switch {
+	case st.has(RPIDTokenExpired):
+		iat, exp = now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	case st.has(RPIDTokenIatFuture):
+		iat = now.Add(24 * time.Hour).Unix()
+	}
+	claims.int("exp", exp)
+	if !st.has(RPIDTokenNoIat) {
+		claims.int("iat", iat)
+	}
 	claims.int("auth_time", g.authTime.Unix())
-	if !p.defect(c, dNonceDropped) {
+	switch {
+	case st.has(RPIDTokenOtherNonce):
+		claims.str("nonce", rpOtherNonce)
+	case !p.defect(c, dNonceDropped) && !st.has(RPIDTokenNoNonce):
 		claims.strIf("nonce", g.nonce)
 	}
 	if accessToken != "" {
@@ -242,6 +278,9 @@ func (p *Provider) mintIDToken(c *Client, g *grant, accessToken, code string, no
 	}
 	if err := appendUserClaims(claims, g.user, g.scopes); err != nil {
 		return "", err
+	}
+	if st != 0 {
+		return p.rpSignIDToken(c, st, claims.bytes())
 	}
 	return p.sign(c, p.keys.signer().id, "JWT", claims.bytes())
 }
@@ -299,7 +338,11 @@ func sign(signer jose.Signer, payload []byte) (string, error) {
 func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool) {
 	o := newJSONObject(256 + len(resp.accessToken) + len(resp.idToken))
 	o.str("access_token", resp.accessToken)
-	o.str("token_type", oauth.TokenTypeBearer)
+	tokenType := resp.tokenType
+	if tokenType == "" {
+		tokenType = oauth.TokenTypeBearer
+	}
+	o.str("token_type", tokenType)
 	o.int("expires_in", resp.expiresIn)
 	o.strIf("scope", resp.scope)
 	o.strIf("refresh_token", resp.refreshToken)

@@ -55,6 +55,8 @@ type Provider struct {
 	// faults in force; replaced whole by SetFaults.
 	faults      atomic.Pointer[activeFaults]
 	extraFaults []Fault
+	// rp holds the `grantbench rp` stimuli and observations (rp.go).
+	rp rpState
 }
 
 // Option configures a Provider; an invalid option makes New fail.

@@ -35,8 +35,14 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore = !p.defect(client, dNoCacheHeaders)
 	now := p.now()
+	watch := p.rpWatchToken(w, r, client, form, now) // observations for `grantbench rp` (rpobserve.go)
+	defer watch.done()
+	w = watch
 	var resp tokenResponse
 	grantType := form.Get("grant_type")
+	if p.rpTokenStimulus(w, r, client, grantType, noStore) {
+		return
+	}
 	switch grantType {
 	case "":
 		oerr = invalidRequest("grant_type is required")
@@ -58,10 +64,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if oerr != nil {
+		watch.failed(oerr)
 		p.writeError(w, oerr, noStore)
 		return
 	}
 	p.counters.countGrant(grantType)
+	p.rpBendTokenResponse(client, grantType, &resp)
 	writeTokenResponse(w, resp, noStore)
 }
 

@@ -19,7 +19,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 	if code == "" {
 		return tokenResponse{}, invalidRequest("code is required")
 	}
-	reuse := p.defect(client, dCodeReuse)
+	reuse := p.defect(client, dCodeReuse) || p.rpHas(client, RPCodeReusable)
 	p.store.mu.Lock()
 	rec, ok := p.store.codes.get(keyOf(code))
 	wasUsed := ok && rec.used && !reuse

@@ -29,13 +29,16 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerError(w, http.StatusUnauthorized, oauth.InvalidToken, "the access token is invalid, expired or revoked")
 		return
 	}
+	if info.client != nil {
+		p.rpSeeUserinfo(info.client.ID)
+	}
 	if info.grant == nil || info.grant.user == nil || !p.scopeHas(info.scopes, oauth.ScopeOpenID) {
 		p.bearerError(w, http.StatusForbidden, oauth.InsufficientScope, "userinfo needs a user's token with the openid scope")
 		return
 	}
 	scopes, _ := parseScope(info.scope)
 	o := newJSONObject(256)
-	o.str("sub", info.grant.subject)
+	o.str("sub", p.rpUserinfoSubject(info.grant.clientID, info.grant.subject))
 	if err := appendUserClaims(o, info.grant.user, scopes); err != nil {
 		p.log.Error("userinfo claims", "err", err)
 		p.bearerError(w, http.StatusInternalServerError, oauth.ServerError, "")
