@@ -328,15 +328,17 @@ func readBody(t *testing.T, resp *http.Response) string {
 }
 
 // badResponses are provider defects (mockprovider/defects.go) that each make
-// the authorization or token response one a relying party must refuse.
-var badResponses = []string{
-	"wrong_iss",          // ID token names another issuer
-	"wrong_aud",          // ID token names another audience
-	"bad_signature",      // ID token signature corrupted
-	"alg_none",           // ID token unsigned
-	"nonce_dropped",      // ID token without the nonce sent
-	"state_dropped",      // authorization response without state
-	"wrong_response_iss", // authorization response iss names another issuer (RFC 9207)
+// the authorization or token response one a relying party must refuse, with a
+// word the verified app's error page names the reason by (so that it refuses
+// for that reason, not another).
+var badResponses = []struct{ defect, reason string }{
+	{"wrong_iss", "issuer"},            // ID token names another issuer
+	{"wrong_aud", "audience"},          // ID token names another audience
+	{"bad_signature", "signature"},     // ID token signature corrupted
+	{"alg_none", "alg"},                // ID token unsigned
+	{"nonce_dropped", "nonce"},         // ID token without the nonce sent
+	{"state_dropped", "state"},         // authorization response without state
+	{"wrong_response_iss", "RFC 9207"}, // authorization response iss names another issuer
 }
 
 func TestFastAPIApps(t *testing.T) {
@@ -395,7 +397,8 @@ func TestFastAPIApps(t *testing.T) {
 		}
 	})
 
-	for _, defect := range badResponses {
+	for _, bad := range badResponses {
+		defect := bad.defect
 		t.Run(defect, func(t *testing.T) {
 			err := provider.SetDefects(mockprovider.DefectSettings{Clients: map[string][]string{
 				tutorial.Client.ClientID: {defect}, verified.Client.ClientID: {defect}}})
@@ -408,6 +411,8 @@ func TestFastAPIApps(t *testing.T) {
 				t.Errorf("fastapi-verified let alice in although the provider has %s on", defect)
 			} else if res.callbackStatus >= 500 || strings.Contains(res.callbackBody, "alice") {
 				t.Errorf("fastapi-verified's refusal is a %d or names the user: %s", res.callbackStatus, tail(res.callbackBody, 500))
+			} else if !strings.Contains(strings.ToLower(res.callbackBody), strings.ToLower(bad.reason)) {
+				t.Errorf("fastapi-verified refused, but its error page does not name the %s: %s", bad.reason, tail(res.callbackBody, 500))
 			}
 			if res := tutorialApp.login(t); !res.loggedIn {
 				t.Errorf("fastapi-tutorial refused the login with %s on (callback %d: %s); it is meant to check nothing",
@@ -415,4 +420,63 @@ func TestFastAPIApps(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("key rotated since the apps fetched the JWKS", func(t *testing.T) {
+		// Both apps have logged in, so the verified one holds the old JWKS: an
+		// unknown kid must make it fetch the JWKS again, not refuse.
+		if _, _, _, err := provider.RotateSigningKey(); err != nil {
+			t.Fatal(err)
+		}
+		for _, app := range []*runningApp{verifiedApp, tutorialApp} {
+			if res := app.login(t); !res.loggedIn {
+				t.Errorf("%s refused the login after a key rotation (callback %d: %s)", app.profile.Name, res.callbackStatus, tail(res.callbackBody, 300))
+			}
+		}
+	})
+
+	// The token endpoint failing: the verified app shows an error page, no 5xx
+	// and no hang past its own 5 s timeout; nobody gets in.
+	tokenFailures := []struct {
+		name  string
+		fault mockprovider.Fault
+	}{
+		{"token endpoint answers invalid_grant", mockprovider.Fault{Endpoint: "token", ErrorRate: 1, ErrorStatus: http.StatusBadRequest, ErrorCode: "invalid_grant"}},
+		{"token endpoint answers 503", mockprovider.Fault{Endpoint: "token", ErrorRate: 1}},
+		{"token endpoint drops the connection", mockprovider.Fault{Endpoint: "token", DropRate: 1}},
+		{"token endpoint stalls", mockprovider.Fault{Endpoint: "token", Latency: mockprovider.Duration(6 * time.Second)}},
+	}
+	for _, tc := range tokenFailures {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := provider.SetFaults([]mockprovider.Fault{tc.fault}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = provider.SetFaults(nil) })
+			start := time.Now()
+			res := verifiedApp.login(t)
+			elapsed := time.Since(start)
+			if res.loggedIn || res.callbackStatus >= 500 || elapsed > 8*time.Second {
+				t.Errorf("fastapi-verified: logged in %v, callback %d after %v: %s", res.loggedIn, res.callbackStatus, elapsed.Round(time.Millisecond), tail(res.callbackBody, 300))
+			}
+			if tc.fault.Latency > 0 {
+				return // the tutorial app has no timeout: it would wait the whole stall
+			}
+			if res := tutorialApp.login(t); res.loggedIn {
+				t.Errorf("fastapi-tutorial logged in although the token request failed")
+			}
+		})
+	}
+
+	// Last, as it cannot be undone: the provider's clock runs two hours ahead,
+	// so its ID tokens are issued in the app's future.
+	t.Run("ID token issued in the future", func(t *testing.T) {
+		if _, err := provider.AdvanceClock(2 * time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if res := verifiedApp.login(t); res.loggedIn {
+			t.Errorf("fastapi-verified accepted an ID token whose iat is two hours ahead")
+		}
+		if res := tutorialApp.login(t); !res.loggedIn {
+			t.Errorf("fastapi-tutorial refused an ID token whose iat is two hours ahead; it is meant to check nothing")
+		}
+	})
 }
