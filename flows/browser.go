@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // chromeNames are the executables FindChrome looks for on PATH, in order.
@@ -238,7 +240,7 @@ func (p *pageStep) actionCtx() (context.Context, context.CancelFunc) {
 
 // fail records the failed step, takes a screenshot and returns a BrowserError.
 func (p *pageStep) fail(err error) error {
-	p.end(Step{Err: err.Error()})
+	p.end(trace.Step{Err: err.Error()})
 	be := &BrowserError{Step: p.name, Err: err}
 	sctx, cancel := context.WithTimeout(p.tab, 5*time.Second)
 	defer cancel()
@@ -262,12 +264,12 @@ func (p *pageStep) fail(err error) error {
 
 // next closes the current step and starts the one named.
 func (p *pageStep) next(name string) {
-	p.end(Step{})
+	p.end(trace.Step{})
 	p.name, p.at = name, time.Now()
 }
 
 // end records the current step, completed with the fields of s.
-func (p *pageStep) end(s Step) {
+func (p *pageStep) end(s trace.Step) {
 	s.Name, s.Start, s.End = p.name, p.at, time.Now()
 	if s.Status == 0 {
 		s.Status = p.status
@@ -347,7 +349,7 @@ func (p *pageStep) open(u string) error {
 	found, _ := chromedp.Run(actx, chromedp.Evaluate[bool](`document.querySelector("#error") !== null`))
 	if found {
 		code := p.text("#error")
-		p.end(Step{OAuthError: code})
+		p.end(trace.Step{OAuthError: code})
 		return &OAuthError{Step: p.name, Status: status, Code: code, Description: p.text("#error-description"), ErrorPage: true}
 	}
 	return p.fail(fmt.Errorf("the provider answered HTTP %d", status))
@@ -427,14 +429,14 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 		st, err := p.waitState(states)
 		if err != nil {
 			if cb, ok := l.Received(); ok { // the response came although no page showed it
-				p.end(Step{})
+				p.end(trace.Step{})
 				return cb, nil
 			}
 			return nil, p.fail(err)
 		}
 		switch st {
 		case stateCallback:
-			p.end(Step{})
+			p.end(trace.Step{})
 			wctx, cancel := context.WithTimeout(ctx, r.t.pageTimeout())
 			defer cancel()
 			cb, err := l.Wait(wctx)
@@ -444,7 +446,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 			return cb, nil
 		case stateError:
 			code := p.text("#error")
-			p.end(Step{OAuthError: code})
+			p.end(trace.Step{OAuthError: code})
 			return nil, &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
 		case stateLogin:
 			if err := p.login(&loginTried); err != nil {
@@ -484,11 +486,11 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 		}
 		switch st {
 		case stateDeviceDone:
-			p.end(Step{})
+			p.end(trace.Step{})
 			return nil
 		case stateError:
 			code := p.text("#error")
-			p.end(Step{OAuthError: code})
+			p.end(trace.Step{OAuthError: code})
 			return &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
 		case stateDeviceCode:
 			if codeEntered {

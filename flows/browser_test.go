@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // newTestBrowser starts Chromium, or skips when there is none and CI is unset;
@@ -165,7 +167,7 @@ func TestFindChromeMissing(t *testing.T) {
 	}
 }
 
-func stepDurations(steps []Step) []string {
+func stepDurations(steps []trace.Step) []string {
 	var out []string
 	for _, s := range steps {
 		out = append(out, s.Name+"="+s.Duration().String())

@@ -5,8 +5,8 @@
 //
 // A flow runs against a [Target] (a provider profile loaded from YAML, see
 // [LoadTarget]) and returns a [Result] holding the tokens, the parsed ID-token
-// claims, a [Step] per HTTP request and, unless [RecordTrace] asks for less, the raw
-// [Exchange]s as evidence. The result is never nil, even when the flow fails, so
+// claims, a [trace.Step] per HTTP request and, unless [RecordTrace] asks for less, the raw
+// [trace.Exchange]s as evidence. The result is never nil, even when the flow fails, so
 // callers always have the trace up to the failure. Errors are typed: [*OAuthError]
 // for an RFC 6749 / RFC 8628 error response, [*TransportError] when no response
 // arrived, [*ResponseError] when a response arrived but could not be used, and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/trace"
 )
 
 const testAdminToken = "flows-test-admin-token"
@@ -40,7 +41,7 @@ func startMock(t *testing.T) *Target {
 	return tg
 }
 
-func stepNames(steps []Step) []string {
+func stepNames(steps []trace.Step) []string {
 	var names []string
 	for _, s := range steps {
 		names = append(names, s.Name)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/segmentio/encoding/json"
 	"golang.org/x/oauth2"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // PreparedTokenRequest is one token request — grant, client, scopes and fixed
@@ -101,12 +103,12 @@ func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOption
 // for none; a refresh token, say) and returns the response, the timed step
 // (from before the request to the end of the body) and the error, typed as the
 // flows' errors are: [*OAuthError], [*ResponseError] or [*TransportError].
-func (p *PreparedTokenRequest) Send(ctx context.Context, extra url.Values) (TokenResponse, Step, error) {
+func (p *PreparedTokenRequest) Send(ctx context.Context, extra url.Values) (TokenResponse, trace.Step, error) {
 	body := p.body
 	if len(extra) > 0 {
 		body += "&" + extra.Encode()
 	}
-	step := Step{Name: p.step, Start: time.Now()}
+	step := trace.Step{Name: p.step, Start: time.Now()}
 	// The timeout covers the body too: cancel runs once it has been read.
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()

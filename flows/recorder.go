@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // RecordMode chooses how much evidence a flow keeps.
@@ -37,8 +39,8 @@ type Recorder struct {
 	mode RecordMode
 	mu   sync.Mutex
 	// steps and exchanges grow in the order responses arrived.
-	steps     []Step
-	exchanges []Exchange
+	steps     []trace.Step
+	exchanges []trace.Exchange
 	// transportErr is the last transport failure, kept as the error value itself
 	// because x/oauth2 flattens some of them into strings.
 	transportErr error
@@ -48,22 +50,22 @@ type Recorder struct {
 func NewRecorder(mode RecordMode) *Recorder { return &Recorder{mode: mode} }
 
 // Steps returns a copy of the steps recorded so far.
-func (r *Recorder) Steps() []Step {
+func (r *Recorder) Steps() []trace.Step {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Step(nil), r.steps...)
+	return append([]trace.Step(nil), r.steps...)
 }
 
 // Exchanges returns a copy of the exchanges recorded so far (none with RecordTrace).
-func (r *Recorder) Exchanges() []Exchange {
+func (r *Recorder) Exchanges() []trace.Exchange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Exchange(nil), r.exchanges...)
+	return append([]trace.Exchange(nil), r.exchanges...)
 }
 
 // AddStep appends a step that did not go through the recording transport, such
 // as a browser page step.
-func (r *Recorder) AddStep(s Step) {
+func (r *Recorder) AddStep(s trace.Step) {
 	r.mu.Lock()
 	r.steps = append(r.steps, s)
 	r.mu.Unlock()
@@ -176,10 +178,10 @@ func (rt *recordingTransport) record(req *http.Request) (*http.Response, error) 
 	if rec == nil {
 		return rt.base.RoundTrip(req)
 	}
-	step := Step{Name: name, Start: time.Now()}
-	var ex *Exchange
+	step := trace.Step{Name: name, Start: time.Now()}
+	var ex *trace.Exchange
 	if rec.mode == RecordAll {
-		ex = &Exchange{Step: step.Name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone()}
+		ex = &trace.Exchange{Step: step.Name, Method: req.Method, URL: req.URL.String(), RequestHeader: req.Header.Clone()}
 		if req.GetBody != nil {
 			if body, err := req.GetBody(); err == nil {
 				b, _ := io.ReadAll(io.LimitReader(body, maxRecordedBody))

@@ -8,6 +8,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Flow names, as results and metrics label them.
@@ -47,9 +49,9 @@ type Result struct {
 	// Consent is how login and consent were driven ("" for flows without pages).
 	Consent ConsentMode
 	// Trace has one step per HTTP request or browser page step, in order.
-	Trace []Step
+	Trace []trace.Step
 	// Exchanges are the raw HTTP exchanges (none with RecordTrace).
-	Exchanges []Exchange
+	Exchanges []trace.Exchange
 	// Screenshots are the PNG files saved by failed browser steps.
 	Screenshots []string
 }

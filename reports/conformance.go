@@ -13,12 +13,12 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Report entry names the suites use for failure evidence (AddReportEntry).
 const (
-	EntryExchange   = "exchange"   // a flows.Exchange or []flows.Exchange
+	EntryExchange   = "exchange"   // a trace.Exchange or []trace.Exchange
 	EntryScreenshot = "screenshot" // the path of a PNG file
 )
 
@@ -60,7 +60,7 @@ type CheckResult struct {
 	Expect   string   // what must happen, from the catalogue
 	Labels   []string
 	// Evidence attached by the spec, redacted.
-	Exchanges   []flows.Exchange
+	Exchanges   []trace.Exchange
 	Screenshots []Screenshot
 }
 
@@ -227,7 +227,7 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Red
 		case EntryExchange:
 			exchanges, err := exchangesOf(entry)
 			if err != nil {
-				cr.Exchanges = append(cr.Exchanges, flows.Exchange{Err: r.String(err.Error())})
+				cr.Exchanges = append(cr.Exchanges, trace.Exchange{Err: r.String(err.Error())})
 				continue
 			}
 			for _, e := range exchanges {
@@ -255,16 +255,16 @@ func sourcesFromLabels(labels []string) []Source {
 // exchangesOf decodes an "exchange" entry. In a report read back from JSON
 // the value is in AsJSON; in a report handed over in-process it is the raw
 // value the suite passed.
-func exchangesOf(entry types.ReportEntry) ([]flows.Exchange, error) {
+func exchangesOf(entry types.ReportEntry) ([]trace.Exchange, error) {
 	switch v := entry.GetRawValue().(type) {
-	case flows.Exchange:
-		return []flows.Exchange{v}, nil
-	case *flows.Exchange:
+	case trace.Exchange:
+		return []trace.Exchange{v}, nil
+	case *trace.Exchange:
 		if v == nil {
 			return nil, nil
 		}
-		return []flows.Exchange{*v}, nil
-	case []flows.Exchange:
+		return []trace.Exchange{*v}, nil
+	case []trace.Exchange:
 		return v, nil
 	}
 	data := []byte(entry.Value.AsJSON)
@@ -277,17 +277,17 @@ func exchangesOf(entry types.ReportEntry) ([]flows.Exchange, error) {
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] == '[' {
-		var list []flows.Exchange
+		var list []trace.Exchange
 		if err := json.Unmarshal(data, &list); err != nil {
 			return nil, fmt.Errorf("exchange evidence is not a list of exchanges: %w", err)
 		}
 		return list, nil
 	}
-	var one flows.Exchange
+	var one trace.Exchange
 	if err := json.Unmarshal(data, &one); err != nil {
 		return nil, fmt.Errorf("exchange evidence is not an exchange: %w", err)
 	}
-	return []flows.Exchange{one}, nil
+	return []trace.Exchange{one}, nil
 }
 
 func entryString(entry types.ReportEntry) string {
@@ -356,7 +356,7 @@ func locateScreenshot(path, baseDir string) string {
 	return path
 }
 
-func truncateBodies(e flows.Exchange) flows.Exchange {
+func truncateBodies(e trace.Exchange) trace.Exchange {
 	e.RequestBody = truncate(e.RequestBody)
 	e.ResponseBody = truncate(e.ResponseBody)
 	return e

@@ -6,7 +6,7 @@
 // `ginkgo --json-report` writes them). A spec's text starts with its check ID
 // ("AC2: a reused code is refused"); its labels carry the ID, the area and
 // the source. Suites attach failure evidence with AddReportEntry:
-//   - "exchange": a flows.Exchange or []flows.Exchange (redacted here before
+//   - "exchange": a trace.Exchange or []trace.Exchange (redacted here before
 //     anything is written, but see RedactGinkgoReport for results.json);
 //   - "screenshot": the path of a PNG file, absolute or relative to the
 //     results file, inlined into the HTML as a data: URI.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // GinkgoReports returns a redacted copy of Ginkgo suite reports, fit to be
@@ -102,7 +102,7 @@ func (r *Redactor) entryValue(entry types.ReportEntry) (types.ReportEntryValue, 
 	representation := entry.Value.String()
 	if entry.Name == EntryExchange {
 		if exchanges, err := exchangesOf(entry); err == nil {
-			redacted := make([]flows.Exchange, len(exchanges))
+			redacted := make([]trace.Exchange, len(exchanges))
 			for i, e := range exchanges {
 				redacted[i] = r.Exchange(e)
 			}

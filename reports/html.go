@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 //go:embed templates/report.html.tmpl
@@ -270,7 +270,7 @@ func newHTMLCheck(cr CheckResult, seen map[string]int) htmlCheck {
 
 // exchangeSummary is the one-line title of an exchange: step, request line
 // and status.
-func exchangeSummary(e flows.Exchange) string {
+func exchangeSummary(e trace.Exchange) string {
 	var parts []string
 	if e.Step != "" {
 		parts = append(parts, "["+e.Step+"]")

@@ -11,7 +11,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/reporters"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // maxJUnitMessage bounds the failure message attribute, the one line CI
@@ -151,7 +151,7 @@ func failureBody(cr CheckResult) string {
 }
 
 // exchangeText renders an exchange as HTTP/1.1-like text.
-func exchangeText(e flows.Exchange) string {
+func exchangeText(e trace.Exchange) string {
 	var b strings.Builder
 	if e.Method != "" || e.URL != "" {
 		fmt.Fprintf(&b, "%s %s\n", e.Method, e.URL)

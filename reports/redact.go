@@ -13,7 +13,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Redaction shortens a secret to a short prefix and its length, such as
@@ -245,7 +245,7 @@ func (r *Redactor) headerValue(name, value string) string {
 
 // Exchange returns a copy of e with its URL, headers, bodies and error text
 // redacted.
-func (r *Redactor) Exchange(e flows.Exchange) flows.Exchange {
+func (r *Redactor) Exchange(e trace.Exchange) trace.Exchange {
 	e.URL = r.URL(e.URL)
 	e.RequestHeader = r.Header(e.RequestHeader)
 	e.RequestBody = r.String(e.RequestBody)
@@ -280,7 +280,7 @@ func RedactURL(u string) string { return (*Redactor)(nil).URL(u) }
 func RedactHeader(h http.Header) http.Header { return (*Redactor)(nil).Header(h) }
 
 // RedactExchange returns a copy of e with its secrets shortened; see Redactor.Exchange.
-func RedactExchange(e flows.Exchange) flows.Exchange { return (*Redactor)(nil).Exchange(e) }
+func RedactExchange(e trace.Exchange) trace.Exchange { return (*Redactor)(nil).Exchange(e) }
 
 func shortenUnlessDone(v string) string {
 	if isShortened(v) {

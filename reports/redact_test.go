@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // A realistic JWT (header.payload.signature), an opaque token and a code.
@@ -178,7 +178,7 @@ func TestRedactHeader(t *testing.T) {
 }
 
 func TestRedactExchange(t *testing.T) {
-	e := flows.Exchange{
+	e := trace.Exchange{
 		Step:           "token",
 		Method:         "POST",
 		URL:            "http://client:" + testSecret + "@127.0.0.1/token?access_token=" + testOpaqueToken,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // BenchmarkRecordIteration is the runner's cost per finished iteration: counts,
@@ -18,7 +20,7 @@ func BenchmarkRecordIteration(b *testing.B) {
 	rec := newScenarioRecorder("client_credentials", m)
 	t0 := time.Now()
 	series := newSeriesRecorder(t0)
-	steps := []Step{{Name: "token", Start: t0, End: t0.Add(800 * time.Microsecond), Status: 200}}
+	steps := []trace.Step{{Name: "token", Start: t0, End: t0.Add(800 * time.Microsecond), Status: 200}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -31,9 +33,9 @@ func BenchmarkRecordIteration(b *testing.B) {
 // BenchmarkClosedModelOverhead runs a flow that does nothing, so what it measures
 // is the scheduling and recording overhead per iteration of the closed model.
 func BenchmarkClosedModelOverhead(b *testing.B) {
-	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]Step, error) {
+	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]trace.Step, error) {
 		now := time.Now()
-		return []Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
+		return []trace.Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
 	}}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -47,9 +49,9 @@ func BenchmarkClosedModelOverhead(b *testing.B) {
 // BenchmarkOpenModelOverhead is the same for the open model at a rate far above
 // what the machine can schedule, so the scheduler never sleeps.
 func BenchmarkOpenModelOverhead(b *testing.B) {
-	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]Step, error) {
+	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]trace.Step, error) {
 		now := time.Now()
-		return []Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
+		return []trace.Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
 	}}
 	clock := newFakeClock()
 	b.ReportAllocs()

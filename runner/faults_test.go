@@ -14,13 +14,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // tokenFlow posts to a token endpoint and checks the answer the way a client must:
 // a JSON body with an access_token, or an RFC 6749 error.
 func tokenFlow(url string, client *http.Client) Flow {
-	return funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]Step, error) {
-		step := Step{Name: "token", Start: time.Now()}
+	return funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]trace.Step, error) {
+		step := trace.Step{Name: "token", Start: time.Now()}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("grant_type=client_credentials"))
 		if err != nil {
 			return nil, err
@@ -29,7 +31,7 @@ func tokenFlow(url string, client *http.Client) Flow {
 		resp, err := client.Do(req)
 		if err != nil {
 			step.End, step.Err = time.Now(), "transport failure"
-			return []Step{step}, err
+			return []trace.Step{step}, err
 		}
 		defer resp.Body.Close()
 		step.Status = resp.StatusCode
@@ -42,15 +44,15 @@ func tokenFlow(url string, client *http.Client) Flow {
 		switch {
 		case err != nil:
 			step.Err = "malformed body"
-			return []Step{step}, fmt.Errorf("token response: %w", err)
+			return []trace.Step{step}, fmt.Errorf("token response: %w", err)
 		case body.Error != "":
 			step.OAuthError = body.Error
-			return []Step{step}, errors.New("token endpoint refused")
+			return []trace.Step{step}, errors.New("token endpoint refused")
 		case resp.StatusCode != http.StatusOK || body.AccessToken == "":
 			step.Err = "no token"
-			return []Step{step}, errors.New("no access token")
+			return []trace.Step{step}, errors.New("no access token")
 		}
-		return []Step{step}, nil
+		return []trace.Step{step}, nil
 	}}
 }
 
@@ -210,7 +212,7 @@ func TestRecorderCorrectsForCoordinatedOmission(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	// Meant to start at t0, started 400 ms late, took 50 ms.
 	rec.record(iteration{intended: t0, started: t0.Add(400 * time.Millisecond), ended: t0.Add(450 * time.Millisecond), open: true,
-		steps: []Step{{Name: "token", Start: t0.Add(400 * time.Millisecond), End: t0.Add(450 * time.Millisecond), Status: 200}}, outcome: OutcomeOK})
+		steps: []trace.Step{{Name: "token", Start: t0.Add(400 * time.Millisecond), End: t0.Add(450 * time.Millisecond), Status: 200}}, outcome: OutcomeOK})
 	var sc ScenarioResult
 	rec.fill(&sc)
 	if !within(sc.Latency.MaxSeconds, 0.450) || !within(sc.ServiceTime.MaxSeconds, 0.050) || !within(sc.ScheduleLag.MaxSeconds, 0.400) {

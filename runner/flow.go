@@ -7,26 +7,10 @@ import (
 	"io"
 	"net"
 	"syscall"
-	"time"
 
 	"github.com/grantbench/grantbench/oauth"
+	"github.com/grantbench/grantbench/trace"
 )
-
-// Step is one timed exchange inside an iteration. It mirrors flows.Step field for
-// field, so the runner's core builds and is tested without the flows package; the
-// adapters in runner/grants copy one into the other.
-type Step struct {
-	// Name is a bounded step name ("token", "authorize", ...), used as a label.
-	Name  string
-	Start time.Time
-	End   time.Time
-	// Status is the HTTP status, 0 when no response arrived.
-	Status int
-	// OAuthError is the RFC error code of the response, "" if none.
-	OAuthError string
-	// Err describes a transport or parse failure, "" if none.
-	Err string
-}
 
 // Flow is one grant the runner replays. Run performs one iteration and returns
 // the steps it took, in order, and the error that ended it (nil on success). Run is
@@ -34,7 +18,7 @@ type Step struct {
 // promptly once ctx is done.
 type Flow interface {
 	Name() string
-	Run(ctx context.Context) ([]Step, error)
+	Run(ctx context.Context) ([]trace.Step, error)
 }
 
 // Classifier maps the error that ended an iteration to an outcome. Adapters that
@@ -126,7 +110,7 @@ func classifyTransport(err error) string {
 
 // stepOutcome is the outcome of one step. The step that ended a failed iteration
 // takes the iteration's outcome; the others are judged from what they recorded.
-func stepOutcome(s Step, last bool, iterationOutcome string) string {
+func stepOutcome(s trace.Step, last bool, iterationOutcome string) string {
 	if s.OAuthError == string(oauth.AuthorizationPending) || s.OAuthError == string(oauth.SlowDown) {
 		if !last || iterationOutcome == OutcomeOK {
 			return OutcomePending

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // iteration is what one finished iteration hands to the recorder.
@@ -14,7 +16,7 @@ type iteration struct {
 	// open is true for open-model iterations, which have an intended start
 	// distinct from the actual one.
 	open    bool
-	steps   []Step
+	steps   []trace.Step
 	outcome string
 }
 

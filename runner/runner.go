@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Clock is the runner's view of time, injectable so that the schedule arithmetic
@@ -441,7 +443,7 @@ func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time
 // has arrived, its status and error code say more than the error that ended the
 // parse. A 503 with an HTML body is an HTTP error, not a JSON problem; a body cut
 // short (unexpected EOF) after a 200 is a bad response, not a reset connection.
-func reconcile(outcome string, last Step) string {
+func reconcile(outcome string, last trace.Step) string {
 	if last.Status == 0 {
 		return outcome
 	}
@@ -468,7 +470,7 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("runner: flow %s panicked: %v", e.Flow, e.Value)
 }
 
-func runFlow(ctx context.Context, f Flow) (steps []Step, err error) {
+func runFlow(ctx context.Context, f Flow) (steps []trace.Step, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Flow: f.Name(), Value: v}

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 func TestMain(m *testing.M) {
@@ -56,27 +58,27 @@ func (c *fakeClock) Advance(d time.Duration) {
 // funcFlow is a Flow made of a function.
 type funcFlow struct {
 	name string
-	run  func(ctx context.Context) ([]Step, error)
+	run  func(ctx context.Context) ([]trace.Step, error)
 }
 
-func (f funcFlow) Name() string                            { return f.name }
-func (f funcFlow) Run(ctx context.Context) ([]Step, error) { return f.run(ctx) }
-func (f funcFlow) withName(n string) funcFlow              { f.name = n; return f }
+func (f funcFlow) Name() string                                  { return f.name }
+func (f funcFlow) Run(ctx context.Context) ([]trace.Step, error) { return f.run(ctx) }
+func (f funcFlow) withName(n string) funcFlow                    { f.name = n; return f }
 func okFlow(clock *fakeClock, took time.Duration) funcFlow {
-	return funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]Step, error) {
+	return funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]trace.Step, error) {
 		start := clock.Now()
 		clock.Advance(took)
-		return []Step{{Name: "token", Start: start, End: clock.Now(), Status: 200}}, nil
+		return []trace.Step{{Name: "token", Start: start, End: clock.Now(), Status: 200}}, nil
 	}}
 }
 
 func TestConstantArrivalRateDropsWhatCannotStart(t *testing.T) {
 	clock := newFakeClock()
 	var started atomic.Int64
-	blocking := funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]Step, error) {
+	blocking := funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]trace.Step, error) {
 		started.Add(1)
 		<-ctx.Done() // never finishes on its own: the cap fills up
-		return []Step{{Name: "token", Start: clock.Now(), End: clock.Now()}}, ctx.Err()
+		return []trace.Step{{Name: "token", Start: clock.Now(), End: clock.Now()}}, ctx.Err()
 	}}
 	reg := prometheus.NewRegistry()
 	res, err := Run(context.Background(), []Scenario{{
@@ -239,13 +241,13 @@ func TestInterruptGivesPartialResult(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var n atomic.Int64
-	flow := funcFlow{name: "client_credentials", run: func(fctx context.Context) ([]Step, error) {
+	flow := funcFlow{name: "client_credentials", run: func(fctx context.Context) ([]trace.Step, error) {
 		if n.Add(1) == 5 {
 			cancel() // Ctrl-C during the fifth iteration
 			<-fctx.Done()
-			return []Step{{Name: "token", Start: clock.Now(), End: clock.Now()}}, fctx.Err()
+			return []trace.Step{{Name: "token", Start: clock.Now(), End: clock.Now()}}, fctx.Err()
 		}
-		return []Step{{Name: "token", Start: clock.Now(), End: clock.Now(), Status: 200}}, nil
+		return []trace.Step{{Name: "token", Start: clock.Now(), End: clock.Now(), Status: 200}}, nil
 	}}
 	res, err := Run(ctx, []Scenario{{Name: "cc", Flow: flow, Weight: 1,
 		Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 1000}}}, Options{Clock: clock})
@@ -260,7 +262,7 @@ func TestInterruptGivesPartialResult(t *testing.T) {
 
 func TestPanickingFlowIsCountedNotFatal(t *testing.T) {
 	clock := newFakeClock()
-	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]Step, error) { panic("bug") }}
+	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]trace.Step, error) { panic("bug") }}
 	res, err := Run(context.Background(), []Scenario{{Name: "cc", Flow: flow, Weight: 1,
 		Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 2, Iterations: 3}}}, Options{Clock: clock})
 	if err != nil {

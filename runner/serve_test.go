@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/grantbench/grantbench/trace"
 )
 
 func TestServeMetricsSpeaksOpenMetrics(t *testing.T) {
@@ -121,9 +123,9 @@ func TestRealPrometheusScrapesARun(t *testing.T) {
 	}
 	defer srv.Close()
 	// A short run on the real clock while the server is up.
-	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]Step, error) {
+	flow := funcFlow{name: "client_credentials", run: func(context.Context) ([]trace.Step, error) {
 		now := time.Now()
-		return []Step{{Name: "token", Start: now, End: now.Add(time.Millisecond), Status: 200}}, nil
+		return []trace.Step{{Name: "token", Start: now, End: now.Add(time.Millisecond), Status: 200}}, nil
 	}}
 	if _, err := Run(ctx, []Scenario{{Name: "cc", Flow: flow, Weight: 1,
 		Executor: Executor{Kind: ExecutorConstantArrivalRate, Rate: 200, Duration: 250 * time.Millisecond}}},

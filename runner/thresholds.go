@@ -59,7 +59,7 @@ const (
 	kindDropped
 )
 
-// KnownSteps are the step names flows record (flows.Step.Name); threshold scopes
+// KnownSteps are the step names flows record (trace.Step.Name); threshold scopes
 // are checked against them and the flow and scenario names before a run starts.
 var knownSteps = [...]string{"authorize", "login", "consent", "token", "refresh", "device_authorization", "device_poll", "device_verify", "userinfo", "introspect", "revoke", "callback", "discovery"}
 

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // authOptions shape one authorization request made through flows.
@@ -84,7 +85,7 @@ func (e *env) authorizationError(ctx context.Context, role flows.Role, opts auth
 
 // hasStep reports whether a flow went through a step of that name.
 func hasStep(res *flows.Result, name string) bool {
-	return res != nil && slices.ContainsFunc(res.Trace, func(s flows.Step) bool { return s.Name == name })
+	return res != nil && slices.ContainsFunc(res.Trace, func(s trace.Step) bool { return s.Name == name })
 }
 
 // stepNames lists a flow's steps in order.

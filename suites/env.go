@@ -15,6 +15,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // env is what every spec of one run shares: the target, a raw HTTP client, the
@@ -43,7 +44,7 @@ type env struct {
 	// and the flows' (whose results carry their own).
 	rec         *flows.Recorder
 	taken       int
-	evidence    []flows.Exchange
+	evidence    []trace.Exchange
 	screenshots []string
 }
 

@@ -23,8 +23,8 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Secrets planted in the run. ClientSecret and Password are what a run
@@ -86,7 +86,7 @@ func Conformance(start time.Time) []types.Report {
 		}
 	}
 
-	tokenRequest := flows.Exchange{
+	tokenRequest := trace.Exchange{
 		Step:   "token",
 		Method: http.MethodPost,
 		URL:    "http://127.0.0.1:9000/token",
@@ -107,7 +107,7 @@ func Conformance(start time.Time) []types.Report {
 	}
 	ac2.CapturedGinkgoWriterOutput = "logging in as alice with password " + Password + "\n"
 
-	authorize := flows.Exchange{
+	authorize := trace.Exchange{
 		Step:   "authorize",
 		Method: http.MethodGet,
 		URL:    "http://127.0.0.1:9000/authorize?response_type=code&client_id=demo&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=st-1",
@@ -120,7 +120,7 @@ func Conformance(start time.Time) []types.Report {
 			"Set-Cookie": {"gb_session=" + SessionID + "; Path=/; HttpOnly; SameSite=Lax"},
 		},
 	}
-	login := flows.Exchange{
+	login := trace.Exchange{
 		Step:          "login",
 		Method:        http.MethodPost,
 		URL:           "http://127.0.0.1:9000/login",
@@ -129,7 +129,7 @@ func Conformance(start time.Time) []types.Report {
 		Status:        303,
 	}
 	// An implicit-style response: tokens in the fragment of the callback URL.
-	callback := flows.Exchange{
+	callback := trace.Exchange{
 		Step:   "callback",
 		Method: http.MethodGet,
 		URL:    "http://127.0.0.1:4000/cb#access_token=" + AccessToken + "&token_type=Bearer&id_token=" + IDToken + "&refresh_token=" + RefreshToken + "&state=st-1",
@@ -138,14 +138,14 @@ func Conformance(start time.Time) []types.Report {
 	ac7 := spec("AC7: a token request without code_verifier is refused", types.SpecStateFailed, "AC7", "authcode", "rfc7636")
 	ac7.Failure = failure("token endpoint accepted a request without code_verifier\nExpected\n    <string>: \nto equal\n    <string>: invalid_grant", 131)
 	ac7.ReportEntries = types.ReportEntries{
-		{Name: "exchange", Value: types.WrapEntryValue([]flows.Exchange{authorize, login, callback})},
+		{Name: "exchange", Value: types.WrapEntryValue([]trace.Exchange{authorize, login, callback})},
 		{Name: "screenshot", Value: types.WrapEntryValue("screenshots/AC7.png")},
 	}
 
 	c8 := spec("C8: a malformed token request gets invalid_request, never 5xx", types.SpecStatePanicked, "C8", "client", "rfc6749")
 	c8.Failure = failure("Test Panicked", 57)
 	c8.Failure.ForwardedPanic = "runtime error: index out of range [3] with length 3 (refresh_token=" + RefreshToken + ")"
-	c8.ReportEntries = types.ReportEntries{{Name: "exchange", Value: types.WrapEntryValue(flows.Exchange{
+	c8.ReportEntries = types.ReportEntries{{Name: "exchange", Value: types.WrapEntryValue(trace.Exchange{
 		Step: "token", Method: http.MethodPost, URL: "http://127.0.0.1:9000/token",
 		RequestBody: "client_id=demo&client_secret=" + url.QueryEscape(ClientSecret) + "&grant_type=",
 		Err:         "read: connection reset by peer",
@@ -159,7 +159,7 @@ func Conformance(start time.Time) []types.Report {
 	d5 := spec("D5: polling after expires_in gets expired_token", types.SpecStatePending, "D5", "device", "rfc8628")
 
 	device := spec("D1: the device flow yields tokens", types.SpecStatePassed, "D1", "device", "rfc8628")
-	device.ReportEntries = types.ReportEntries{{Name: "exchange", Value: types.WrapEntryValue(flows.Exchange{
+	device.ReportEntries = types.ReportEntries{{Name: "exchange", Value: types.WrapEntryValue(trace.Exchange{
 		Step: "device_poll", Method: http.MethodPost, URL: "http://127.0.0.1:9000/token",
 		RequestBody: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=" + DeviceCode,
 		Status:      200, ResponseBody: `{"access_token":"` + AccessToken + `"}`,

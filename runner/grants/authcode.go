@@ -7,6 +7,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // authCode replays the authorization code grant with PKCE. The setup phase logs
@@ -66,7 +67,7 @@ func (f *authCode) run(ctx context.Context, s *flows.Session) (*flows.Result, er
 	return res, err
 }
 
-func (f *authCode) Run(ctx context.Context) ([]runner.Step, error) {
+func (f *authCode) Run(ctx context.Context) ([]trace.Step, error) {
 	if !f.prepared {
 		return nil, errors.New("grants: authorization_code flow used without its setup phase")
 	}

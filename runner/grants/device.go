@@ -7,6 +7,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // maxSeededDeviceCodes bounds the device codes approved before the run; beyond
@@ -72,7 +73,7 @@ func (f *deviceCode) Close() error {
 	return nil
 }
 
-func (f *deviceCode) Run(ctx context.Context) ([]runner.Step, error) {
+func (f *deviceCode) Run(ctx context.Context) ([]trace.Step, error) {
 	if f.pool == nil {
 		return nil, errors.New("grants: device_code flow used without its setup phase")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // Config is what every grant adapter needs.
@@ -100,20 +101,12 @@ func Classify(runCtx context.Context, err error) string {
 	return runner.ClassifyError(runCtx, err)
 }
 
-// steps converts a flow's trace to the runner's steps.
-func steps(res *flows.Result) []runner.Step {
+// steps is a flow's trace, nil when the flow returned no result.
+func steps(res *flows.Result) []trace.Step {
 	if res == nil {
 		return nil
 	}
-	out := make([]runner.Step, len(res.Trace))
-	for i, s := range res.Trace {
-		out[i] = runnerStep(s)
-	}
-	return out
-}
-
-func runnerStep(s flows.Step) runner.Step {
-	return runner.Step{Name: s.Name, Start: s.Start, End: s.End, Status: s.Status, OAuthError: s.OAuthError, Err: s.Err}
+	return res.Trace
 }
 
 // tokenOnly replays a grant of one token request with fixed parameters (client
@@ -166,11 +159,11 @@ func (f *tokenOnly) request(ctx context.Context) (*flows.PreparedTokenRequest, e
 	return p, nil
 }
 
-func (f *tokenOnly) Run(ctx context.Context) ([]runner.Step, error) {
+func (f *tokenOnly) Run(ctx context.Context) ([]trace.Step, error) {
 	p, err := f.request(ctx)
 	if err != nil {
 		return nil, err
 	}
 	_, s, err := p.Send(ctx, nil)
-	return []runner.Step{runnerStep(s)}, err
+	return []trace.Step{s}, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/trace"
 )
 
 // maxSeeded bounds how much the setup phase seeds for one scenario.
@@ -66,7 +67,7 @@ func (f *refresh) Close() error {
 	return nil
 }
 
-func (f *refresh) Run(ctx context.Context) ([]runner.Step, error) {
+func (f *refresh) Run(ctx context.Context) ([]trace.Step, error) {
 	if f.pool == nil || f.request == nil {
 		return nil, errors.New("grants: refresh flow used without its setup phase")
 	}
@@ -75,7 +76,7 @@ func (f *refresh) Run(ctx context.Context) ([]runner.Step, error) {
 		return nil, err
 	}
 	tok, s, err := f.request.Send(ctx, url.Values{"refresh_token": {token}})
-	steps := []runner.Step{runnerStep(s)}
+	steps := []trace.Step{s}
 	if err != nil {
 		f.pool.used()
 		return steps, err

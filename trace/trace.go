@@ -1,4 +1,9 @@
-package flows
+// Package trace holds the record of what a flow did on the wire: the timed steps
+// the runner measures and the raw exchanges the suites cite as evidence. It is a
+// leaf package (standard library only) so that flows, which records traces, and
+// runner, suites and reports, which read them, share one type without reports or
+// runner's core pulling in the browser or HTTP client machinery of flows.
+package trace
 
 import (
 	"net/http"
