@@ -20,6 +20,9 @@ import (
 const (
 	EntryExchange   = "exchange"   // a trace.Exchange or []trace.Exchange
 	EntryScreenshot = "screenshot" // the path of a PNG file
+	// EntryWarning is a lapse that is not a failure (a string): a spec that
+	// passes with one has the verdict warning.
+	EntryWarning = "warning"
 )
 
 // Verdict is the outcome of one check or one area.
@@ -28,7 +31,10 @@ type Verdict string
 // Verdicts, from best to worst. An area fails when any of its checks fails and
 // passes when at least one passed and none failed.
 const (
-	VerdictPassed  Verdict = "passed"
+	VerdictPassed Verdict = "passed"
+	// VerdictWarning is a passed spec that reported a lapse the catalogue
+	// counts as a warning (EntryWarning); `--strict` runs make it a failure.
+	VerdictWarning Verdict = "warning"
 	VerdictSkipped Verdict = "skipped"
 	VerdictFailed  Verdict = "failed"
 )
@@ -51,8 +57,8 @@ type CheckResult struct {
 	// panicked, interrupted, aborted, timedout.
 	State   string
 	Verdict Verdict
-	// Message is the failure message (Gomega's expected vs got) or the skip
-	// reason, redacted.
+	// Message is the failure message (Gomega's expected vs got), the skip
+	// reason or the warnings, redacted.
 	Message  string
 	Location string // file:line of the failure
 	Duration time.Duration
@@ -235,6 +241,11 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Red
 			}
 		case EntryScreenshot:
 			cr.Screenshots = append(cr.Screenshots, readScreenshot(entryString(entry), baseDir))
+		case EntryWarning:
+			if cr.Verdict == VerdictPassed || cr.Verdict == VerdictWarning {
+				cr.Verdict = VerdictWarning
+				cr.Message = strings.TrimSpace(cr.Message + "\n" + r.String(entryString(entry)))
+			}
 		}
 	}
 	return cr
@@ -410,6 +421,8 @@ type AreaSummary struct {
 	Passed  int
 	Failed  int
 	Skipped int
+	// Warnings counts the passed checks (in Passed) that had a warning.
+	Warnings int
 	// FailedIDs are the IDs of failed checks, each once, in catalogue order
 	// (the spec text for failures without an ID).
 	FailedIDs []string
@@ -432,6 +445,9 @@ func (c *Conformance) Areas() []AreaSummary {
 		switch cr.Verdict {
 		case VerdictPassed:
 			a.Passed++
+		case VerdictWarning:
+			a.Passed++
+			a.Warnings++
 		case VerdictFailed:
 			a.Failed++
 			name := cr.ID
@@ -460,10 +476,11 @@ func (c *Conformance) Areas() []AreaSummary {
 }
 
 // Totals counts the checks by verdict.
+// Checks with a warning count as passed; see Warnings.
 func (c *Conformance) Totals() (passed, failed, skipped int) {
 	for _, cr := range c.Checks {
 		switch cr.Verdict {
-		case VerdictPassed:
+		case VerdictPassed, VerdictWarning:
 			passed++
 		case VerdictFailed:
 			failed++
@@ -472,6 +489,17 @@ func (c *Conformance) Totals() (passed, failed, skipped int) {
 		}
 	}
 	return passed, failed, skipped
+}
+
+// Warnings returns the checks that passed with a warning.
+func (c *Conformance) Warnings() []CheckResult {
+	var out []CheckResult
+	for _, cr := range c.Checks {
+		if cr.Verdict == VerdictWarning {
+			out = append(out, cr)
+		}
+	}
+	return out
 }
 
 // Failed reports whether any check failed or a suite did not succeed.

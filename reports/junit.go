@@ -104,6 +104,15 @@ func junitCase(cr CheckResult) reporters.JUnitTestCase {
 	tc.Properties = &reporters.JUnitProperties{Properties: props}
 
 	switch cr.Verdict {
+	case VerdictWarning:
+		// A warning is a passing test case: CI must not fail the build on it
+		// (`--strict` turns warnings into failures before this point). JUnit
+		// has no warning state; GitHub, GitLab and Jenkins show a case's
+		// properties and system-out without failing it, so the verdict goes
+		// into a property and the text into system-out.
+		props = append(props, reporters.JUnitProperty{Name: "verdict", Value: string(VerdictWarning)})
+		tc.Properties = &reporters.JUnitProperties{Properties: props}
+		tc.SystemOut = "WARNING: " + cr.Message + "\n"
 	case VerdictSkipped:
 		msg := cr.State
 		if cr.Message != "" && cr.Message != cr.State {

@@ -48,7 +48,11 @@ func WriteMarkdown(w io.Writer, in Input) error {
 
 func writeConformanceMarkdown(b *strings.Builder, c *Conformance) {
 	passed, failed, skipped := c.Totals()
+	warnings := c.Warnings()
 	fmt.Fprintf(b, "## Conformance: %s\n\n%d passed, %d failed, %d skipped.\n\n", verdictWord(!c.Failed()), passed, failed, skipped)
+	if len(warnings) > 0 {
+		fmt.Fprintf(b, "%d of the passed checks with a warning.\n\n", len(warnings))
+	}
 	for _, s := range c.Suites {
 		if !s.Succeeded && len(s.FailureReasons) > 0 {
 			fmt.Fprintf(b, "Suite %s did not succeed: %s.\n\n", mdEscape(s.Name), mdEscape(strings.Join(s.FailureReasons, ", ")))
@@ -64,6 +68,13 @@ func writeConformanceMarkdown(b *strings.Builder, c *Conformance) {
 			a.Passed, a.Failed, a.Skipped, mdEscape(strings.Join(a.FailedIDs, ", ")))
 	}
 	b.WriteString("\n")
+	if len(warnings) > 0 {
+		b.WriteString("### Warnings\n\n")
+		for _, cr := range warnings {
+			fmt.Fprintf(b, "- **%s** %s: %s\n", mdEscape(cr.ID), mdEscape(strings.TrimSpace(strings.TrimPrefix(cr.Text, cr.ID+":"))), mdCode(oneLine(cr.Message)))
+		}
+		b.WriteString("\n")
+	}
 	if failed == 0 {
 		return
 	}
@@ -207,6 +218,8 @@ func verdictBadge(v Verdict) string {
 		return "✅ passed"
 	case VerdictFailed:
 		return "❌ failed"
+	case VerdictWarning:
+		return "⚠️ warning"
 	}
 	return "⏭️ skipped"
 }
