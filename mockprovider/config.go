@@ -261,8 +261,8 @@ func (c *Config) Validate() error {
 		ids[c.Clients[i].ID] = true
 	}
 	for i, name := range c.Defects {
-		if _, ok := defectByName(name); !ok {
-			return fieldErr(fmt.Sprintf("defects[%d]", i), "unknown defect %q (grantbench provider --list-defects)", name)
+		if _, err := checkDefect(name, false); err != nil {
+			return fieldErr(fmt.Sprintf("defects[%d]", i), "%v", err)
 		}
 	}
 	for i, f := range c.Faults {
@@ -338,12 +338,8 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 		}
 	}
 	for j, name := range c.Defects {
-		id, ok := defectByName(name)
-		if !ok {
-			return fieldErr(fmt.Sprintf("%s.defects[%d]", field, j), "unknown defect %q (grantbench provider --list-defects)", name)
-		}
-		if defectCatalogue[id].ProviderOnly {
-			return fieldErr(fmt.Sprintf("%s.defects[%d]", field, j), "%s applies to the whole provider only", name)
+		if _, err := checkDefect(name, true); err != nil {
+			return fieldErr(fmt.Sprintf("%s.defects[%d]", field, j), "%v", err)
 		}
 	}
 	for j, s := range c.DefaultScopes {

@@ -173,13 +173,43 @@ func Defects() []DefectInfo {
 	return out
 }
 
-func defectByName(name string) (defectID, bool) {
+// checkDefect is the one check of a defect name, wherever it comes from (the
+// configuration, a --defect flag, the admin API): it must be in the
+// catalogue, and one that can apply per client when it is given for one.
+func checkDefect(name string, perClient bool) (defectID, error) {
 	for i, d := range defectCatalogue {
-		if d.Name == name {
-			return defectID(i), true
+		if d.Name != name {
+			continue
 		}
+		if perClient && d.ProviderOnly {
+			return 0, fmt.Errorf("%s applies to the whole provider only", name)
+		}
+		return defectID(i), nil
 	}
-	return 0, false
+	return 0, fmt.Errorf("unknown defect %q (grantbench provider --list-defects)", truncate(name, 60))
+}
+
+// AddDefect switches on the defect a --defect value names: NAME for the whole
+// provider, CLIENT:NAME for one of the configuration's clients. The error
+// names the field the defect would have gone to.
+func (c *Config) AddDefect(value string) error {
+	clientID, name, perClient := strings.Cut(value, ":")
+	if !perClient {
+		if _, err := checkDefect(value, false); err != nil {
+			return fieldErr(fmt.Sprintf("defects[%d]", len(c.Defects)), "%v", err)
+		}
+		c.Defects = append(c.Defects, value)
+		return nil
+	}
+	i := slices.IndexFunc(c.Clients, func(cl Client) bool { return cl.ID == clientID })
+	if i < 0 {
+		return fmt.Errorf("defect %q: no client %q", truncate(value, 100), truncate(clientID, 60))
+	}
+	if _, err := checkDefect(name, true); err != nil {
+		return fieldErr(fmt.Sprintf("clients[%d].defects[%d]", i, len(c.Clients[i].Defects)), "%v", err)
+	}
+	c.Clients[i].Defects = append(c.Clients[i].Defects, name)
+	return nil
 }
 
 // defectBits is a set of defects.
@@ -214,9 +244,9 @@ type activeDefects struct {
 func (p *Provider) compileDefects(s DefectSettings) (*activeDefects, error) {
 	a := &activeDefects{clients: map[string]defectBits{}}
 	for i, name := range s.Provider {
-		id, ok := defectByName(name)
-		if !ok {
-			return nil, fieldErr(fmt.Sprintf("defects[%d]", i), "unknown defect %q (grantbench provider --list-defects)", name)
+		id, err := checkDefect(name, false)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("defects[%d]", i), "%v", err)
 		}
 		a.provider.set(id)
 		a.any = true
@@ -227,12 +257,9 @@ func (p *Provider) compileDefects(s DefectSettings) (*activeDefects, error) {
 		}
 		var bits defectBits
 		for i, name := range names {
-			id, ok := defectByName(name)
-			if !ok {
-				return nil, fieldErr(fmt.Sprintf("clients.%s.defects[%d]", clientID, i), "unknown defect %q", name)
-			}
-			if defectCatalogue[id].ProviderOnly {
-				return nil, fieldErr(fmt.Sprintf("clients.%s.defects[%d]", clientID, i), "%s applies to the whole provider only", name)
+			id, err := checkDefect(name, true)
+			if err != nil {
+				return nil, fieldErr(fmt.Sprintf("clients.%s.defects[%d]", clientID, i), "%v", err)
 			}
 			bits.set(id)
 			a.any = true

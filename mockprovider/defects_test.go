@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -510,5 +511,39 @@ func TestDefectsPerClientAndAdmin(t *testing.T) {
 	}
 	if _, err := ParseConfig([]byte("defects: [nope]")); err == nil || !strings.Contains(err.Error(), "defects[0]") {
 		t.Errorf("unknown defect in config: %v", err)
+	}
+}
+
+func TestConfigAddDefect(t *testing.T) {
+	cfg, err := DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := cfg.Clients[0].ID
+	for _, value := range []string{"code_reuse", client + ":code_reuse", "jwks_leaks_private"} {
+		if err := cfg.AddDefect(value); err != nil {
+			t.Errorf("%s: %v", value, err)
+		}
+	}
+	if !slices.Equal(cfg.Defects, []string{"code_reuse", "jwks_leaks_private"}) || !slices.Contains(cfg.Clients[0].Defects, "code_reuse") {
+		t.Errorf("defects not added: provider %v, client %v", cfg.Defects, cfg.Clients[0].Defects)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("config with added defects invalid: %v", err)
+	}
+	for value, want := range map[string]string{
+		"no_such_defect":               "defects[2]",
+		client + ":no_such_defect":     "clients[0].defects[1]",
+		client + ":jwks_leaks_private": "whole provider only",
+		"nobody:code_reuse":            `no client "nobody"`,
+		":code_reuse":                  `no client ""`,
+		client + ":":                   "unknown defect",
+	} {
+		if err := cfg.AddDefect(value); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", value, err, want)
+		}
+	}
+	if len(cfg.Defects) != 2 || len(cfg.Clients[0].Defects) != 1 {
+		t.Errorf("a refused defect was added: provider %v, client %v", cfg.Defects, cfg.Clients[0].Defects)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // LocalOptions say how a command starts the bundled mock in its own process.
@@ -44,16 +43,9 @@ func StartBundled(ctx context.Context, opts LocalOptions) (*Local, error) {
 		return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
 	}
 	for _, d := range opts.Defects {
-		clientID, name, perClient := strings.Cut(d, ":")
-		if !perClient {
-			cfg.Defects = append(cfg.Defects, d)
-			continue
+		if err := cfg.AddDefect(d); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
 		}
-		i := slices.IndexFunc(cfg.Clients, func(c Client) bool { return c.ID == clientID })
-		if i < 0 {
-			return nil, fmt.Errorf("%w: defect %q: the bundled mock has no client %q", ErrLocalConfig, d, clientID)
-		}
-		cfg.Clients[i].Defects = append(cfg.Clients[i].Defects, name)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)

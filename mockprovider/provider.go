@@ -50,8 +50,7 @@ type Provider struct {
 	// metrics serves GET /metrics from a registry of the provider's own.
 	metrics http.Handler
 	// defects in force; replaced whole by SetDefects.
-	defects      atomic.Pointer[activeDefects]
-	extraDefects *DefectSettings
+	defects atomic.Pointer[activeDefects]
 	// faults in force; replaced whole by SetFaults.
 	faults      atomic.Pointer[activeFaults]
 	extraFaults []Fault
@@ -106,15 +105,6 @@ func WithSigningKey(key crypto.Signer) Option {
 			return errors.New("mockprovider: WithSigningKey: nil key")
 		}
 		p.initialKey = key
-		return nil
-	}
-}
-
-// WithDefects switches defect modes on (on top of the config's), for the
-// provider or per client. See Defects for the names.
-func WithDefects(s DefectSettings) Option {
-	return func(p *Provider) error {
-		p.extraDefects = &s
 		return nil
 	}
 }
@@ -178,12 +168,6 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	for _, c := range cfg.Clients {
 		if len(c.Defects) > 0 {
 			settings.Clients[c.ID] = slices.Clone(c.Defects)
-		}
-	}
-	if p.extraDefects != nil {
-		settings.Provider = append(settings.Provider, p.extraDefects.Provider...)
-		for id, names := range p.extraDefects.Clients {
-			settings.Clients[id] = append(settings.Clients[id], names...)
 		}
 	}
 	if err := p.SetDefects(settings); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
 
 	"github.com/grantbench/grantbench/mockprovider"
@@ -120,18 +119,7 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 		cfg.AccessTokenFormat = o.accessToken
 	}
 	for _, d := range o.defects {
-		if client, mode, perClient := strings.Cut(d, ":"); perClient {
-			i := slices.IndexFunc(cfg.Clients, func(c mockprovider.Client) bool { return c.ID == client })
-			if i < 0 {
-				return cfg, nil, usageErrorf("provider: --defect %s: no client %q", d, client)
-			}
-			cfg.Clients[i].Defects = append(cfg.Clients[i].Defects, mode)
-		} else {
-			cfg.Defects = append(cfg.Defects, d)
-		}
-	}
-	if len(o.defects) > 0 {
-		if err := cfg.Validate(); err != nil {
+		if err := cfg.AddDefect(d); err != nil {
 			return cfg, nil, usageErrorf("provider: --defect: %v", err)
 		}
 	}
