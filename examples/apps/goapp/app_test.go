@@ -31,6 +31,30 @@ type fixture struct {
 // with the given bugs. mockDefects are switched on for the app's client.
 func newFixture(t *testing.T, bugs BugSet, mockDefects ...string) *fixture {
 	t.Helper()
+	return newWrappedFixture(t, bugs, nil, mockDefects...)
+}
+
+// newWrappedFixture is newFixture with the mock behind wrap (nil: none), for
+// answers the mock cannot give by itself yet.
+func newWrappedFixture(t *testing.T, bugs BugSet, wrap func(http.Handler) http.Handler, mockDefects ...string) *fixture {
+	t.Helper()
+	return startFixture(t, fixtureOptions{bugs: bugs, wrap: wrap, defects: mockDefects})
+}
+
+type fixtureOptions struct {
+	bugs    BugSet
+	wrap    func(http.Handler) http.Handler
+	defects []string
+	public  bool // register the app as a public client (auth method none)
+}
+
+func startFixture(t *testing.T, o fixtureOptions) *fixture {
+	t.Helper()
+	bugs, wrap, mockDefects := o.bugs, o.wrap, o.defects
+	secret := testClientSecret
+	if o.public {
+		secret = ""
+	}
 	mockSrv := httptest.NewUnstartedServer(nil)
 	appSrv := httptest.NewUnstartedServer(nil)
 	cfg, err := mockprovider.DefaultConfig()
@@ -41,13 +65,15 @@ func newFixture(t *testing.T, bugs BugSet, mockDefects ...string) *fixture {
 	redirect := "http://" + appSrv.Listener.Addr().String() + "/callback"
 	cfg.Clients = append(cfg.Clients, mockprovider.Client{
 		ID:           testClientID,
-		Secret:       testClientSecret,
+		Secret:       secret,
+		Public:       o.public,
 		Name:         "goapp test client",
 		GrantTypes:   []string{"authorization_code", "refresh_token"},
 		RedirectURIs: []string{redirect},
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 	})
-	mock, err := mockprovider.New(cfg)
+	signingKey, _ := testKeys(t) // shared: generating a key per mock is most of a test's time
+	mock, err := mockprovider.New(cfg, mockprovider.WithSigningKey(signingKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +83,15 @@ func newFixture(t *testing.T, bugs BugSet, mockDefects ...string) *fixture {
 		}
 	}
 	mockSrv.Config.Handler = mock
+	if wrap != nil {
+		mockSrv.Config.Handler = wrap(mock)
+	}
 	mockSrv.Start()
 	t.Cleanup(mockSrv.Close)
 	app, err := New(Config{
 		Issuer:       cfg.Issuer,
 		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
+		ClientSecret: secret,
 		RedirectURI:  redirect,
 		Bugs:         bugs,
 		TokenTimeout: 2 * time.Second,
@@ -184,6 +213,18 @@ func TestCleanAppLogsAliceIn(t *testing.T) {
 	// A second browser is not logged in.
 	if f.loggedIn(t, newBrowser(t)) {
 		t.Fatal("a fresh browser is logged in")
+	}
+}
+
+func TestPublicClientLogsAliceIn(t *testing.T) {
+	f := startFixture(t, fixtureOptions{public: true})
+	if f.app.cfg.AuthMethod != AuthNone {
+		t.Fatalf("auth method %q", f.app.cfg.AuthMethod)
+	}
+	b := newBrowser(t)
+	f.login(t, b)
+	if !f.loggedIn(t, b) {
+		t.Fatal("the public client did not log alice in")
 	}
 }
 
