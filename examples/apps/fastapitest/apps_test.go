@@ -93,7 +93,8 @@ func startProvider(t *testing.T, clients ...mockprovider.Client) *mockprovider.P
 	cfg.Clients = append(cfg.Clients, clients...)
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.Issuer = "http://" + srv.Listener.Addr().String()
-	p, err := mockprovider.New(cfg)
+	// A token_stall of 6 s is past the apps' 5 s timeout and costs less test time than the default 10 s.
+	p, err := mockprovider.New(cfg, mockprovider.WithRPTokenStall(6*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +400,7 @@ func TestFastAPIApps(t *testing.T) {
 
 	for _, bad := range badResponses {
 		defect := bad.defect
-		t.Run(defect, func(t *testing.T) {
+		t.Run("defect "+defect, func(t *testing.T) {
 			err := provider.SetDefects(mockprovider.DefectSettings{Clients: map[string][]string{
 				tutorial.Client.ClientID: {defect}, verified.Client.ClientID: {defect}}})
 			if err != nil {
@@ -421,62 +422,126 @@ func TestFastAPIApps(t *testing.T) {
 		})
 	}
 
-	t.Run("key rotated since the apps fetched the JWKS", func(t *testing.T) {
-		// Both apps have logged in, so the verified one holds the old JWKS: an
-		// unknown kid must make it fetch the JWKS again, not refuse.
-		if _, _, _, err := provider.RotateSigningKey(); err != nil {
-			t.Fatal(err)
-		}
-		for _, app := range []*runningApp{verifiedApp, tutorialApp} {
-			if res := app.login(t); !res.loggedIn {
-				t.Errorf("%s refused the login after a key rotation (callback %d: %s)", app.profile.Name, res.callbackStatus, tail(res.callbackBody, 300))
-			}
-		}
-	})
-
-	// The token endpoint failing: the verified app shows an error page, no 5xx
-	// and no hang past its own 5 s timeout; nobody gets in.
-	tokenFailures := []struct {
-		name  string
-		fault mockprovider.Fault
-	}{
-		{"token endpoint answers invalid_grant", mockprovider.Fault{Endpoint: "token", ErrorRate: 1, ErrorStatus: http.StatusBadRequest, ErrorCode: "invalid_grant"}},
-		{"token endpoint answers 503", mockprovider.Fault{Endpoint: "token", ErrorRate: 1}},
-		{"token endpoint drops the connection", mockprovider.Fault{Endpoint: "token", DropRate: 1}},
-		{"token endpoint stalls", mockprovider.Fault{Endpoint: "token", Latency: mockprovider.Duration(6 * time.Second)}},
-	}
-	for _, tc := range tokenFailures {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := provider.SetFaults([]mockprovider.Fault{tc.fault}); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = provider.SetFaults(nil) })
-			start := time.Now()
-			res := verifiedApp.login(t)
-			elapsed := time.Since(start)
-			if res.loggedIn || res.callbackStatus >= 500 || elapsed > 8*time.Second {
-				t.Errorf("fastapi-verified: logged in %v, callback %d after %v: %s", res.loggedIn, res.callbackStatus, elapsed.Round(time.Millisecond), tail(res.callbackBody, 300))
-			}
-			if tc.fault.Latency > 0 {
-				return // the tutorial app has no timeout: it would wait the whole stall
-			}
-			if res := tutorialApp.login(t); res.loggedIn {
-				t.Errorf("fastapi-tutorial logged in although the token request failed")
+	for _, tc := range stimuli {
+		t.Run("stimulus "+string(tc.stimulus), func(t *testing.T) {
+			for _, app := range []*runningApp{verifiedApp, tutorialApp} {
+				want := tc.verified
+				if app == tutorialApp {
+					want = tc.tutorial
+				}
+				if want == notRun {
+					continue
+				}
+				if err := provider.SetRPStimuli(app.profile.Client.ClientID, tc.stimulus); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				res := app.login(t)
+				elapsed := time.Since(start)
+				if err := provider.SetRPStimuli(app.profile.Client.ClientID); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case want == logsIn && !res.loggedIn:
+					t.Errorf("%s refused the login with %s (callback %d: %s)", app.profile.Name, tc.stimulus, res.callbackStatus, tail(res.callbackBody, 300))
+				case want == refuses && res.loggedIn:
+					t.Errorf("%s let alice in with %s", app.profile.Name, tc.stimulus)
+				case want == refuses && app == verifiedApp && (res.callbackStatus >= 500 || strings.Contains(res.callbackBody, "alice")):
+					t.Errorf("%s's refusal is a %d or names the user: %s", app.profile.Name, res.callbackStatus, tail(res.callbackBody, 300))
+				case want == refuses && app == verifiedApp && !strings.Contains(strings.ToLower(res.callbackBody), strings.ToLower(tc.reason)):
+					t.Errorf("%s refused, but its error page does not name the %s: %s", app.profile.Name, tc.reason, tail(res.callbackBody, 300))
+				case app == verifiedApp && elapsed > 8*time.Second:
+					t.Errorf("%s took %v, past its own 5 s timeout", app.profile.Name, elapsed.Round(time.Millisecond))
+				}
 			}
 		})
 	}
 
-	// Last, as it cannot be undone: the provider's clock runs two hours ahead,
-	// so its ID tokens are issued in the app's future.
-	t.Run("ID token issued in the future", func(t *testing.T) {
-		if _, err := provider.AdvanceClock(2 * time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		if res := verifiedApp.login(t); res.loggedIn {
-			t.Errorf("fastapi-verified accepted an ID token whose iat is two hours ahead")
-		}
-		if res := tutorialApp.login(t); !res.loggedIn {
-			t.Errorf("fastapi-tutorial refused an ID token whose iat is two hours ahead; it is meant to check nothing")
+	t.Run("callback replayed in a fresh browser with a reusable code", func(t *testing.T) {
+		for _, app := range []*runningApp{verifiedApp, tutorialApp} {
+			if err := provider.SetRPStimuli(app.profile.Client.ClientID, mockprovider.RPCodeReusable); err != nil {
+				t.Fatal(err)
+			}
+			res := app.login(t)
+			jar, _ := cookiejar.New(nil)
+			replay := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			_, _ = get(t, replay, res.callbackURL)
+			me, meBody := get(t, replay, app.baseURL+app.profile.LoggedIn.Path)
+			replayedIn := me.StatusCode == http.StatusOK && strings.Contains(meBody, app.profile.LoggedIn.Text)
+			if err := provider.SetRPStimuli(app.profile.Client.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			if !res.loggedIn || res.callbackURL == "" {
+				t.Errorf("%s: the first login failed", app.profile.Name)
+			}
+			// Only its own defences (state bound to the browser) keep the verified app safe;
+			// the tutorial app, with none, gives the replayer a session.
+			if wantIn := app == tutorialApp; replayedIn != wantIn {
+				t.Errorf("%s: the replayed callback logged in: %v, want %v", app.profile.Name, replayedIn, wantIn)
+			}
 		}
 	})
+
+	t.Run("authorization requests", func(t *testing.T) {
+		// Every login above went through /authorize: the verified app sent PKCE S256,
+		// a nonce and a fresh state of at least 128 bits each time, the tutorial app none.
+		seen := map[string]bool{}
+		for _, req := range provider.RPObservations(verified.Client.ClientID).AuthorizationRequests {
+			if req.ResponseType != "code" || req.CodeChallengeMethod != "S256" || req.CodeChallenge == "" || len(req.State) < 22 || req.Nonce == "" || seen[req.State] {
+				t.Errorf("fastapi-verified sent response_type %q, code_challenge_method %q, state %d characters (repeated %v), nonce %v",
+					req.ResponseType, req.CodeChallengeMethod, len(req.State), seen[req.State], req.Nonce != "")
+			}
+			seen[req.State] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("the mock saw %d authorization requests of fastapi-verified", len(seen))
+		}
+		for _, req := range provider.RPObservations(tutorial.Client.ClientID).AuthorizationRequests {
+			if req.State != "" || req.CodeChallenge != "" || req.Nonce != "" {
+				t.Errorf("fastapi-tutorial sent state, PKCE or nonce (%v); it is meant to send none", req.Query)
+			}
+		}
+	})
+}
+
+// outcome is what an app must do with a stimulus.
+type outcome int
+
+const (
+	refuses outcome = iota // not log the user in
+	logsIn                 // log the user in
+	notRun                 // not tried (it would only cost time)
+)
+
+// stimuli are the mock's bad responses for `grantbench rp` (mockprovider/rp.go),
+// each with what the verified app must do (and the word its error page names
+// the reason by) and what the tutorial app does.
+var stimuli = []struct {
+	stimulus           mockprovider.RPStimulus
+	reason             string
+	verified, tutorial outcome
+}{
+	{mockprovider.RPIDTokenOtherIss, "issuer", refuses, logsIn},
+	{mockprovider.RPIDTokenOtherAud, "audience", refuses, logsIn},
+	{mockprovider.RPIDTokenNoAud, "aud", refuses, logsIn},
+	{mockprovider.RPIDTokenBadSignature, "signature", refuses, logsIn},
+	{mockprovider.RPIDTokenAlgNone, "alg", refuses, logsIn},
+	{mockprovider.RPIDTokenHS256Secret, "alg", refuses, logsIn},
+	{mockprovider.RPIDTokenExpired, "expired", refuses, logsIn},
+	{mockprovider.RPIDTokenNoIat, "iat", refuses, logsIn},
+	{mockprovider.RPIDTokenIatFuture, "iat", refuses, logsIn},
+	{mockprovider.RPIDTokenOtherNonce, "nonce", refuses, logsIn},
+	{mockprovider.RPIDTokenNoNonce, "nonce", refuses, logsIn},
+	{mockprovider.RPIDTokenNoSub, "sub", refuses, notRun}, // the tutorial shows "logged in as None"
+	{mockprovider.RPJWKSSingleKeyNoKid, "", logsIn, logsIn},
+	{mockprovider.RPRotateKeyBeforeSigning, "", logsIn, logsIn},
+	{mockprovider.RPUserinfoOtherSub, "userinfo", refuses, logsIn},
+	{mockprovider.RPStateDropped, "state", refuses, logsIn},
+	{mockprovider.RPResponseIssOther, "RFC 9207", refuses, logsIn},
+	{mockprovider.RPTokenInvalidGrant, "invalid_grant", refuses, refuses},
+	{mockprovider.RPToken503, "503", refuses, refuses},
+	{mockprovider.RPTokenReset, "token request failed", refuses, refuses},
+	{mockprovider.RPTokenStall, "within 5 s", refuses, notRun}, // the tutorial has no timeout
+	{mockprovider.RPTokenNoIDToken, "id_token", refuses, refuses},
+	{mockprovider.RPTokenTypeNotBearer, "token_type", refuses, logsIn},
 }
