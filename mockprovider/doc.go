@@ -54,6 +54,8 @@
 // Shared parts: errors.go (error responses; the codes are package oauth's),
 // form.go (reading request bodies), scopes.go (scope parsing and sets),
 // store.go (bounded state), defects.go (the defect switches), faults.go
-// (injected latency and errors), config.go, provider.go, server.go, pages.go,
+// (injected latency and errors), rp.go and rpobserve.go (the stimuli and
+// observations of `grantbench rp`: bad responses to one client application
+// and what it sent), config.go, provider.go, server.go, pages.go,
 // jsonw.go, clock.go.
 package mockprovider

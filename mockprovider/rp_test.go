@@ -469,6 +469,14 @@ func TestRPObservations(t *testing.T) {
 	if n := len(f.p.RPObservations("demo").TokenRequests); n != 1 {
 		t.Errorf("demo has %d token requests after another client's flow", n)
 	}
+	// A failed client authentication is recorded under the client it names.
+	f.postForm(t, "/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "demo", "wrong-secret")
+	if trs := f.p.RPObservations("demo").TokenRequests; len(trs) != 2 || trs[1].Status != http.StatusUnauthorized || trs[1].ErrorCode != "invalid_client" {
+		t.Errorf("refused token request not recorded: %+v", trs)
+	}
+	f.p.ResetRPObservations("demo")
+	l = rpCodeFlow(t, f, rpDemo)
+	obs = f.p.RPObservations("demo")
 	// A copy: changing it changes nothing inside.
 	obs.AuthorizationRequests[0].Query.Set("state", "changed")
 	if f.p.RPObservations("demo").AuthorizationRequests[0].Query.Get("state") != l.state {
@@ -502,6 +510,23 @@ func TestRPObservationsBoundedAndConcurrent(t *testing.T) {
 	got := f.p.RPObservations("demo").AuthorizationRequests
 	if len(got) != rpObservationCap || got[len(got)-1].State != "last" {
 		t.Errorf("%d entries, last %q; want %d ending with the newest", len(got), got[len(got)-1].State, rpObservationCap)
+	}
+}
+
+func TestRPObservationRingOrder(t *testing.T) {
+	var r ring[int]
+	const total = rpObservationCap + 6
+	for i := range total {
+		r.add(i)
+	}
+	got := r.list()
+	if len(got) != rpObservationCap || got[0] != total-rpObservationCap || got[len(got)-1] != total-1 {
+		t.Fatalf("ring holds %d entries %d..%d, want the newest %d oldest first", len(got), got[0], got[len(got)-1], rpObservationCap)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] != got[i-1]+1 {
+			t.Fatalf("out of order at %d: %v", i, got)
+		}
 	}
 }
 

@@ -25,7 +25,8 @@ type RPObservations struct {
 	AuthorizationRequests []AuthorizationRequestSeen `json:"authorization_requests"`
 	// Callbacks are the redirects to the client's redirect_uri the mock issued.
 	Callbacks []CallbackSent `json:"callbacks"`
-	// TokenRequests are the client's authenticated token requests.
+	// TokenRequests are the token requests naming the client, those whose
+	// client authentication failed included.
 	TokenRequests []TokenRequestSeen `json:"token_requests"`
 	// UserinfoCalls counts userinfo requests with a live token of the client.
 	UserinfoCalls int `json:"userinfo_calls"`
@@ -72,9 +73,9 @@ type TokenRequestSeen struct {
 // rpLog is one client's observations.
 type rpLog struct {
 	mu        sync.Mutex
-	authz     []AuthorizationRequestSeen
-	callbacks []CallbackSent
-	tokens    []TokenRequestSeen
+	authz     ring[AuthorizationRequestSeen]
+	callbacks ring[CallbackSent]
+	tokens    ring[TokenRequestSeen]
 	userinfo  int
 }
 
@@ -86,12 +87,27 @@ func (p *Provider) rpLogOf(clientID string) *rpLog {
 	return l.(*rpLog)
 }
 
-// appendCapped appends v, dropping the oldest entries beyond the cap.
-func appendCapped[T any](list []T, v T) []T {
-	if len(list) >= rpObservationCap {
-		list = slices.Delete(list, 0, len(list)-rpObservationCap+1)
+// ring keeps the newest rpObservationCap entries; the oldest is
+// overwritten, so a busy client (a load test) costs no copying.
+type ring[T any] struct {
+	entries []T
+	next    int // where the next entry goes once the ring is full
+}
+
+func (r *ring[T]) add(v T) {
+	if len(r.entries) < rpObservationCap {
+		r.entries = append(r.entries, v)
+		return
 	}
-	return append(list, v)
+	r.entries[r.next] = v
+	r.next = (r.next + 1) % rpObservationCap
+}
+
+// list copies the entries, oldest first.
+func (r *ring[T]) list() []T {
+	out := make([]T, 0, len(r.entries))
+	out = append(out, r.entries[r.next:]...)
+	return append(out, r.entries[:r.next]...)
 }
 
 // RPObservations returns a copy of what the client's application sent.
@@ -104,12 +120,12 @@ func (p *Provider) RPObservations(clientID string) RPObservations {
 	log := l.(*rpLog)
 	log.mu.Lock()
 	defer log.mu.Unlock()
-	out.AuthorizationRequests = slices.Clone(log.authz)
+	out.AuthorizationRequests = log.authz.list()
 	for i := range out.AuthorizationRequests {
 		out.AuthorizationRequests[i].Query = cloneValues(out.AuthorizationRequests[i].Query)
 	}
-	out.Callbacks = slices.Clone(log.callbacks)
-	out.TokenRequests = slices.Clone(log.tokens)
+	out.Callbacks = log.callbacks.list()
+	out.TokenRequests = log.tokens.list()
 	out.UserinfoCalls = log.userinfo
 	return out
 }
@@ -135,7 +151,7 @@ func (p *Provider) rpSeeAuthorization(clientID string, q url.Values, now time.Ti
 		CodeChallengeMethod: q.Get("code_challenge_method"), Query: cloneValues(q)}
 	l := p.rpLogOf(clientID)
 	l.mu.Lock()
-	l.authz = appendCapped(l.authz, seen)
+	l.authz.add(seen)
 	l.mu.Unlock()
 }
 
@@ -145,7 +161,7 @@ func (p *Provider) rpSeeCallback(clientID, target string, fragment bool, now tim
 	seen := CallbackSent{At: now, URL: target, Code: params.Get("code"), State: params.Get("state")}
 	l := p.rpLogOf(clientID)
 	l.mu.Lock()
-	l.callbacks = appendCapped(l.callbacks, seen)
+	l.callbacks.add(seen)
 	l.mu.Unlock()
 }
 
@@ -173,6 +189,20 @@ func (p *Provider) rpWatchToken(w http.ResponseWriter, r *http.Request, c *Clien
 		At: now, GrantType: form.Get("grant_type"), AuthMethod: authMethodOf(r, form),
 		CodeVerifierSent: form.Get("code_verifier") != "",
 	}}
+}
+
+// rpSeeUnauthenticatedToken records a token request whose client
+// authentication failed, under the registered client it names (if any).
+func (p *Provider) rpSeeUnauthenticatedToken(r *http.Request, form url.Values, oerr *oauthError, now time.Time) {
+	if p.clients[oerr.clientID] == nil {
+		return
+	}
+	seen := TokenRequestSeen{At: now, GrantType: form.Get("grant_type"), AuthMethod: authMethodOf(r, form),
+		CodeVerifierSent: form.Get("code_verifier") != "", Status: oerr.status, ErrorCode: string(oerr.code)}
+	l := p.rpLogOf(oerr.clientID)
+	l.mu.Lock()
+	l.tokens.add(seen)
+	l.mu.Unlock()
 }
 
 // authMethodOf names how a token request authenticated its client.
@@ -218,7 +248,7 @@ func (t *rpTokenWatch) done() {
 	t.seen.ErrorCode = t.errorCode
 	l := t.p.rpLogOf(t.clientID)
 	l.mu.Lock()
-	l.tokens = appendCapped(l.tokens, t.seen)
+	l.tokens.add(t.seen)
 	l.mu.Unlock()
 }
 

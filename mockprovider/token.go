@@ -30,6 +30,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	client, oerr := p.authenticateClient(r, form)
 	if oerr != nil {
+		p.rpSeeUnauthenticatedToken(r, form, oerr, p.now())
 		p.writeError(w, oerr, noStore && !p.defectFor(oerr.clientID, dNoCacheHeaders))
 		return
 	}
