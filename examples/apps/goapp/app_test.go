@@ -46,6 +46,9 @@ type fixtureOptions struct {
 	wrap    func(http.Handler) http.Handler
 	defects []string
 	public  bool // register the app as a public client (auth method none)
+	// stall is the mock's token_stall duration (its default when zero);
+	// tokenTimeout the app's (2 s when zero).
+	stall, tokenTimeout time.Duration
 }
 
 func startFixture(t *testing.T, o fixtureOptions) *fixture {
@@ -73,7 +76,11 @@ func startFixture(t *testing.T, o fixtureOptions) *fixture {
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 	})
 	signingKey, _ := testKeys(t) // shared: generating a key per mock is most of a test's time
-	mock, err := mockprovider.New(cfg, mockprovider.WithSigningKey(signingKey))
+	mockOpts := []mockprovider.Option{mockprovider.WithSigningKey(signingKey)}
+	if o.stall > 0 {
+		mockOpts = append(mockOpts, mockprovider.WithRPTokenStall(o.stall))
+	}
+	mock, err := mockprovider.New(cfg, mockOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +95,17 @@ func startFixture(t *testing.T, o fixtureOptions) *fixture {
 	}
 	mockSrv.Start()
 	t.Cleanup(mockSrv.Close)
+	tokenTimeout := o.tokenTimeout
+	if tokenTimeout == 0 {
+		tokenTimeout = 2 * time.Second
+	}
 	app, err := New(Config{
 		Issuer:       cfg.Issuer,
 		ClientID:     testClientID,
 		ClientSecret: secret,
 		RedirectURI:  redirect,
 		Bugs:         bugs,
-		TokenTimeout: 2 * time.Second,
+		TokenTimeout: tokenTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +280,10 @@ func TestRefusalsAndTheirBugs(t *testing.T) {
 
 func TestStateAndVerifierAreSingleUse(t *testing.T) {
 	f := newFixture(t, nil)
+	// The mock lets codes be redeemed again (P16's stimulus): only the app's defence counts.
+	if err := f.mock.SetRPStimuli(testClientID, mockprovider.RPCodeReusable); err != nil {
+		t.Fatal(err)
+	}
 	b := newBrowser(t)
 	// Stop at the callback to replay it.
 	var callback string
@@ -297,6 +312,9 @@ func TestStateAndVerifierAreSingleUse(t *testing.T) {
 
 	// With replayable_callback the replay logs in.
 	f = newFixture(t, BugSet{BugReplayableCallback: true})
+	if err := f.mock.SetRPStimuli(testClientID, mockprovider.RPCodeReusable); err != nil {
+		t.Fatal(err)
+	}
 	b = newBrowser(t)
 	callback = ""
 	b.client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
