@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/grantbench/grantbench/redact"
 )
 
 // chromiumPath finds the browser the project installs (scripts/ensure-tools.sh).
@@ -215,7 +217,7 @@ func savedResults(t *testing.T, dir string) (Input, string) {
 	if len(paths) == 0 {
 		t.Fatalf("GRANTBENCH_REPORT_FROM=%s holds neither results.json nor load.json", dir)
 	}
-	in, err := ReadFiles(NewRedactor(), paths...)
+	in, err := ReadFiles(redact.New(), paths...)
 	if err != nil {
 		t.Fatal(err)
 	}

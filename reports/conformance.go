@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -120,7 +121,7 @@ func ReadGinkgoReports(data []byte) ([]types.Report, error) {
 // NewConformance builds a conformance run from Ginkgo reports. Every text
 // that came from the run is redacted by r. Screenshot paths that are not
 // absolute are read relative to baseDir (the results file's folder).
-func NewConformance(reports []types.Report, r *Redactor, baseDir string) *Conformance {
+func NewConformance(reports []types.Report, r *redact.Redactor, baseDir string) *Conformance {
 	c := &Conformance{}
 	for _, rep := range reports {
 		c.Suites = append(c.Suites, SuiteInfo{
@@ -128,7 +129,7 @@ func NewConformance(reports []types.Report, r *Redactor, baseDir string) *Confor
 			Start:          rep.StartTime,
 			RunTime:        rep.RunTime,
 			Succeeded:      rep.SuiteSucceeded,
-			FailureReasons: redactAll(r, rep.SpecialSuiteFailureReasons),
+			FailureReasons: redactAll(ginkgoRedaction{r}, rep.SpecialSuiteFailureReasons),
 		})
 		for _, spec := range rep.SpecReports {
 			suiteLevel := spec.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes)
@@ -157,7 +158,7 @@ var (
 	rfcLabel      = regexp.MustCompile(`^rfc([0-9]{3,5})$`)
 )
 
-func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *Redactor, baseDir string) CheckResult {
+func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *redact.Redactor, baseDir string) CheckResult {
 	labels := spec.Labels()
 	cr := CheckResult{
 		Text:     r.String(spec.LeafNodeText),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/runner"
 )
 
@@ -91,8 +92,8 @@ func writeFileAtomic(path string, data []byte) error {
 // test case per check, see WriteJUnit). Use it instead of Ginkgo's
 // GenerateJSONReport and GenerateJUnitReport, which write failure messages,
 // captured output and report entries as they are.
-func WriteGinkgoResults(dir string, reps []types.Report, r *Redactor) error {
-	redacted, err := r.GinkgoReports(reps)
+func WriteGinkgoResults(dir string, reps []types.Report, r *redact.Redactor) error {
+	redacted, err := RedactGinkgoReports(r, reps)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func WriteGinkgoResults(dir string, reps []types.Report, r *Redactor) error {
 // Ginkgo reports (results.json) are joined, load results (load.json) merged
 // with runner.Merge. Text from the run is redacted by r; screenshots are
 // found relative to their results file.
-func ReadFiles(r *Redactor, paths ...string) (Input, error) {
+func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
 	var in Input
 	if len(paths) == 0 {
 		return in, errors.New("reports: no result files given")

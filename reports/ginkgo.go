@@ -7,15 +7,18 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/trace"
 )
 
-// GinkgoReports returns a redacted copy of Ginkgo suite reports, fit to be
-// written as results.json and shared: failure messages, panics, captured
-// output, progress reports, spec events and report entries (exchanges
-// field by field, anything else as text). Write results.json from this, not
-// from the report Ginkgo hands over, which holds the evidence as sent.
-func (r *Redactor) GinkgoReports(reports []types.Report) ([]types.Report, error) {
+// RedactGinkgoReports returns a copy of Ginkgo suite reports redacted by red
+// (nil: by shape and place only), fit to be written as results.json and shared:
+// failure messages, panics, captured output, progress reports, spec events and
+// report entries (exchanges field by field, anything else as text). Write
+// results.json from this, not from the report Ginkgo hands over, which holds the
+// evidence as sent.
+func RedactGinkgoReports(red *redact.Redactor, reports []types.Report) ([]types.Report, error) {
+	r := ginkgoRedaction{red}
 	out := make([]types.Report, len(reports))
 	for i, rep := range reports {
 		rep.SpecialSuiteFailureReasons = redactAll(r, rep.SpecialSuiteFailureReasons)
@@ -33,12 +36,10 @@ func (r *Redactor) GinkgoReports(reports []types.Report) ([]types.Report, error)
 	return out, nil
 }
 
-// RedactGinkgoReports redacts by shape and place only; see Redactor.GinkgoReports.
-func RedactGinkgoReports(reports []types.Report) ([]types.Report, error) {
-	return (*Redactor)(nil).GinkgoReports(reports)
-}
+// ginkgoRedaction walks Ginkgo's report types with a Redactor (which may be nil).
+type ginkgoRedaction struct{ *redact.Redactor }
 
-func (r *Redactor) specReport(spec types.SpecReport) (types.SpecReport, error) {
+func (r ginkgoRedaction) specReport(spec types.SpecReport) (types.SpecReport, error) {
 	spec.LeafNodeText = r.String(spec.LeafNodeText)
 	spec.Failure = r.failure(spec.Failure)
 	spec.CapturedGinkgoWriterOutput = r.String(spec.CapturedGinkgoWriterOutput)
@@ -67,7 +68,7 @@ func (r *Redactor) specReport(spec types.SpecReport) (types.SpecReport, error) {
 	return spec, nil
 }
 
-func (r *Redactor) failure(f types.Failure) types.Failure {
+func (r ginkgoRedaction) failure(f types.Failure) types.Failure {
 	f.Message = r.String(f.Message)
 	f.ForwardedPanic = r.String(f.ForwardedPanic)
 	f.ProgressReport = r.progressReport(f.ProgressReport)
@@ -79,7 +80,7 @@ func (r *Redactor) failure(f types.Failure) types.Failure {
 	return f
 }
 
-func (r *Redactor) progressReport(p types.ProgressReport) types.ProgressReport {
+func (r ginkgoRedaction) progressReport(p types.ProgressReport) types.ProgressReport {
 	p.Message = r.String(p.Message)
 	p.CapturedGinkgoWriterOutput = r.String(p.CapturedGinkgoWriterOutput)
 	p.AdditionalReports = redactAll(r, p.AdditionalReports)
@@ -90,7 +91,7 @@ func (r *Redactor) progressReport(p types.ProgressReport) types.ProgressReport {
 // by field; other values as JSON text. The result is built through
 // ReportEntryValue's own JSON decoding, the only way to set its value from
 // outside Ginkgo.
-func (r *Redactor) entryValue(entry types.ReportEntry) (types.ReportEntryValue, error) {
+func (r ginkgoRedaction) entryValue(entry types.ReportEntry) (types.ReportEntryValue, error) {
 	asJSON := entry.Value.AsJSON
 	if asJSON == "" && entry.GetRawValue() != nil {
 		raw, err := json.Marshal(entry.GetRawValue())
@@ -143,7 +144,7 @@ func (r *Redactor) entryValue(entry types.ReportEntry) (types.ReportEntryValue, 
 	return value, nil
 }
 
-func redactAll(r *Redactor, list []string) []string {
+func redactAll(r ginkgoRedaction, list []string) []string {
 	if list == nil {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -180,7 +181,7 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 			Achieved:         formatRate(achieved),
 			Dropped:          dropped,
 			Duration:         r.End.Sub(r.Start).Round(100 * time.Millisecond).String(),
-			Target:           RedactURL(r.Target),
+			Target:           redact.URL(r.Target),
 			Partial:          r.Partial,
 			ThresholdsFailed: len(r.Failed()),
 			Errors:           ErrorsByCode(r),

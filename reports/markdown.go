@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/runner"
 )
 
@@ -116,7 +117,7 @@ func writeLoadMarkdown(b *strings.Builder, r *runner.Result) {
 	}
 	fmt.Fprintf(b, ", error rate %s, %d dropped.", formatPercent(errRate), dropped)
 	if r.Target != "" {
-		fmt.Fprintf(b, " Target: %s.", mdCode(RedactURL(r.Target)))
+		fmt.Fprintf(b, " Target: %s.", mdCode(redact.URL(r.Target)))
 	}
 	if r.Partial {
 		b.WriteString(" **Partial run**: interrupted before its plan ended.")

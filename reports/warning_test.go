@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/grantbench/grantbench/redact"
 )
 
 // warningReport is a run with one check passed with a warning, one passed
@@ -32,7 +34,7 @@ func warningReport(t *testing.T) []types.Report {
 }
 
 func TestWarningVerdictInEveryOutput(t *testing.T) {
-	c := NewConformance(warningReport(t), NewRedactor(), "")
+	c := NewConformance(warningReport(t), redact.New(), "")
 	verdicts := map[string]Verdict{}
 	for _, cr := range c.Checks {
 		verdicts[cr.ID] = cr.Verdict

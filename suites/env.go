@@ -14,7 +14,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -33,7 +33,7 @@ type env struct {
 	browserURL string
 	// redactor shortens secrets in the evidence attached to failed specs: it
 	// ends up in results.json and in reports people share.
-	redactor *reports.Redactor
+	redactor *redact.Redactor
 
 	browserMu  sync.Mutex
 	browser    *flows.Browser
@@ -70,7 +70,7 @@ func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir str
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		screenshotDir: screenshotDir,
-		redactor:      reports.NewRedactor(profileSecrets(target)...),
+		redactor:      redact.New(profileSecrets(target)...),
 	}
 }
 

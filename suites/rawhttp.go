@@ -15,7 +15,7 @@ import (
 	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/redact"
 )
 
 // Raw requests: the negative checks send what x/oauth2 rightly refuses to send
@@ -87,7 +87,7 @@ func (r *response) describe() string {
 		desc += fmt.Sprintf(" members=%v", names)
 	}
 	if r.Location != nil {
-		desc += " Location=" + reports.RedactURL(r.Location.String())
+		desc += " Location=" + redact.URL(r.Location.String())
 	}
 	return desc
 }

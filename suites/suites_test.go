@@ -9,6 +9,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/reports"
 )
 
 // targetFlag names a target profile; empty runs against the bundled mock.
@@ -35,7 +36,7 @@ func TestSuites(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// GRANTBENCH_OUT keeps junit.xml, results.json and screenshots of the run.
-	_, err := run(ctx, Options{Target: target, OutDir: os.Getenv("GRANTBENCH_OUT")}, t, suiteConfig, reporterConfig)
+	_, err := run(ctx, Options{Target: target, OutDir: os.Getenv("GRANTBENCH_OUT"), WriteResults: reports.WriteGinkgoResults}, t, suiteConfig, reporterConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

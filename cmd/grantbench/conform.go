@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
 )
 
@@ -49,7 +50,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErrorf("conform: %v", err)
 	}
 
-	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,
+	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, WriteResults: reports.WriteGinkgoResults, Defects: opts.defects,
 		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
 		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL}
 	if opts.target != "" {

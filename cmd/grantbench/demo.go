@@ -14,6 +14,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/runner"
 	"github.com/grantbench/grantbench/runner/grants"
@@ -62,7 +63,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// 1. The conformance catalogue, browser included.
 	target := flows.MockTarget(srv.Issuer(), srv.AdminToken)
 	defer target.CloseIdleConnections()
-	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: o.noColor})
+	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, WriteResults: reports.WriteGinkgoResults, NoColor: o.noColor})
 	var failed *suites.FailedError
 	if conformErr != nil && !errors.As(conformErr, &failed) {
 		// Chrome missing, a config error or an unreachable target: no point going on.
@@ -85,7 +86,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printSummary(stdout, res, loadPath)
 
 	// 3. Reports from the saved results, exactly as `grantbench report` would make them.
-	in, err := reports.ReadFiles(reports.NewRedactor(srv.Secrets()...),
+	in, err := reports.ReadFiles(redact.New(srv.Secrets()...),
 		filepath.Join(o.out, "results.json"), loadPath)
 	if err != nil {
 		return fmt.Errorf("demo: reading results: %w", err)

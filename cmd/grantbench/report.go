@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/runner"
 )
@@ -59,7 +60,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if countStdout(o.html, o.markdown, o.junit) > 1 {
 		return usageErrorf("report: only one output can go to stdout (-)")
 	}
-	in, err := reports.ReadFiles(reports.NewRedactor(), files...)
+	in, err := reports.ReadFiles(redact.New(), files...)
 	if err != nil {
 		return usageErrorf("report: %v", err)
 	}

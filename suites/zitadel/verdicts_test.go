@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
 )
 
@@ -115,7 +116,7 @@ func TestSuitesVerdictsAgainstZitadel(t *testing.T) {
 	defer cancel()
 	p := startProvider(t, ctx)
 	outDir := t.TempDir()
-	report, err := suites.Run(ctx, suites.Options{Target: p.target, OutDir: outDir, NoColor: true})
+	report, err := suites.Run(ctx, suites.Options{Target: p.target, OutDir: outDir, WriteResults: reports.WriteGinkgoResults, NoColor: true})
 	var someFailed *suites.FailedError
 	if err != nil && !errors.As(err, &someFailed) {
 		t.Fatalf("suites.Run: %v", err)

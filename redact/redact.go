@@ -1,4 +1,20 @@
-package reports
+// Package redact shortens each secret to a short prefix and its length, such as
+// "eyJhbG…(len 812)": enough to tell two tokens apart in a report, never
+// enough to use one. Everything grantbench writes for people (reports, logs,
+// progress lines) goes through a Redactor.
+//
+// A Redactor finds secrets two ways:
+//   - by shape and place: JWTs anywhere; Authorization and Cookie header
+//     values; the values of sensitive form, query, fragment and JSON fields
+//     (access_token, refresh_token, id_token, code, device_code, user_code,
+//     client_secret, code_verifier, password, token, ...); URL passwords; long
+//     opaque random-looking strings;
+//   - by value: secrets registered with Add (a run's client secrets and user
+//     passwords), wherever they appear, also URL-encoded.
+//
+// It is a leaf package (standard library and trace only) so that suites, the
+// command line and reports redact the same way without importing each other.
+package redact
 
 import (
 	"bytes"
@@ -15,20 +31,6 @@ import (
 
 	"github.com/grantbench/grantbench/trace"
 )
-
-// Redaction shortens a secret to a short prefix and its length, such as
-// "eyJhbG…(len 812)": enough to tell two tokens apart in a report, never
-// enough to use one. Everything grantbench writes for people (reports, logs,
-// progress lines) goes through a Redactor.
-//
-// A Redactor finds secrets two ways:
-//   - by shape and place: JWTs anywhere; Authorization and Cookie header
-//     values; the values of sensitive form, query, fragment and JSON fields
-//     (access_token, refresh_token, id_token, code, device_code, user_code,
-//     client_secret, code_verifier, password, token, ...); URL passwords; long
-//     opaque random-looking strings;
-//   - by value: secrets registered with Add (a run's client secrets and user
-//     passwords), wherever they appear, also URL-encoded.
 
 // shortenedMarker separates the kept prefix from the length. Its "…" never
 // occurs in a raw secret (those are ASCII or percent-encoded), so a value that
@@ -66,8 +68,8 @@ type Redactor struct {
 	ordered []string          // keys of secrets, longest first
 }
 
-// NewRedactor returns a Redactor that also hides the given secrets by value.
-func NewRedactor(secrets ...string) *Redactor {
+// New returns a Redactor that also hides the given secrets by value.
+func New(secrets ...string) *Redactor {
 	r := &Redactor{}
 	r.Add(secrets...)
 	return r
@@ -269,18 +271,18 @@ func (r *Redactor) replaceRegistered(s string) string {
 	return s
 }
 
-// RedactString shortens secrets found by shape and place (no registered
+// String shortens secrets found by shape and place (no registered
 // secrets); see Redactor.String.
-func RedactString(s string) string { return (*Redactor)(nil).String(s) }
+func String(s string) string { return (*Redactor)(nil).String(s) }
 
-// RedactURL shortens the secrets in a URL; see Redactor.URL.
-func RedactURL(u string) string { return (*Redactor)(nil).URL(u) }
+// URL shortens the secrets in a URL; see Redactor.URL.
+func URL(u string) string { return (*Redactor)(nil).URL(u) }
 
-// RedactHeader returns a copy of h with credentials shortened; see Redactor.Header.
-func RedactHeader(h http.Header) http.Header { return (*Redactor)(nil).Header(h) }
+// Header returns a copy of h with credentials shortened; see Redactor.Header.
+func Header(h http.Header) http.Header { return (*Redactor)(nil).Header(h) }
 
-// RedactExchange returns a copy of e with its secrets shortened; see Redactor.Exchange.
-func RedactExchange(e trace.Exchange) trace.Exchange { return (*Redactor)(nil).Exchange(e) }
+// Exchange returns a copy of e with its secrets shortened; see Redactor.Exchange.
+func Exchange(e trace.Exchange) trace.Exchange { return (*Redactor)(nil).Exchange(e) }
 
 func shortenUnlessDone(v string) string {
 	if isShortened(v) {

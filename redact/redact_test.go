@@ -1,4 +1,4 @@
-package reports
+package redact
 
 import (
 	"bytes"
@@ -103,7 +103,7 @@ func TestRedactStringHidesSecretsByShapeAndPlace(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := RedactString(tc.in)
+			got := String(tc.in)
 			for _, s := range tc.secrets {
 				if strings.Contains(got, s) {
 					t.Errorf("secret %q survived:\n%s", s, got)
@@ -117,7 +117,7 @@ func TestRedactStringHidesSecretsByShapeAndPlace(t *testing.T) {
 			if len(tc.secrets) > 0 && !strings.Contains(got, shortenedMarker) {
 				t.Errorf("no shortened form in %q", got)
 			}
-			if again := RedactString(got); again != got {
+			if again := String(got); again != got {
 				t.Errorf("redaction is not idempotent:\n%s\n%s", got, again)
 			}
 		})
@@ -125,7 +125,7 @@ func TestRedactStringHidesSecretsByShapeAndPlace(t *testing.T) {
 }
 
 func TestRedactorRegisteredSecrets(t *testing.T) {
-	r := NewRedactor(testPassword, "abc") // "abc" is too short to match by value
+	r := New(testPassword, "abc") // "abc" is too short to match by value
 	r.Add(testSecret)
 	in := "login as alice with " + testPassword + " (form: " + url.QueryEscape(testPassword) +
 		"); secret " + testSecret + " or " + url.PathEscape(testSecret) + "; abc stays"
@@ -153,7 +153,7 @@ func TestRedactHeader(t *testing.T) {
 		"Content-Type":     {"application/json"},
 		"Www-Authenticate": {`Basic realm="grantbench"`},
 	}
-	got := RedactHeader(h)
+	got := Header(h)
 	if got.Get("Content-Type") != "application/json" || got.Get("Www-Authenticate") != `Basic realm="grantbench"` {
 		t.Errorf("harmless headers changed: %v", got)
 	}
@@ -173,7 +173,7 @@ func TestRedactHeader(t *testing.T) {
 		t.Errorf("X-Auth-Token kept")
 	}
 	if h.Get("Authorization") != "Bearer "+testJWT {
-		t.Error("RedactHeader changed its input")
+		t.Error("Header changed its input")
 	}
 }
 
@@ -189,7 +189,7 @@ func TestRedactExchange(t *testing.T) {
 		ResponseBody:   `{"access_token":"` + testJWT + `"}`,
 		Err:            "refresh_token=" + testRefreshToken + " rejected",
 	}
-	got := fmt.Sprintf("%+v", RedactExchange(e))
+	got := fmt.Sprintf("%+v", Exchange(e))
 	for _, s := range []string{testSecret, testOpaqueToken, "ZGVtbzpzM2NyM3QtY2xpZW50LVBhc3N3MHJkIQ==", url.QueryEscape(testPassword), testJWT, testRefreshToken} {
 		if strings.Contains(got, s) {
 			t.Errorf("%q survived in %s", s, got)
@@ -204,7 +204,7 @@ func TestRedactExchange(t *testing.T) {
 
 func TestWriterSeesSecretsSplitAcrossWrites(t *testing.T) {
 	var out bytes.Buffer
-	r := NewRedactor(testSecret)
+	r := New(testSecret)
 	w := r.Writer(&out)
 	line := "progress: token=" + testOpaqueToken + " secret=" + testSecret + "\nlast line id_token=" + testJWT
 	for i := 0; i < len(line); i += 7 { // seven bytes at a time
@@ -232,7 +232,7 @@ func TestWriterSeesSecretsSplitAcrossWrites(t *testing.T) {
 
 func TestWriterBoundsLongLines(t *testing.T) {
 	var out bytes.Buffer
-	w := NewRedactor().Writer(&out)
+	w := New().Writer(&out)
 	chunk := strings.Repeat("word ", maxPendingLine/5+10)
 	if _, err := w.Write([]byte(chunk)); err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func TestWriterBoundsLongLines(t *testing.T) {
 }
 
 func TestRedactorConcurrentUse(t *testing.T) {
-	r := NewRedactor()
+	r := New()
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(2)
@@ -269,7 +269,7 @@ func FuzzRedactPlacedSecret(f *testing.F) {
 		f.Add(seed, "some context")
 	}
 	f.Fuzz(func(t *testing.T, secret, context string) {
-		_ = RedactString(context + secret) // must not panic on anything
+		_ = String(context + secret) // must not panic on anything
 		if len(secret) < 8 || strings.Contains(context, secret) || strings.ContainsAny(secret, "&#\"'<>\\,;)]}= \t\r\n…") || !utf8.ValidString(secret) {
 			return
 		}
@@ -280,7 +280,7 @@ func FuzzRedactPlacedSecret(f *testing.F) {
 			"http://127.0.0.1/cb#id_token=" + secret,
 			"password: " + secret,
 		} {
-			if got := RedactString(context + "\n" + placed); strings.Contains(got, secret) {
+			if got := String(context + "\n" + placed); strings.Contains(got, secret) {
 				t.Errorf("secret %q survived in %q", secret, got)
 			}
 		}
