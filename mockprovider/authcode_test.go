@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -138,19 +137,10 @@ func TestCodeExchangeErrors(t *testing.T) {
 	})
 	t.Run("AC3 parallel redemption", func(t *testing.T) {
 		code, verifier := codeFlow(t, f, b, conf, "s")
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for range 8 {
-			wg.Go(func() {
-				if _, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err == nil {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
+		wins := parallelWins(8, func() bool {
+			_, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+			return err == nil
+		})
 		if wins != 1 {
 			t.Fatalf("%d parallel redemptions succeeded, want exactly 1", wins)
 		}

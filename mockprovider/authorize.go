@@ -121,7 +121,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	id := p.saveInteraction(in, now)
 	if session == nil || prompts["login"] {
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(client), client: client})
+		p.renderLogin(w, r, id, client, "")
 		return
 	}
 	p.renderConsent(w, r, id, in, session)

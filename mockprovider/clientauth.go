@@ -17,6 +17,22 @@ func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client
 	return c, oerr
 }
 
+// readClientRequest starts the JSON endpoints a client calls with its
+// credentials (device authorization, revocation): a POST form, then client
+// authentication. When it returns false it has answered the request.
+func (p *Provider) readClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, *Client, bool) {
+	form, ok := p.readPostForm(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	client, oerr := p.authenticateClient(r, form)
+	if oerr != nil {
+		p.writeJSONError(w, oerr)
+		return nil, nil, false
+	}
+	return form, client, true
+}
+
 // clientHint is the client a request names, before authentication.
 func clientHint(r *http.Request, form url.Values) string {
 	if user, _, ok := r.BasicAuth(); ok {

@@ -27,7 +27,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		}
 		session := p.session(r, now)
 		if session == nil {
-			p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
+			p.renderLogin(w, r, id, in.client, "")
 			return
 		}
 		p.renderConsent(w, r, id, in, session)
@@ -50,7 +50,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, oauth.InvalidRequest, "this request has expired; start again from the application")
 			return
 		}
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
+		p.renderLogin(w, r, id, in.client, "")
 		return
 	}
 	in := p.takeInteraction(id, now)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -410,23 +409,6 @@ func jwtPart(t *testing.T, token string, part int) map[string]any {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func parallelWins(n int, try func() bool) int {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for range n {
-		wg.Go(func() {
-			if try() {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return wins
 }
 
 func startDevice(t *testing.T, f *fixture) (string, *oauth2.DeviceAuthResponse) {

@@ -51,13 +51,8 @@ func normalizeUserCode(s string) string {
 
 // handleDeviceAuthorization is RFC 8628 3.1 and 3.2.
 func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	form, ok := p.readPostForm(w, r)
+	form, client, ok := p.readClientRequest(w, r)
 	if !ok {
-		return
-	}
-	client, oerr := p.authenticateClient(r, form)
-	if oerr != nil {
-		p.writeJSONError(w, oerr)
 		return
 	}
 	if !p.allows(client, GrantDeviceCode) {

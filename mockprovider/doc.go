@@ -57,5 +57,6 @@
 // (injected latency and errors), rp.go and rpobserve.go (the stimuli and
 // observations of `grantbench rp`: bad responses to one client application
 // and what it sent), config.go, provider.go, server.go, pages.go,
-// jsonw.go, clock.go.
+// jsonw.go, clock.go. local.go starts the bundled mock in-process
+// (StartBundled).
 package mockprovider

@@ -134,3 +134,41 @@ func wantOAuthError(t testing.TB, resp *http.Response, body map[string]any, stat
 func decodeJSON(resp *http.Response, into any) error {
 	return json.NewDecoder(resp.Body).Decode(into)
 }
+
+// parallelWins runs try n times at once and counts the calls that succeeded:
+// the race a one-time code or token must have exactly one winner of.
+func parallelWins(n int, try func() bool) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range n {
+		wg.Go(func() {
+			if try() {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return wins
+}
+
+// serveClientCredentials benchmarks h answering the demo client's
+// client_credentials request, handler only (no network).
+func serveClientCredentials(b *testing.B, h http.Handler) {
+	const body = "grant_type=client_credentials&scope=api.read"
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("demo", "demo-secret")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}

@@ -32,6 +32,13 @@ func (p *Provider) readPageForm(w http.ResponseWriter, r *http.Request) (url.Val
 	return form, true
 }
 
+// renderLogin shows the login page of interaction id for client, with
+// errorText ("" for none) above the form.
+func (p *Provider) renderLogin(w http.ResponseWriter, r *http.Request, id string, client *Client, errorText string) {
+	p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id,
+		ClientName: clientName(client), Error: errorText, client: client})
+}
+
 // handleLogin serves the login page (GET, for the device flow) and takes its
 // form (POST). A good password starts a session and answers 303 (never
 // 307, RFC 9700 4.12) to the consent page.
@@ -44,7 +51,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, oauth.InvalidRequest, "this sign-in has expired; start again from the application")
 			return
 		}
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id, ClientName: clientName(in.client), client: in.client})
+		p.renderLogin(w, r, id, in.client, "")
 		return
 	}
 	form, ok := p.readPageForm(w, r)
@@ -60,8 +67,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 	user := p.checkPassword(form.Get("username"), form.Get("password"))
 	if user == nil {
 		p.log.Info("login failed", "username", truncate(form.Get("username"), 64))
-		p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id,
-			ClientName: clientName(in.client), Error: "Wrong username or password.", client: in.client})
+		p.renderLogin(w, r, id, in.client, "Wrong username or password.")
 		return
 	}
 	p.startSession(w, user, now)

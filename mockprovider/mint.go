@@ -350,6 +350,22 @@ func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool)
 	writeJSON(w, http.StatusOK, o.bytes(), noStore)
 }
 
+// issueForUser issues the tokens of a grant a user decided (authorization
+// code, password, device): the grant's scopes, a refresh token when the client
+// may refresh, an ID token when openid was granted. code is the authorization
+// code redeemed, for the ID token's c_hash ("" for the other grants).
+func (p *Provider) issueForUser(client *Client, g *grant, code string, now time.Time) (tokenResponse, *oauthError) {
+	return p.issueOrFail(issueRequest{
+		client:       client,
+		grant:        g,
+		accessScopes: p.scopeSetOf(g.scopes),
+		refresh:      p.allows(client, GrantRefreshToken),
+		refreshScope: joinScopes(g.scopes),
+		idToken:      slices.Contains(g.scopes, oauth.ScopeOpenID),
+		code:         code,
+	}, now)
+}
+
 // issueOrFail turns an issuance failure (a signing error) into server_error.
 func (p *Provider) issueOrFail(req issueRequest, now time.Time) (tokenResponse, *oauthError) {
 	resp, err := p.issueTokens(req, now)

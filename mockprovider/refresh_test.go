@@ -2,7 +2,6 @@ package mockprovider
 
 import (
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -108,20 +107,10 @@ func TestRefreshErrors(t *testing.T) {
 	})
 	t.Run("R5 parallel use", func(t *testing.T) {
 		_, tok := freshTokens(t, f, "api.read")
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for range 8 {
-			wg.Go(func() {
-				resp, _ := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
+		wins := parallelWins(8, func() bool {
+			resp, _ := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
+			return resp.StatusCode == 200
+		})
 		if wins != 1 {
 			t.Fatalf("%d parallel refreshes succeeded, want 1", wins)
 		}

@@ -7,13 +7,8 @@ import "net/http"
 // token of another client is left alone, still with 200, so the endpoint
 // tells nobody which tokens exist.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, ok := p.readPostForm(w, r)
+	form, client, ok := p.readClientRequest(w, r)
 	if !ok {
-		return
-	}
-	client, oerr := p.authenticateClient(r, form)
-	if oerr != nil {
-		p.writeJSONError(w, oerr)
 		return
 	}
 	token := form.Get("token")

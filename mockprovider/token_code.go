@@ -2,10 +2,7 @@ package mockprovider
 
 import (
 	"net/url"
-	"slices"
 	"time"
-
-	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantAuthorizationCode is RFC 6749 4.1.3 with PKCE (RFC 7636 4.6). A code
@@ -50,13 +47,5 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 		return tokenResponse{}, oerr
 	}
 	g := rec.grant
-	return p.issueOrFail(issueRequest{
-		client:       client,
-		grant:        g,
-		accessScopes: p.scopeSetOf(g.scopes),
-		refresh:      p.allows(client, GrantRefreshToken),
-		refreshScope: joinScopes(g.scopes),
-		idToken:      slices.Contains(g.scopes, oauth.ScopeOpenID),
-		code:         code,
-	}, now)
+	return p.issueForUser(client, g, code, now)
 }

@@ -2,7 +2,6 @@ package mockprovider
 
 import (
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/grantbench/grantbench/oauth"
@@ -56,12 +55,5 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 		return tokenResponse{}, invalidGrant("the device code was already used")
 	}
 	g := &grant{clientID: client.ID, user: rec.user, subject: rec.user.Subject, scopes: rec.scopes, authTime: rec.authTime}
-	return p.issueOrFail(issueRequest{
-		client:       client,
-		grant:        g,
-		accessScopes: p.scopeSetOf(rec.scopes),
-		refresh:      p.allows(client, GrantRefreshToken),
-		refreshScope: joinScopes(rec.scopes),
-		idToken:      slices.Contains(rec.scopes, oauth.ScopeOpenID),
-	}, now)
+	return p.issueForUser(client, g, "", now)
 }

@@ -2,10 +2,7 @@ package mockprovider
 
 import (
 	"net/url"
-	"slices"
 	"time"
-
-	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantPassword is RFC 6749 4.3, only for clients configured for it.
@@ -26,14 +23,7 @@ func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time)
 		return tokenResponse{}, oerr
 	}
 	g := &grant{clientID: client.ID, user: user, subject: user.Subject, scopes: scopes, authTime: now}
-	return p.issueOrFail(issueRequest{
-		client:       client,
-		grant:        g,
-		accessScopes: p.scopeSetOf(scopes),
-		refresh:      p.allows(client, GrantRefreshToken),
-		refreshScope: joinScopes(scopes),
-		idToken:      slices.Contains(scopes, oauth.ScopeOpenID),
-	}, now)
+	return p.issueForUser(client, g, "", now)
 }
 
 // checkPassword returns the user when the password is right. The compare is
