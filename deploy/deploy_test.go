@@ -21,6 +21,7 @@ import (
 
 	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/runner/grants"
 )
 
 // ourMetrics are the runner's metric names (DESIGN.md); histograms add the classic
@@ -243,7 +244,7 @@ func TestProviderConfigAndScenarioParse(t *testing.T) {
 	if cfg.Issuer != "http://provider:9000" {
 		t.Errorf("provider issuer %q, want the compose service URL", cfg.Issuer)
 	}
-	plan, err := runner.LoadPlan("scenario.yaml")
+	plan, err := runner.LoadPlan("scenario.yaml", grants.Table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestKubernetesJobIsIndexedAndSharded(t *testing.T) {
 		t.Error("the job does not derive --shard from the completion index")
 	}
 	cm := kinds["ConfigMap"]["data"].(map[string]any)
-	if _, err := runner.ParsePlan([]byte(cm["scenario.yaml"].(string))); err != nil {
+	if _, err := runner.ParsePlan([]byte(cm["scenario.yaml"].(string)), grants.Table); err != nil {
 		t.Errorf("the job's scenario: %v", err)
 	}
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/grantbench/grantbench/trace"
 )
 
-// Flow names, as results and metrics label them.
+// Flow names, as results and metrics label them and as --flow and scenario
+// files write them (runner/grants.Table has a row for each the runner replays).
 const (
 	FlowAuthCode          = "authorization_code"
 	FlowClientCredentials = "client_credentials"
-	FlowRefresh           = "refresh_token"
+	FlowRefresh           = "refresh"
 	FlowDeviceCode        = "device_code"
 	FlowPassword          = "password"
 	FlowImplicit          = "implicit"

@@ -213,7 +213,7 @@ scenarios:
   - flow: client_credentials
     weight: 3
   - flow: password
-`))
+`), testFlows)
 	if err != nil {
 		t.Fatal(err)
 	}

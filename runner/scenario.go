@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +34,15 @@ const (
 	DroppedMaxInFlight = "max_in_flight"
 )
 
-// FlowNames returns the flow names the CLI and scenario files accept.
-func FlowNames() []string {
-	return []string{"client_credentials", "authorization_code", "refresh", "device_code", "password"}
+// FlowCatalog is the table of flows a plan may name. The runner replays any
+// Flow and spells no flow name itself: runner/grants.Table is the catalogue the
+// CLI and scenario files use.
+type FlowCatalog interface {
+	// FlowNames lists the flows, for usage and error messages.
+	FlowNames() []string
+	// CheckScenario checks a scenario's flow name and consent mode ("" when it
+	// sets none); on error field is the one at fault ("flow" or "consent").
+	CheckScenario(flow, consent string) (field string, err error)
 }
 
 // DefaultMaxInFlight caps concurrent iterations of an open-model scenario when the
@@ -73,7 +78,8 @@ type Executor struct {
 type ScenarioSpec struct {
 	Name string
 	Flow string
-	// Consent is "http" or "browser" for authorization_code ("" elsewhere).
+	// Consent is the scenario's own consent mode, for a flow that takes one
+	// ("" follows the run's).
 	Consent  string
 	Weight   float64
 	Executor Executor
@@ -123,13 +129,13 @@ func (e executorFile) isSet() bool {
 		e.Duration != "" || e.MaxInFlight != nil || e.Workers != nil || e.Iterations != nil
 }
 
-// LoadPlan reads a scenario file.
-func LoadPlan(path string) (*Plan, error) {
+// LoadPlan reads a scenario file whose flows are those of catalog.
+func LoadPlan(path string, catalog FlowCatalog) (*Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("runner: read scenario file: %w", err)
 	}
-	p, err := ParsePlan(data)
+	p, err := ParsePlan(data, catalog)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -137,8 +143,9 @@ func LoadPlan(path string) (*Plan, error) {
 }
 
 // ParsePlan parses a scenario file's YAML. Unknown fields are errors, so a typo
-// does not silently run a different test; errors name the field.
-func ParsePlan(data []byte) (*Plan, error) {
+// does not silently run a different test; errors name the field. Flow names and
+// consent modes are checked against catalog.
+func ParsePlan(data []byte, catalog FlowCatalog) (*Plan, error) {
 	var f planFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -167,7 +174,7 @@ func ParsePlan(data []byte) (*Plan, error) {
 			}
 			spec.Weight = *s.Weight
 		}
-		if err := checkFlow(field, spec.Flow, spec.Consent); err != nil {
+		if err := checkFlow(catalog, field, spec.Flow, spec.Consent); err != nil {
 			return nil, err
 		}
 		if names[spec.Name] {
@@ -207,18 +214,12 @@ func ParsePlan(data []byte) (*Plan, error) {
 	return plan, nil
 }
 
-func checkFlow(field, flow, consent string) error {
+func checkFlow(catalog FlowCatalog, field, flow, consent string) error {
 	if flow == "" {
-		return fmt.Errorf("%s.flow: missing (one of %s)", field, strings.Join(FlowNames(), ", "))
+		return fmt.Errorf("%s.flow: missing (one of %s)", field, strings.Join(catalog.FlowNames(), ", "))
 	}
-	if !slices.Contains(FlowNames(), flow) {
-		return fmt.Errorf("%s.flow: unknown flow %q (one of %s)", field, flow, strings.Join(FlowNames(), ", "))
-	}
-	switch {
-	case consent != "" && flow != "authorization_code":
-		return fmt.Errorf("%s.consent: only authorization_code has a consent mode", field)
-	case consent != "" && consent != "http" && consent != "browser":
-		return fmt.Errorf("%s.consent: %q is not http or browser", field, consent)
+	if name, err := catalog.CheckScenario(flow, consent); err != nil {
+		return fmt.Errorf("%s.%s: %w", field, name, err)
 	}
 	return nil
 }

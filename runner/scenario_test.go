@@ -1,6 +1,9 @@
 package runner
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +26,7 @@ scenarios:
     rate: 5
     duration: 30s
     max_in_flight: 4
-`))
+`), testFlows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ scenarios:
     stages:
       - {duration: 10s, target: 10}
       - {duration: 10s, target: 10}
-`))
+`), testFlows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,7 @@ func TestParsePlanErrorsNameTheField(t *testing.T) {
 		"thresholds: [p99]\nscenarios: [{flow: refresh, workers: 1, duration: 1s}]":                         "thresholds",
 		"scenarios: [{flow: refresh, workers: 1, duration: 1s}, {flow: refresh, workers: 1, duration: 1s}]": "scenarios[1].name",
 	} {
-		_, err := ParsePlan([]byte(doc))
+		_, err := ParsePlan([]byte(doc), testFlows)
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s\n  error %v, want one naming %s", doc, err, field)
 		}
@@ -143,4 +146,25 @@ func TestParseStages(t *testing.T) {
 	if err := ex.ValidateFlags(); err == nil || !strings.HasPrefix(err.Error(), "--rate:") {
 		t.Errorf("flag validation: %v", err)
 	}
+}
+
+// testFlows stands in for runner/grants.Table, which imports this package: the
+// flows these tests name, with authorization_code alone taking a consent mode.
+var testFlows = fakeCatalog{"client_credentials": false, "password": false, "refresh": false, "authorization_code": true}
+
+type fakeCatalog map[string]bool
+
+func (c fakeCatalog) FlowNames() []string { return slices.Sorted(maps.Keys(c)) }
+
+func (c fakeCatalog) CheckScenario(flow, consent string) (string, error) {
+	takesConsent, ok := c[flow]
+	switch {
+	case !ok:
+		return "flow", fmt.Errorf("unknown flow %q", flow)
+	case consent != "" && !takesConsent:
+		return "consent", fmt.Errorf("%s has no consent mode", flow)
+	case consent != "" && consent != "http" && consent != "browser":
+		return "consent", fmt.Errorf("%q is not http or browser", consent)
+	}
+	return "", nil
 }

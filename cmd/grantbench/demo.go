@@ -121,15 +121,15 @@ func demoPlan(d time.Duration) *runner.Plan {
 	}
 	return &runner.Plan{
 		Scenarios: []runner.ScenarioSpec{
-			{Name: "client_credentials", Flow: "client_credentials", Weight: 1, Executor: open(100)},
-			{Name: "authorization_code", Flow: "authorization_code", Consent: string(flows.ConsentHTTP), Weight: 1, Executor: open(20)},
-			{Name: "refresh", Flow: "refresh", Weight: 1, Executor: open(40)},
+			{Name: flows.FlowClientCredentials, Flow: flows.FlowClientCredentials, Weight: 1, Executor: open(100)},
+			{Name: flows.FlowAuthCode, Flow: flows.FlowAuthCode, Consent: string(flows.ConsentHTTP), Weight: 1, Executor: open(20)},
+			{Name: flows.FlowRefresh, Flow: flows.FlowRefresh, Weight: 1, Executor: open(40)},
 		},
 	}
 }
 
 // demoThresholds judge the demo's load run unless --threshold replaces them.
-var demoThresholds = []string{"error_rate<1%", "client_credentials:p99<1s"}
+var demoThresholds = []string{"error_rate<1%", flows.FlowClientCredentials + ":p99<1s"}
 
 func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr io.Writer) (*runner.Result, error) {
 	plan := demoPlan(o.loadDuration)
@@ -141,17 +141,11 @@ func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr i
 	if err != nil {
 		return nil, usageErrorf("demo: %v", err)
 	}
-	var scenarios []runner.Scenario
-	for _, spec := range plan.Scenarios {
-		sc, closer, err := bindScenario(spec, spec.Executor, grants.Config{Target: target, Consent: flows.ConsentHTTP})
-		if err != nil {
-			return nil, fmt.Errorf("demo: %w", err)
-		}
-		if closer != nil {
-			defer closer.Close()
-		}
-		scenarios = append(scenarios, sc)
+	bound, err := grants.Bind(ctx, plan, grants.BindOptions{Target: target, Consent: string(flows.ConsentHTTP)})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
+	defer bound.Close()
 
 	reg := prometheus.NewRegistry()
 	metrics, err := runner.ServeMetrics(o.metricsAddr, reg)
@@ -161,7 +155,7 @@ func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr i
 	defer metrics.Close()
 	fmt.Fprintf(stderr, "demo: metrics at http://%s/metrics\n", metrics.Addr())
 
-	res, err := runner.Run(ctx, scenarios, runner.Options{
+	res, err := runner.Run(ctx, bound.Scenarios, runner.Options{
 		RunID: newRunID(), Version: version, Target: target.Issuer, Registerer: reg, Thresholds: thresholds,
 		Progress: runner.NewProgressPrinter(stderr, isTerminal(stderr), 2*time.Second),
 	})

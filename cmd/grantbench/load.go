@@ -68,6 +68,30 @@ var executorFlags = []string{"rate", "start-rate", "duration", "workers", "itera
 const loadGCPercent = 400
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	run, err := parseLoad(args, stderr)
+	if run == nil {
+		return err // bad usage, or --help
+	}
+	defer run.closeMetrics()
+	res, err := run.execute(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	return run.report(ctx, res, stdout, stderr)
+}
+
+// loadRun is a load run as the flags describe it, checked before anything starts.
+type loadRun struct {
+	loadOptions
+	plan        *runner.Plan
+	thresholds  []runner.Threshold
+	shard       runner.Shard
+	targetLabel string
+	metrics     *runner.MetricsServer // nil without --metrics-addr
+}
+
+// parseLoad turns the command line into a loadRun; nil with a nil error is --help.
+func parseLoad(args []string, stderr io.Writer) (*loadRun, error) {
 	var o loadOptions
 	fs := flag.NewFlagSet("grantbench load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,7 +111,7 @@ usage, 3 the target could not be reached.
 	}
 	fs.StringVar(&o.target, "target", "", "target profile YAML `file` (default: start the bundled mock provider in-process on 127.0.0.1)")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario plan YAML `file` (several weighted scenarios, executors, thresholds)")
-	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(runner.FlowNames(), ", "))
+	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(grants.Table.FlowNames(), ", "))
 	fs.Float64Var(&o.rate, "rate", 0, "open model: iterations started per second (constant-arrival-rate)")
 	fs.StringVar(&o.stages, "stages", "", "open model with a moving rate (ramping-arrival-rate): `duration:rate,...`, e.g. 30s:100,2m:100")
 	fs.Float64Var(&o.startRate, "start-rate", 0, "rate at the start of the first of --stages")
@@ -111,167 +135,113 @@ usage, 3 the target could not be reached.
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed phase to `file` (for tuning the runner)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, else a line every 10s), plain, or off")
 	if help, err := parseFlags(fs, args, "load"); help || err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkBrowserURL(o.browserURL); err != nil {
-		return usageErrorf("load: %v", err)
+		return nil, usageErrorf("load: %v", err)
+	}
+	if _, err := grants.ParseConsent(o.consent); err != nil {
+		return nil, usageErrorf("load: --consent: %v", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	plan, err := o.plan(set)
-	if err != nil {
-		return err
+	r := &loadRun{loadOptions: o, shard: runner.Shard{Index: 1, Count: 1}}
+	var err error
+	if r.plan, err = o.buildPlan(set); err != nil {
+		return nil, err
 	}
-	thresholds, err := runner.ParseThresholds(append(append([]string(nil), plan.Thresholds...), o.thresholds...))
+	r.thresholds, err = runner.ParseThresholds(append(append([]string(nil), r.plan.Thresholds...), o.thresholds...))
 	if err != nil {
-		return usageErrorf("load: %v", err)
+		return nil, usageErrorf("load: %v", err)
 	}
 	var flowNames, scenarioNames []string
-	for _, s := range plan.Scenarios {
+	for _, s := range r.plan.Scenarios {
 		flowNames, scenarioNames = append(flowNames, s.Flow), append(scenarioNames, s.Name)
 	}
-	for _, th := range thresholds {
+	for _, th := range r.thresholds {
 		if err := th.CheckScope(flowNames, scenarioNames); err != nil {
-			return usageErrorf("load: %v", err)
+			return nil, usageErrorf("load: %v", err)
 		}
-		if err := checkRateTarget(th, plan); err != nil {
-			return usageErrorf("load: %v", err)
+		if err := checkRateTarget(th, r.plan); err != nil {
+			return nil, usageErrorf("load: %v", err)
 		}
 	}
-	shard := runner.Shard{Index: 1, Count: 1}
 	if o.shard != "" {
-		if shard, err = runner.ParseShard(o.shard); err != nil {
-			return usageErrorf("load: %v", err)
+		if r.shard, err = runner.ParseShard(o.shard); err != nil {
+			return nil, usageErrorf("load: %v", err)
 		}
 	}
 	switch o.progress {
 	case "auto", "plain", "off":
 	default:
-		return usageErrorf("load: --progress %q: want auto, plain or off", o.progress)
+		return nil, usageErrorf("load: --progress %q: want auto, plain or off", o.progress)
 	}
 	if o.linger < 0 || o.grace < 0 || o.remoteWriteInterval <= 0 {
-		return usageErrorf("load: --linger and --grace must not be negative, --remote-write-interval must be positive")
+		return nil, usageErrorf("load: --linger and --grace must not be negative, --remote-write-interval must be positive")
 	}
 	if o.linger > 0 && o.metricsAddr == "" {
-		return usageErrorf("load: --linger keeps /metrics up after the run; it needs --metrics-addr")
+		return nil, usageErrorf("load: --linger keeps /metrics up after the run; it needs --metrics-addr")
 	}
-	if o.runID == "" {
-		o.runID = newRunID()
+	if r.runID == "" {
+		r.runID = newRunID()
 	}
+	return r, nil
+}
 
-	// The target: a profile, or the bundled mock in this process.
+// execute starts the target (a profile, or the bundled mock in this process),
+// binds the plan to its grants and runs it with the metrics it serves or pushes.
+func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*runner.Result, error) {
 	var target *flows.Target
-	targetLabel := ""
-	if o.target != "" {
-		if target, err = flows.LoadTarget(o.target); err != nil {
-			return usageErrorf("load: --target: %v", err)
+	if r.target != "" {
+		var err error
+		if target, err = flows.LoadTarget(r.target); err != nil {
+			return nil, usageErrorf("load: --target: %v", err)
 		}
-		targetLabel = target.Issuer
 	} else {
 		srv, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{})
 		if err != nil {
-			return fmt.Errorf("load: %w", err)
+			return nil, fmt.Errorf("load: %w", err)
 		}
 		defer srv.Close()
 		target = flows.MockTarget(srv.Issuer(), "")
-		targetLabel = srv.Issuer()
 		fmt.Fprintf(stderr, "load: bundled mock provider at %s\n", srv.Issuer())
 	}
+	r.targetLabel = target.Issuer
 	defer target.CloseIdleConnections()
 	if err := target.Discover(ctx); err != nil {
-		return unreachableErrorf("load: target %s: %v", target.Issuer, err)
+		return nil, unreachableErrorf("load: target %s: %v", target.Issuer, err)
 	}
 
-	// Scenarios bound to grants.
-	var scenarios []runner.Scenario
-	var closers []io.Closer
-	defer func() {
-		// Reverse order: flows stop their background seeding before the browser goes.
-		for i := len(closers) - 1; i >= 0; i-- {
-			_ = closers[i].Close()
-		}
-	}()
-	var browser *flows.Browser
-	for _, spec := range plan.Scenarios {
-		ex, ok := shard.Apply(spec.Executor)
-		if !ok {
-			fmt.Fprintf(stderr, "load: shard %s has no share of scenario %s; skipping it\n", shard, spec.Name)
-			continue
-		}
-		consent, err := consentMode(spec, o.consent, target)
-		if err != nil {
-			return err
-		}
-		if consent == flows.ConsentBrowser && browser == nil && needsPages(spec.Flow) {
-			if o.tabs < 1 {
-				return usageErrorf("load: --tabs must be at least 1")
-			}
-			browser, err = flows.NewBrowser(ctx, flows.BrowserOptions{MaxTabs: o.tabs, OutDir: filepath.Join(o.out, "screenshots"), RemoteURL: o.browserURL})
-			if err != nil {
-				return fmt.Errorf("load: browser consent: %w", err)
-			}
-			closers = append(closers, browser)
-		}
-		sc, closer, err := bindScenario(spec, ex, grants.Config{Target: target, Consent: consent, Browser: browser})
-		if err != nil {
-			return usageErrorf("load: %v", err)
-		}
-		if closer != nil {
-			closers = append(closers, closer)
-		}
-		scenarios = append(scenarios, sc)
+	bound, err := grants.Bind(ctx, r.plan, grants.BindOptions{
+		Target: target, Consent: r.consent, Shard: r.shard,
+		Browser: flows.BrowserOptions{MaxTabs: r.tabs, OutDir: filepath.Join(r.out, "screenshots"), RemoteURL: r.browserURL},
+		Skipped: func(name string) {
+			fmt.Fprintf(stderr, "load: shard %s has no share of scenario %s; skipping it\n", r.shard, name)
+		},
+	})
+	var setupErr *grants.SetupError
+	switch {
+	case errors.As(err, &setupErr):
+		return nil, fmt.Errorf("load: %w", err)
+	case err != nil:
+		return nil, usageErrorf("load: %v", err)
 	}
-	if len(scenarios) == 0 {
-		return usageErrorf("load: shard %s has nothing to run", shard)
-	}
+	defer bound.Close()
 
-	reg := prometheus.NewRegistry()
-	if o.metricsAddr != "" {
-		srv, err := runner.ServeMetrics(o.metricsAddr, reg)
+	opts, stopTelemetry, err := r.runnerOptions(ctx, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer stopTelemetry()
+	if r.cpuProfile != "" {
+		f, err := os.Create(r.cpuProfile)
 		if err != nil {
-			return usageErrorf("load: %v", err)
-		}
-		defer srv.Close()
-		fmt.Fprintf(stderr, "load: metrics at http://%s/metrics\n", srv.Addr())
-	}
-	stopPushing := func() {}
-	if o.remoteWrite != "" {
-		host, _ := os.Hostname()
-		instance := strings.TrimSuffix(host+"/"+shard.String(), "/")
-		w, err := runner.NewRemoteWriter(o.remoteWrite, reg, runner.RemoteWriteOptions{Job: "grantbench", Instance: instance,
-			Interval: o.remoteWriteInterval, Protocol: o.remoteWriteProtocol})
-		if err != nil {
-			return usageErrorf("load: %v", err)
-		}
-		pushCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			w.Run(pushCtx, func(err error) { fmt.Fprintf(stderr, "load: %v\n", err) })
-		}()
-		stopPushing = func() { cancel(); <-done }
-		defer stopPushing()
-	}
-
-	opts := runner.Options{
-		RunID: o.runID, Version: version, Target: targetLabel, Shard: shard, Registerer: reg,
-		GracefulStop: o.grace, Thresholds: thresholds,
-	}
-	if o.grace == 0 {
-		opts.GracefulStop = -1 // cancel at once
-	}
-	if o.progress != "off" {
-		opts.Progress = runner.NewProgressPrinter(stderr, o.progress == "auto" && isTerminal(stderr), 10*time.Second)
-	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return usageErrorf("load: --cpuprofile: %v", err)
+			return nil, usageErrorf("load: --cpuprofile: %v", err)
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("load: --cpuprofile: %w", err)
+			return nil, fmt.Errorf("load: --cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -284,33 +254,94 @@ usage, 3 the target could not be reached.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	}
-	fmt.Fprintf(stderr, "load: run %s: setup, then %s\n", o.runID, describePlan(scenarios))
-	res, err := runner.Run(ctx, scenarios, opts)
+	fmt.Fprintf(stderr, "load: run %s: setup, then %s\n", r.runID, describePlan(bound.Scenarios))
+	res, err := runner.Run(ctx, bound.Scenarios, opts)
 	if err != nil && res == nil {
 		if ctx.Err() != nil {
-			return failedErrorf("load: interrupted during setup: %v", err)
+			return nil, failedErrorf("load: interrupted during setup: %v", err)
 		}
 		if unreachable(err) {
-			return unreachableErrorf("load: %v", err)
+			return nil, unreachableErrorf("load: %v", err)
 		}
-		return failedErrorf("load: %v", err)
+		return nil, failedErrorf("load: %v", err)
 	}
 	if err != nil {
-		return failedErrorf("load: %v", err)
+		return nil, failedErrorf("load: %v", err)
 	}
-	stopPushing() // final push before the summary
+	stopTelemetry() // final push before the summary
+	return res, nil
+}
 
-	path := filepath.Join(o.out, "load.json")
+// runnerOptions are the runner's options for this run, with /metrics served
+// and Remote-Write pushing as the flags ask; stop ends the pushing (after one
+// last push) and the serving, and may be called more than once.
+func (r *loadRun) runnerOptions(ctx context.Context, stderr io.Writer) (opts runner.Options, stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		stops = nil
+	}
+	if r.metricsAddr != "" {
+		srv, err := runner.ServeMetrics(r.metricsAddr, reg)
+		if err != nil {
+			return opts, nil, usageErrorf("load: %v", err)
+		}
+		// /metrics stays up for --linger after the run: runLoad closes it.
+		r.metrics = srv
+		fmt.Fprintf(stderr, "load: metrics at http://%s/metrics\n", srv.Addr())
+	}
+	if r.remoteWrite != "" {
+		host, _ := os.Hostname()
+		instance := strings.TrimSuffix(host+"/"+r.shard.String(), "/")
+		w, err := runner.NewRemoteWriter(r.remoteWrite, reg, runner.RemoteWriteOptions{Job: "grantbench", Instance: instance,
+			Interval: r.remoteWriteInterval, Protocol: r.remoteWriteProtocol})
+		if err != nil {
+			return opts, nil, usageErrorf("load: %v", err)
+		}
+		pushCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.Run(pushCtx, func(err error) { fmt.Fprintf(stderr, "load: %v\n", err) })
+		}()
+		stops = append(stops, func() { cancel(); <-done })
+	}
+	opts = runner.Options{
+		RunID: r.runID, Version: version, Target: r.targetLabel, Shard: r.shard, Registerer: reg,
+		GracefulStop: r.grace, Thresholds: r.thresholds,
+	}
+	if r.grace == 0 {
+		opts.GracefulStop = -1 // cancel at once
+	}
+	if r.progress != "off" {
+		opts.Progress = runner.NewProgressPrinter(stderr, r.progress == "auto" && isTerminal(stderr), 10*time.Second)
+	}
+	return opts, stop, nil
+}
+
+func (r *loadRun) closeMetrics() {
+	if r.metrics != nil {
+		_ = r.metrics.Close()
+	}
+}
+
+// report writes the result and its summary, keeps /metrics up for --linger,
+// and returns the run's verdict.
+func (r *loadRun) report(ctx context.Context, res *runner.Result, stdout, stderr io.Writer) error {
+	path := filepath.Join(r.out, "load.json")
 	if werr := res.WriteFile(path); werr != nil {
 		return fmt.Errorf("load: %w", werr)
 	}
 	printSummary(stdout, res, path)
 
-	if o.linger > 0 && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "load: serving final metrics for %s (Ctrl-C to stop)\n", o.linger)
+	if r.linger > 0 && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "load: serving final metrics for %s (Ctrl-C to stop)\n", r.linger)
 		select {
 		case <-ctx.Done():
-		case <-time.After(o.linger):
+		case <-time.After(r.linger):
 		}
 	}
 	if res.Partial {
@@ -324,13 +355,13 @@ usage, 3 the target could not be reached.
 		return failedErrorf("load: threshold breached: %s", strings.Join(parts, "; "))
 	}
 	if allTransportFailures(res) {
-		return unreachableErrorf("load: no iteration got a response from %s (see %s)", targetLabel, path)
+		return unreachableErrorf("load: no iteration got a response from %s (see %s)", r.targetLabel, path)
 	}
 	return nil
 }
 
-// plan builds the run's plan from --scenario or from the flag form.
-func (o *loadOptions) plan(set map[string]bool) (*runner.Plan, error) {
+// buildPlan builds the run's plan from --scenario or from the flag form.
+func (o *loadOptions) buildPlan(set map[string]bool) (*runner.Plan, error) {
 	switch {
 	case o.scenario != "" && o.flow != "":
 		return nil, usageErrorf("load: give --scenario or --flow, not both")
@@ -340,7 +371,7 @@ func (o *loadOptions) plan(set map[string]bool) (*runner.Plan, error) {
 				return nil, usageErrorf("load: --%s belongs to the --flow form; with --scenario, set it in the file", f)
 			}
 		}
-		plan, err := runner.LoadPlan(o.scenario)
+		plan, err := runner.LoadPlan(o.scenario, grants.Table)
 		if err != nil {
 			return nil, usageErrorf("load: --scenario %v", err)
 		}
@@ -370,28 +401,11 @@ func (o *loadOptions) plan(set map[string]bool) (*runner.Plan, error) {
 	if err := ex.ValidateFlags(); err != nil {
 		return nil, usageErrorf("load: %v", err)
 	}
-	if err := checkFlowName(o.flow, o.consent); err != nil {
-		return nil, err
+	if _, ok := grants.Table.Lookup(o.flow); !ok {
+		return nil, usageErrorf("load: --flow %q: one of %s", o.flow, strings.Join(grants.Table.FlowNames(), ", "))
 	}
 	spec := runner.ScenarioSpec{Name: o.flow, Flow: o.flow, Weight: 1, Executor: ex}
-	if o.flow == "authorization_code" {
-		spec.Consent = o.consent
-	}
 	return &runner.Plan{Scenarios: []runner.ScenarioSpec{spec}}, nil
-}
-
-func checkFlowName(flow, consent string) error {
-	known := false
-	for _, n := range runner.FlowNames() {
-		known = known || n == flow
-	}
-	if !known {
-		return usageErrorf("load: --flow %q: one of %s", flow, strings.Join(runner.FlowNames(), ", "))
-	}
-	if consent != "" && consent != "http" && consent != "browser" {
-		return usageErrorf("load: --consent %q: want http or browser", consent)
-	}
-	return nil
 }
 
 // checkRateTarget refuses a rate-relative threshold over closed-model scenarios
@@ -407,35 +421,6 @@ func checkRateTarget(th runner.Threshold, plan *runner.Plan) error {
 		}
 	}
 	return nil
-}
-
-// needsPages reports whether a flow drives the provider's login and consent pages
-// (in its iterations or its setup).
-func needsPages(flow string) bool {
-	return flow == "authorization_code" || flow == "refresh" || flow == "device_code"
-}
-
-// consentMode picks how authorization_code logs in and consents.
-func consentMode(spec runner.ScenarioSpec, flagValue string, t *flows.Target) (flows.ConsentMode, error) {
-	mode := spec.Consent
-	if mode == "" {
-		mode = flagValue
-	}
-	switch mode {
-	case "http":
-		if !t.Features.HTTPConsent {
-			return "", usageErrorf("load: scenario %s: --consent http needs a target whose pages can be posted over plain HTTP (features.http_consent); use --consent browser", spec.Name)
-		}
-		return flows.ConsentHTTP, nil
-	case "browser":
-		return flows.ConsentBrowser, nil
-	case "":
-		if t.Features.HTTPConsent {
-			return flows.ConsentHTTP, nil
-		}
-		return flows.ConsentBrowser, nil
-	}
-	return "", usageErrorf("load: scenario %s: consent %q: want http or browser", spec.Name, mode)
 }
 
 func describePlan(scenarios []runner.Scenario) string {
@@ -586,21 +571,4 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// bindScenario binds a scenario of the plan to its grant (runner/grants) with
-// the executor to run, and returns what closes the flow's resources (seeding,
-// tabs), nil when it holds none. The authorization code scenario is labelled
-// with the consent mode it really uses.
-func bindScenario(spec runner.ScenarioSpec, ex runner.Executor, cfg grants.Config) (runner.Scenario, io.Closer, error) {
-	flow, err := grants.New(spec.Flow, cfg)
-	if err != nil {
-		return runner.Scenario{}, nil, fmt.Errorf("scenario %s: %w", spec.Name, err)
-	}
-	sc := runner.Scenario{Name: spec.Name, Flow: flow, Consent: spec.Consent, Weight: spec.Weight, Executor: ex, Classify: grants.Classify}
-	if spec.Flow == "authorization_code" {
-		sc.Consent = string(cfg.Consent)
-	}
-	closer, _ := flow.(io.Closer)
-	return sc, closer, nil
 }

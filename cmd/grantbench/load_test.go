@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/exp/api/remote"
 
 	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/runner/grants"
 )
 
 // runLoadCmd runs `grantbench load args...` and returns the exit code, stdout and stderr.
@@ -100,7 +101,7 @@ func TestLoadThresholdBreachExitsOne(t *testing.T) {
 }
 
 func TestLoadEveryGrantAgainstTheMock(t *testing.T) {
-	for _, flow := range runner.FlowNames() {
+	for _, flow := range grants.Table.FlowNames() {
 		t.Run(flow, func(t *testing.T) {
 			out := t.TempDir()
 			code, stdout, stderr := runLoadCmd(t, context.Background(), "--flow", flow, "--workers", "2", "--iterations", "6",

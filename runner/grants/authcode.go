@@ -23,7 +23,7 @@ type authCode struct {
 
 func newAuthCode(cfg Config) *authCode { return &authCode{cfg: cfg} }
 
-func (*authCode) Name() string { return "authorization_code" }
+func (*authCode) Name() string { return flows.FlowAuthCode }
 
 func (f *authCode) Prepare(ctx context.Context, need runner.SetupNeed) error {
 	switch f.cfg.Consent {

@@ -32,7 +32,7 @@ type deviceCode struct {
 
 func newDeviceCode(cfg Config) *deviceCode { return &deviceCode{cfg: cfg} }
 
-func (*deviceCode) Name() string { return "device_code" }
+func (*deviceCode) Name() string { return flows.FlowDeviceCode }
 
 func (f *deviceCode) Prepare(ctx context.Context, need runner.SetupNeed) error {
 	n := max(need.Concurrency, 1)

@@ -1,6 +1,7 @@
-// Package grants binds the grants of package flows to the runner: each flow name
-// the CLI accepts (client_credentials, authorization_code, refresh, device_code,
-// password) becomes a runner.Flow that replays the grant against a flows.Target,
+// Package grants binds the grants of package flows to the runner: each row of
+// the flow table (Table: the names the CLI and scenario files accept, the
+// clients each needs, whether it drives pages or takes a consent mode) becomes
+// a runner.Flow that replays the grant against a flows.Target,
 // keeping only the timed steps, and Classify maps the flows package's typed
 // errors to the runner's outcomes. Grants of single token requests (client
 // credentials, password, refresh) send a flows.PreparedTokenRequest built in the
@@ -11,7 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -32,33 +33,26 @@ type Config struct {
 	Browser *flows.Browser
 }
 
-// New returns the runner flow for a flow name.
+// New returns the runner flow for a flow name of Table. A profile without a
+// client the flow can act as fails here, before the run, rather than as a run
+// of identical errors.
 func New(name string, cfg Config) (runner.Flow, error) {
 	if cfg.Target == nil {
 		return nil, errors.New("grants: no target")
 	}
-	if cfg.Consent == flows.ConsentBrowser && cfg.Browser == nil && (name == "authorization_code" || name == "device_code") {
+	k, ok := Table.Lookup(name)
+	if !ok {
+		_, err := Table.CheckScenario(name, "")
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+	if cfg.Consent == flows.ConsentBrowser && cfg.Browser == nil && k.Pages {
 		return nil, errors.New("grants: browser consent needs Config.Browser")
 	}
-	t := cfg.Target
-	// A profile without the client a grant needs fails here, before the run,
-	// rather than as a run of identical errors.
-	switch name {
-	case "client_credentials":
-		return newClientCredentials(t), needClient(t, t.ServiceRole())
-	case "password":
-		return newPassword(t), needClient(t, flows.RoleLegacy)
-	case "refresh":
-		if !t.HasClient(flows.RoleConfidential) && !t.HasClient(flows.RoleLegacy) {
-			return nil, needClient(t, flows.RoleConfidential)
-		}
-		return newRefresh(cfg), nil
-	case "authorization_code":
-		return newAuthCode(cfg), needClient(t, flows.RoleConfidential)
-	case "device_code":
-		return newDeviceCode(cfg), needClient(t, flows.RoleDevice)
+	candidates := k.Clients(cfg.Target)
+	if !slices.ContainsFunc(candidates, cfg.Target.HasClient) {
+		return nil, needClient(cfg.Target, candidates[0])
 	}
-	return nil, fmt.Errorf("grants: unknown flow %q (one of %s)", name, strings.Join(runner.FlowNames(), ", "))
+	return k.build(cfg), nil
 }
 
 func needClient(t *flows.Target, role flows.Role) error {
@@ -121,13 +115,13 @@ type tokenOnly struct {
 }
 
 func newClientCredentials(t *flows.Target) *tokenOnly {
-	return &tokenOnly{name: "client_credentials", prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
+	return &tokenOnly{name: flows.FlowClientCredentials, prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
 		return flows.PrepareClientCredentials(ctx, t, flows.ClientCredentialsOptions{})
 	}}
 }
 
 func newPassword(t *flows.Target) *tokenOnly {
-	return &tokenOnly{name: "password", prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
+	return &tokenOnly{name: flows.FlowPassword, prepare: func(ctx context.Context) (*flows.PreparedTokenRequest, error) {
 		return flows.PreparePassword(ctx, t, flows.PasswordOptions{})
 	}}
 }

@@ -81,7 +81,7 @@ func TestEveryGrantAgainstTheMock(t *testing.T) {
 		"client_credentials": "token", "password": "token", "refresh": "refresh",
 		"authorization_code": "token", "device_code": "device_poll",
 	}
-	for _, name := range runner.FlowNames() {
+	for _, name := range Table.FlowNames() {
 		t.Run(name, func(t *testing.T) {
 			flow, err := New(name, Config{Target: target, Consent: flows.ConsentHTTP})
 			if err != nil {

@@ -30,7 +30,7 @@ type refresh struct {
 
 func newRefresh(cfg Config) *refresh { return &refresh{cfg: cfg} }
 
-func (*refresh) Name() string { return "refresh" }
+func (*refresh) Name() string { return flows.FlowRefresh }
 
 // Prepare seeds the pool, logging in through the code flow (or the password
 // grant, see seedRefreshToken).
