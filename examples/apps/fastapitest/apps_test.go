@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -21,56 +20,29 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/rpapp"
 )
 
 // python is the Debian interpreter that has the apps' modules; a python3 found
 // on PATH (pyenv, a virtualenv) usually has not.
 const python = "/usr/bin/python3"
 
-// profile is the part of an app.yaml profile (issue 11) these tests use.
-type profile struct {
-	Name string `yaml:"name"`
-	App  struct {
-		Command []string          `yaml:"command"`
-		Env     map[string]string `yaml:"env"`
-		Ready   string            `yaml:"ready"`
-	} `yaml:"app"`
-	Client struct {
-		ClientID     string `yaml:"client_id"`
-		ClientSecret string `yaml:"client_secret"`
-		AuthMethod   string `yaml:"auth_method"`
-		RedirectURI  string `yaml:"redirect_uri"`
-	} `yaml:"client"`
-	Login    string `yaml:"login"`
-	LoggedIn struct {
-		Path string `yaml:"path"`
-		Text string `yaml:"text"`
-	} `yaml:"logged_in"`
-}
-
-func loadProfile(t *testing.T, app string) (profile, string) {
+// loadProfile reads examples/apps/APP/app.yaml with the parser of `grantbench rp`.
+func loadProfile(t *testing.T, app string) *rpapp.Profile {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", app))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "app.yaml"))
+	p, err := rpapp.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var p profile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
 		t.Fatalf("%s/app.yaml: %v", app, err)
 	}
 	if p.Name != app || len(p.App.Command) == 0 || p.App.Ready == "" || p.Login == "" || p.LoggedIn.Path == "" || p.LoggedIn.Text == "" {
 		t.Fatalf("%s/app.yaml lacks name, app.command, app.ready, login or logged_in: %+v", app, p)
 	}
-	return p, dir
+	return p
 }
 
 // requirePython skips the test when the Debian modules the apps import are missing.
@@ -116,7 +88,7 @@ func freePort(t *testing.T) string {
 
 // runningApp is an app started from its profile.
 type runningApp struct {
-	profile profile
+	profile *rpapp.Profile
 	baseURL string
 	log     *syncBuffer
 	exited  chan struct{} // closed when the process has ended
@@ -141,7 +113,7 @@ func (b *syncBuffer) String() string {
 
 // clientFor is the mock client the profile's client block describes, with
 // its redirect URI resolved against the app's base URL.
-func clientFor(p profile, baseURL string) mockprovider.Client {
+func clientFor(p *rpapp.Profile, baseURL string) mockprovider.Client {
 	return mockprovider.Client{
 		ID:           p.Client.ClientID,
 		Secret:       p.Client.ClientSecret,
@@ -157,27 +129,18 @@ func clientFor(p profile, baseURL string) mockprovider.Client {
 // filled in, in its own process group (killed at the end); waitReady waits
 // for it. Both apps start before either is waited for: importing FastAPI is
 // most of the time.
-func startApp(t *testing.T, p profile, dir, port, issuer string) *runningApp {
+func startApp(t *testing.T, p *rpapp.Profile, port, issuer string) *runningApp {
 	t.Helper()
 	baseURL := "http://127.0.0.1:" + port
-	client := clientFor(p, baseURL)
-	values := map[string]string{
-		"{{issuer}}": issuer, "{{port}}": port, "{{base_url}}": baseURL,
-		"{{client_id}}": client.ID, "{{client_secret}}": client.Secret, "{{redirect_uri}}": client.RedirectURIs[0],
+	// The profiles use no endpoint template, so the issuer is all the mock's metadata needed.
+	rendered, err := p.Render(rpapp.Values{"issuer": issuer, "port": port, "base_url": baseURL})
+	if err != nil {
+		t.Fatal(err)
 	}
-	env := []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
-	for name, value := range p.App.Env {
-		for template, v := range values {
-			value = strings.ReplaceAll(value, template, v)
-		}
-		if strings.Contains(value, "{{") {
-			t.Fatalf("%s: app.env.%s: template this test does not fill: %q", p.Name, name, value)
-		}
-		env = append(env, name+"="+value)
-	}
+	env := append([]string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}, rendered.Env...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, p.App.Command[0], p.App.Command[1:]...)
-	cmd.Dir = dir
+	cmd := exec.CommandContext(ctx, rendered.Command[0], rendered.Command[1:]...)
+	cmd.Dir = rendered.Dir
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -344,15 +307,15 @@ var badResponses = []struct{ defect, reason string }{
 
 func TestFastAPIApps(t *testing.T) {
 	requirePython(t)
-	tutorial, tutorialDir := loadProfile(t, "fastapi-tutorial")
-	verified, verifiedDir := loadProfile(t, "fastapi-verified")
+	tutorial := loadProfile(t, "fastapi-tutorial")
+	verified := loadProfile(t, "fastapi-verified")
 	tutorialPort, verifiedPort := freePort(t), freePort(t)
 	provider := startProvider(t,
 		clientFor(tutorial, "http://127.0.0.1:"+tutorialPort),
 		clientFor(verified, "http://127.0.0.1:"+verifiedPort))
 
-	tutorialApp := startApp(t, tutorial, tutorialDir, tutorialPort, provider.Issuer())
-	verifiedApp := startApp(t, verified, verifiedDir, verifiedPort, provider.Issuer())
+	tutorialApp := startApp(t, tutorial, tutorialPort, provider.Issuer())
+	verifiedApp := startApp(t, verified, verifiedPort, provider.Issuer())
 	tutorialApp.waitReady(t)
 	verifiedApp.waitReady(t)
 
