@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/grantbench/grantbench/oauth"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 func TestIntrospection(t *testing.T) {
@@ -72,84 +71,6 @@ func postRaw(f *fixture, path string, form url.Values, user, pass string) (strin
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
-}
-
-func userinfo(t *testing.T, f *fixture, token string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, f.url("/userinfo"), nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, _ := doJSON(t, f.srv.Client(), req)
-	return resp
-}
-
-func TestRevocation(t *testing.T) {
-	f := newFixture(t, nil)
-	t.Run("V1 unknown token", func(t *testing.T) {
-		resp, _ := f.postForm(t, "/revoke", url.Values{"token": {"never-issued"}}, "demo", "demo-secret")
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-	})
-	t.Run("V2 another client's token", func(t *testing.T) {
-		_, tok := freshTokens(t, f, "api.read")
-		resp, _ := f.postForm(t, "/revoke", url.Values{"token": {tok.AccessToken}}, "demo-legacy", "legacy-secret")
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-		if introspect(t, f, tok.AccessToken)["active"] != true {
-			t.Fatal("another client revoked the token")
-		}
-	})
-	t.Run("access token", func(t *testing.T) {
-		cc := clientcredentials.Config{ClientID: "demo", ClientSecret: "demo-secret", TokenURL: f.url("/token")}
-		tok, err := cc.Token(testContext(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, _ := f.postForm(t, "/revoke", url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}, "demo", "demo-secret")
-		if resp.StatusCode != 200 || introspect(t, f, tok.AccessToken)["active"] != false {
-			t.Fatal("revoked access token still active")
-		}
-	})
-	t.Run("needs client authentication", func(t *testing.T) {
-		resp, body := f.postForm(t, "/revoke", url.Values{"token": {"x"}}, "demo", "wrong")
-		wantOAuthError(t, resp, body, 401, oauth.InvalidClient)
-		resp, body = f.postForm(t, "/revoke", url.Values{}, "demo", "demo-secret")
-		wantOAuthError(t, resp, body, 400, oauth.InvalidRequest)
-	})
-}
-
-func TestUserinfo(t *testing.T) {
-	f := newFixture(t, nil)
-	_, tok := freshTokens(t, f, "openid", "email")
-	req, _ := http.NewRequest(http.MethodGet, f.url("/userinfo"), nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, body := doJSON(t, f.srv.Client(), req)
-	if resp.StatusCode != 200 || body["sub"] != "alice" || body["email"] != "alice@example.com" || body["name"] != nil {
-		t.Fatalf("userinfo %d %v", resp.StatusCode, body)
-	}
-	for name, token := range map[string]string{"missing": "", "unknown": "garbage"} {
-		resp := userinfo(t, f, token)
-		if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-			t.Errorf("%s token: %d %q", name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
-		}
-	}
-	// Revoked.
-	f.postForm(t, "/revoke", url.Values{"token": {tok.AccessToken}}, "demo", "demo-secret")
-	if resp := userinfo(t, f, tok.AccessToken); resp.StatusCode != 401 {
-		t.Fatalf("revoked token: %d", resp.StatusCode)
-	}
-	// A client's own token has no user.
-	cc := clientcredentials.Config{ClientID: "demo", ClientSecret: "demo-secret", TokenURL: f.url("/token"), Scopes: []string{"openid"}}
-	ccTok, err := cc.Token(testContext(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp := userinfo(t, f, ccTok.AccessToken); resp.StatusCode != 403 {
-		t.Fatalf("client token at userinfo: %d", resp.StatusCode)
-	}
 }
 
 func TestOpaqueAccessTokens(t *testing.T) {
