@@ -6,7 +6,8 @@
 // service time, exact HdrHistogram percentiles per flow and per step, Prometheus
 // metrics on a registry per run, and k6-style thresholds judged at the end.
 //
-// The core knows flows only through the Flow interface; runner/grants binds the
-// grants of package flows to it. A run's result (Result, the content of load.json)
+// The core knows flows only through the Flow interface and spells no flow name:
+// a plan's flow names are checked against a FlowCatalog, and runner/grants holds
+// the flow table (grants.Table) and binds the grants of package flows to it. A run's result (Result, the content of load.json)
 // carries its histograms encoded, so results of several shards merge exactly.
 package runner
