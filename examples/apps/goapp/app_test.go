@@ -46,9 +46,8 @@ type fixtureOptions struct {
 	wrap    func(http.Handler) http.Handler
 	defects []string
 	public  bool // register the app as a public client (auth method none)
-	// stall is the mock's token_stall duration (its default when zero);
-	// tokenTimeout the app's (2 s when zero).
-	stall, tokenTimeout time.Duration
+	// tokenTimeout is the app's (DefaultTokenTimeout when zero).
+	tokenTimeout time.Duration
 }
 
 func startFixture(t *testing.T, o fixtureOptions) *fixture {
@@ -76,11 +75,7 @@ func startFixture(t *testing.T, o fixtureOptions) *fixture {
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 	})
 	signingKey, _ := testKeys(t) // shared: generating a key per mock is most of a test's time
-	mockOpts := []mockprovider.Option{mockprovider.WithSigningKey(signingKey)}
-	if o.stall > 0 {
-		mockOpts = append(mockOpts, mockprovider.WithRPTokenStall(o.stall))
-	}
-	mock, err := mockprovider.New(cfg, mockOpts...)
+	mock, err := mockprovider.New(cfg, mockprovider.WithSigningKey(signingKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +92,7 @@ func startFixture(t *testing.T, o fixtureOptions) *fixture {
 	t.Cleanup(mockSrv.Close)
 	tokenTimeout := o.tokenTimeout
 	if tokenTimeout == 0 {
-		tokenTimeout = 2 * time.Second
+		tokenTimeout = DefaultTokenTimeout
 	}
 	app, err := New(Config{
 		Issuer:       cfg.Issuer,
