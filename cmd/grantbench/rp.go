@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/rpapp"
+	"github.com/grantbench/grantbench/suites"
+	"github.com/grantbench/grantbench/suites/rp"
+)
+
+func init() {
+	register("rp", "run the client-application checks (P0-P19) against an app, through the bundled mock", runRP)
+}
+
+// rpOptions are the flags of `grantbench rp`.
+type rpOptions struct {
+	app         string
+	labelFilter string
+	out         string
+	browserURL  string
+	strict      bool
+	verbose     bool
+	noColor     bool
+}
+
+const rpHelp = `usage: grantbench rp --app APP.yaml [--label-filter EXPR] [--out DIR] [--browser-url ADDR] [--strict] [-v]
+
+Checks a client application's OAuth 2.0 / OpenID Connect login (the P checks of
+docs/checks.md): grantbench starts the bundled mock provider on 127.0.0.1 with the
+app's client registered, starts the app (or uses the running one the profile names),
+and for each check gives the app one bad response (a forged ID token, a dropped
+state, a token endpoint failure, ...) while a headless Chromium logs in through the
+app; the profile's logged_in signal alone tells whether the user got in.
+Writes junit.xml, results.json, report.html, summary.md and app.log to --out.
+
+Exit codes: 0 every check passed (warnings included) or was skipped; 1 a check
+failed (or a warning with --strict; or P0, which stops the run); 2 bad usage or
+profile (the message names the field); 3 the app did not start, died, or never
+answered its ready path within 30 s (the message shows its log's tail).
+
+Example:
+  grantbench rp --app examples/apps/goapp/app.yaml --out out/rp
+
+Flags:`
+
+func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var opts rpOptions
+	fs := flag.NewFlagSet("rp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.app, "app", "", "application profile (YAML; see the README's `grantbench rp`)")
+	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter selecting checks, e.g. P1, 'rp && !P17', oidc")
+	fs.StringVar(&opts.out, "out", "out/rp", "directory for junit.xml, results.json, report.html, summary.md, app.log and screenshots")
+	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
+	fs.BoolVar(&opts.strict, "strict", false, "turn warnings into failures (exit 1)")
+	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
+	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, rpHelp)
+		fs.PrintDefaults()
+	}
+	if help, err := parseFlags(fs, args, "rp"); help || err != nil {
+		return err
+	}
+	if opts.app == "" {
+		return usageErrorf("rp: --app is required (the application profile)")
+	}
+	if err := checkBrowserURL(opts.browserURL); err != nil {
+		return usageErrorf("rp: %v", err)
+	}
+	profile, err := rpapp.Load(opts.app)
+	if err != nil {
+		return usageErrorf("rp: %v", err)
+	}
+	_, err = rp.Run(ctx, rp.Options{Profile: profile, LabelFilter: opts.labelFilter, OutDir: opts.out,
+		BrowserURL: opts.browserURL, Strict: opts.strict, Verbose: opts.verbose,
+		NoColor: opts.noColor || !isTerminal(stdout), Version: version})
+	return rpError(err, opts.out, stdout)
+}
+
+// rpError maps the outcome of an rp run to the exit codes.
+func rpError(err error, out string, stdout io.Writer) error {
+	var (
+		start  *rpapp.StartError
+		prof   *rpapp.ProfileError
+		config *suites.ConfigError
+		chrome *flows.ChromeMissingError
+		failed *suites.FailedError
+	)
+	reportsLine := func() {
+		if out != "" {
+			fmt.Fprintf(stdout, "results: %s/report.html, %s/summary.md, %s/junit.xml, %s/results.json (app log: %s/app.log)\n", out, out, out, out, out)
+		}
+	}
+	switch {
+	case err == nil:
+		reportsLine()
+		return nil
+	case errors.As(err, &start):
+		return unreachableErrorf("rp: %v", start)
+	case errors.As(err, &chrome):
+		return usageErrorf("rp: the checks need a browser: %v", chrome)
+	case errors.As(err, &prof):
+		return usageErrorf("rp: %v", prof)
+	case errors.As(err, &config):
+		return usageErrorf("rp: %v", config)
+	case errors.As(err, &failed):
+		reportsLine()
+		return failedErrorf("rp: %v", failed)
+	default:
+		return fmt.Errorf("rp: %w", err)
+	}
+}
