@@ -6,8 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/redact"
+	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/rpapp"
 	"github.com/grantbench/grantbench/suites"
 	"github.com/grantbench/grantbench/suites/rp"
@@ -78,8 +83,22 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = rp.Run(ctx, rp.Options{Profile: profile, LabelFilter: opts.labelFilter, OutDir: opts.out,
 		BrowserURL: opts.browserURL, Strict: opts.strict, Verbose: opts.verbose,
-		NoColor: opts.noColor || !isTerminal(stdout), Version: version})
+		NoColor: opts.noColor || !isTerminal(stdout), WriteResults: writeRPResults})
 	return rpError(err, opts.out, stdout)
+}
+
+// writeRPResults writes results.json and junit.xml as conform does, then
+// report.html and summary.md from the same redacted results.
+func writeRPResults(dir string, rep types.Report, r *redact.Redactor) error {
+	if err := reports.WriteGinkgoResults(dir, []types.Report{rep}, r); err != nil {
+		return err
+	}
+	in, err := reports.ReadFiles(r, filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	return reports.WriteFiles(in, reports.Files{HTML: filepath.Join(dir, "report.html"), Markdown: filepath.Join(dir, "summary.md")},
+		reports.HTMLOptions{Version: version}, io.Discard)
 }
 
 // rpError maps the outcome of an rp run to the exit codes.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/rpapp"
 	"github.com/grantbench/grantbench/trace"
 )
@@ -44,7 +44,7 @@ type env struct {
 	// raw fetches the logged_in page with the browser's cookies.
 	raw           *http.Client
 	screenshotDir string
-	redactor      *reports.Redactor
+	redactor      *redact.Redactor
 
 	// stopReason, once set (P0 failed, the app died), skips every later check.
 	stopReason string
@@ -60,27 +60,27 @@ const loginTimeout = 15 * time.Second
 // for the app's own token timeout).
 const specTimeout = 2 * time.Minute
 
-// check returns the decorations of the check id: labels with its ID, `rp`
-// and its sources' keys (from the catalogue), and its time limit.
-func check(id string) []any {
-	labels := Labels{id, "rp"}
-	if c, ok := reports.LookupCheck(id); ok {
-		for _, s := range c.Sources {
-			if s.Key != "" && !contains(labels, s.Key) {
-				labels = append(labels, s.Key)
-			}
-		}
-	}
-	return []any{labels, SpecTimeout(specTimeout)}
+// Report entry names, as the reports package reads them (reports/doc.go).
+const (
+	entryExchange   = "exchange"
+	entryScreenshot = "screenshot"
+	entryWarning    = "warning"
+)
+
+// sourceKeys are the source labels of each check, as CHECKS.md cites them
+// (the package test compares them with the catalogue).
+var sourceKeys = map[string][]string{
+	"P0": {"oidf"}, "P1": {"oidf", "oidc"}, "P2": {"oidf", "oidc"}, "P3": {"oidf", "oidc"}, "P4": {"oidf"},
+	"P5": {"oidf"}, "P6": {"oidc"}, "P7": {"oidf", "oidc"}, "P8": {"oidf", "oidc"}, "P9": {"oidf"},
+	"P10": {"oidf"}, "P11": {"oidf"}, "P12": {"oidf", "oidc"}, "P13": {"rfc6749", "rfc9700"},
+	"P14": {"rfc9207", "rfc9700"}, "P15": {"rfc9700", "rfc7636"}, "P16": {"rfc6749"}, "P17": {"rfc6749"},
+	"P18": {"oidc", "rfc6749"}, "P19": {"rfc6265", "rfc9700"},
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+// check returns the decorations of the check id: labels with its ID, `rp`
+// and its sources' keys, and its time limit.
+func check(id string) []any {
+	return []any{append(Labels{id, "rp"}, sourceKeys[id]...), SpecTimeout(specTimeout)}
 }
 
 // login is one login attempt through the app and what came of it.
@@ -118,7 +118,7 @@ func (e *env) declare() {
 		spec := CurrentSpecReport()
 		warned := false
 		for _, entry := range spec.ReportEntries {
-			warned = warned || entry.Name == reports.EntryWarning
+			warned = warned || entry.Name == entryWarning
 		}
 		if spec.Failed() || warned {
 			e.attachEvidence(spec.LeafNodeText)
@@ -140,7 +140,7 @@ func (e *env) declare() {
 func (e *env) attachEvidence(specText string) {
 	id, _, _ := strings.Cut(specText, ":")
 	for i, l := range e.logins {
-		AddReportEntry(reports.EntryExchange, e.exchanges(l), ReportEntryVisibilityNever)
+		AddReportEntry(entryExchange, e.exchanges(l), ReportEntryVisibilityNever)
 		if i == len(e.logins)-1 && len(l.endShot) == 0 && l.tab != nil {
 			l.endShot, _ = l.tab.Screenshot()
 		}
@@ -153,7 +153,7 @@ func (e *env) attachEvidence(specText string) {
 		}
 		_, werr := f.Write(l.endShot)
 		if f.Close() == nil && werr == nil {
-			AddReportEntry(reports.EntryScreenshot, f.Name(), ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry(entryScreenshot, f.Name(), ReportEntryVisibilityFailureOrVerbose)
 		}
 	}
 }
@@ -354,7 +354,7 @@ func (e *env) warn(msg string) {
 	if e.strict {
 		Fail(msg + "\n(a warning; failed because of --strict)")
 	}
-	AddReportEntry(reports.EntryWarning, msg, ReportEntryVisibilityAlways)
+	AddReportEntry(entryWarning, msg, ReportEntryVisibilityAlways)
 }
 
 func (e *env) logTail() string {

@@ -8,7 +8,7 @@
 // signal alone whether the user got in.
 //
 // The verdicts are pass, warning (a lapse CHECKS.md counts as a warning: a
-// passed spec with a reports.EntryWarning entry; Options.Strict makes it a
+// passed spec with a "warning" report entry, see reports/doc.go; Options.Strict makes it a
 // failure) and fail. A check the application makes moot (it sent no nonce)
 // is skipped with the reason. [Run] is the entry point the CLI calls, once per
 // process (a Ginkgo limit).
@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,7 +31,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/rpapp"
 	"github.com/grantbench/grantbench/suites"
 )
@@ -56,8 +55,11 @@ type Options struct {
 	// Grantbench is the value of the {{grantbench}} template (default: this
 	// process's executable).
 	Grantbench string
-	// Version is shown in report.html.
-	Version string
+	// WriteResults writes the run's outputs to OutDir (the command line
+	// passes results.json, junit.xml, report.html and summary.md writers);
+	// required with OutDir. A parameter, as in suites.Options, so that the
+	// checks do not pull the report renderers in.
+	WriteResults func(dir string, rep types.Report, r *redact.Redactor) error
 }
 
 // Run starts the mock provider and the application, runs the selected checks
@@ -69,6 +71,9 @@ type Options struct {
 func Run(ctx context.Context, opts Options) (types.Report, error) {
 	if opts.Profile == nil {
 		return types.Report{}, &suites.ConfigError{Err: errors.New("rp: no application profile")}
+	}
+	if opts.OutDir != "" && opts.WriteResults == nil {
+		return types.Report{}, &suites.ConfigError{Err: errors.New("rp: OutDir without WriteResults")}
 	}
 	if _, err := types.ParseLabelFilter(opts.LabelFilter); err != nil {
 		return types.Report{}, &suites.ConfigError{Err: fmt.Errorf("label filter: %w", err)}
@@ -133,7 +138,7 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		if outDir == "" {
 			return
 		}
-		gomega.Expect(writeReports(outDir, r, e.redactor, opts.Version)).To(gomega.Succeed())
+		gomega.Expect(opts.WriteResults(outDir, r, e.redactor)).To(gomega.Succeed())
 	})
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	passed := ginkgo.RunSpecs(t, "grantbench rp: "+opts.Profile.Name, suiteConfig, reporterConfig)
@@ -157,20 +162,6 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		return report, &suites.FailedError{Failed: failed}
 	}
 	return report, nil
-}
-
-// writeReports writes results.json and junit.xml (as conform does), then
-// report.html and summary.md from the same redacted results.
-func writeReports(dir string, r types.Report, redactor *reports.Redactor, version string) error {
-	if err := reports.WriteGinkgoResults(dir, []types.Report{r}, redactor); err != nil {
-		return err
-	}
-	in, err := reports.ReadFiles(redactor, filepath.Join(dir, "results.json"))
-	if err != nil {
-		return err
-	}
-	return reports.WriteFiles(in, reports.Files{HTML: filepath.Join(dir, "report.html"), Markdown: filepath.Join(dir, "summary.md")},
-		reports.HTMLOptions{Version: version}, io.Discard)
 }
 
 // mockScopes are the scopes the app's client may ask for.
@@ -248,24 +239,24 @@ func setUp(ctx context.Context, opts Options, workDir string) (*env, func(), err
 		return fail(&suites.ConfigError{Err: err})
 	}
 
-	browser, err := flows.NewBrowser(ctx, flows.BrowserOptions{RemoteURL: opts.BrowserURL, MaxTabs: 4})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { browser.Close() })
-
 	app, err := rpapp.Start(ctx, rendered, p.App.Ready, filepath.Join(workDir, "app.log"))
 	if err != nil {
 		return fail(err)
 	}
 	closers = append(closers, app.Stop)
 
+	browser, err := flows.NewBrowser(ctx, flows.BrowserOptions{RemoteURL: opts.BrowserURL, MaxTabs: 4})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { browser.Close() })
+
 	issuerURL, _ := url.Parse(md.Issuer)
 	e := &env{
 		runCtx: ctx, profile: p, strict: opts.Strict || false, rendered: rendered, app: app,
 		mock: srv.Provider(), metadata: md, provider: issuerURL, user: target.User,
 		clientID: client.ID, browser: browser, screenshotDir: filepath.Join(workDir, "screenshots"),
-		redactor: reports.NewRedactor(client.Secret, target.User.Password),
+		redactor: redact.New(client.Secret, target.User.Password),
 		// Redirects are the app's answer, not something to follow.
 		raw: &http.Client{Timeout: loginTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
