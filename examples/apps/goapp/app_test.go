@@ -274,44 +274,47 @@ func TestRefusalsAndTheirBugs(t *testing.T) {
 }
 
 func TestStateAndVerifierAreSingleUse(t *testing.T) {
-	f := newFixture(t, nil)
-	// The mock lets codes be redeemed again (P16's stimulus): only the app's defence counts.
+	// Clean, and with every other bug: a replayed callback gets no session.
+	for _, bugs := range []BugSet{nil, allBugsBut(BugReplayableCallback)} {
+		f := newFixture(t, bugs)
+		// The mock lets codes be redeemed again (P16's stimulus): only the app's defence counts.
+		if err := f.mock.SetRPStimuli(testClientID, mockprovider.RPCodeReusable); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t)
+		// Stop at the callback to replay it.
+		var callback string
+		b.client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Path == "/callback" && req.URL.Host == f.appSrv.Listener.Addr().String() && callback == "" {
+				callback = req.URL.String()
+			}
+			return nil
+		}
+		f.login(t, b)
+		if !f.loggedIn(t, b) || callback == "" {
+			t.Fatalf("bugs %q: the first login did not succeed", bugs)
+		}
+		// The same callback in a fresh browser, and again in the same one.
+		for _, who := range []*browser{newBrowser(t), b} {
+			status, _, body := who.get(callback)
+			if status >= 500 || strings.Contains(body, "alice") {
+				t.Fatalf("bugs %q: a replayed callback answered %d: %q", bugs, status, body)
+			}
+		}
+		fresh := newBrowser(t)
+		fresh.get(callback)
+		if f.loggedIn(t, fresh) {
+			t.Fatalf("bugs %q: a replayed callback logged a fresh browser in", bugs)
+		}
+	}
+
+	// With replayable_callback the replay logs in.
+	f := newFixture(t, BugSet{BugReplayableCallback: true})
 	if err := f.mock.SetRPStimuli(testClientID, mockprovider.RPCodeReusable); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t)
-	// Stop at the callback to replay it.
-	var callback string
-	b.client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Path == "/callback" && req.URL.Host == f.appSrv.Listener.Addr().String() && callback == "" {
-			callback = req.URL.String()
-		}
-		return nil
-	}
-	f.login(t, b)
-	if !f.loggedIn(t, b) || callback == "" {
-		t.Fatal("the first login did not succeed")
-	}
-	// The same callback in a fresh browser, and again in the same one.
-	for _, who := range []*browser{newBrowser(t), b} {
-		status, _, body := who.get(callback)
-		if status >= 500 || strings.Contains(body, "alice") {
-			t.Fatalf("a replayed callback answered %d: %q", status, body)
-		}
-	}
-	fresh := newBrowser(t)
-	fresh.get(callback)
-	if f.loggedIn(t, fresh) {
-		t.Fatal("a replayed callback logged a fresh browser in")
-	}
-
-	// With replayable_callback the replay logs in.
-	f = newFixture(t, BugSet{BugReplayableCallback: true})
-	if err := f.mock.SetRPStimuli(testClientID, mockprovider.RPCodeReusable); err != nil {
-		t.Fatal(err)
-	}
-	b = newBrowser(t)
-	callback = ""
+	callback := ""
 	b.client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
 		if req.URL.Path == "/callback" && callback == "" {
 			callback = req.URL.String()
@@ -319,7 +322,7 @@ func TestStateAndVerifierAreSingleUse(t *testing.T) {
 		return nil
 	}
 	f.login(t, b)
-	fresh = newBrowser(t)
+	fresh := newBrowser(t)
 	fresh.get(callback)
 	if !f.loggedIn(t, fresh) {
 		t.Fatal("replayable_callback: the replayed callback did not log in")
@@ -327,7 +330,14 @@ func TestStateAndVerifierAreSingleUse(t *testing.T) {
 }
 
 func TestLoginRequestAndCookies(t *testing.T) {
-	for _, bugs := range []BugSet{nil, {BugNoPKCE: true, BugFixedState: true, BugWeakCookie: true}} {
+	observed := BugSet{BugNoPKCE: true, BugFixedState: true, BugWeakCookie: true}
+	allOthers := BugSet{} // every bug that must not change what P15 and P19 observe
+	for _, b := range Bugs() {
+		if !observed[b.Name] {
+			allOthers[b.Name] = true
+		}
+	}
+	for _, bugs := range []BugSet{nil, observed, allOthers} {
 		f := newFixture(t, bugs)
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		var states []string
@@ -383,6 +393,18 @@ func TestLoginRequestAndCookies(t *testing.T) {
 			t.Fatalf("bugs %q: not logged in", bugs)
 		}
 	}
+}
+
+// allBugsBut returns every bug switch except the given ones.
+func allBugsBut(except ...Bug) BugSet {
+	set := BugSet{}
+	for _, b := range Bugs() {
+		set[b.Name] = true
+	}
+	for _, b := range except {
+		delete(set, b)
+	}
+	return set
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
