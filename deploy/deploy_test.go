@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/runner"
 	"github.com/grantbench/grantbench/runner/grants"
@@ -253,7 +254,7 @@ func TestProviderConfigAndScenarioParse(t *testing.T) {
 		flows = append(flows, s.Flow)
 		names = append(names, s.Name)
 	}
-	ths, err := runner.ParseThresholds(plan.Thresholds)
+	ths, err := loadresult.ParseThresholds(plan.Thresholds)
 	if err != nil {
 		t.Fatal(err)
 	}

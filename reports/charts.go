@@ -15,7 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // Chart is one rendered chart: an SVG element to inline into the HTML page.
@@ -54,7 +54,7 @@ func palette(i int) color.Color {
 // LoadCharts renders the charts of a load run: throughput over time,
 // latency percentiles over time, the latency distribution of each scenario
 // and errors by code (when there were any).
-func LoadCharts(r *runner.Result) ([]Chart, error) {
+func LoadCharts(r *loadresult.Result) ([]Chart, error) {
 	var charts []Chart
 	add := func(id, title string, p *plot.Plot, err error) error {
 		if err != nil {
@@ -118,17 +118,17 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 	return p
 }
 
-func throughputPlot(series []runner.Point) (*plot.Plot, error) {
+func throughputPlot(series []loadresult.Point) (*plot.Plot, error) {
 	p := newPlot("seconds since start", "per second")
 	lines := []struct {
 		name  string
-		value func(runner.Point) int64
+		value func(loadresult.Point) int64
 	}{
 		// Requests first, so flows draws over it where a flow is one request.
-		{"requests", func(pt runner.Point) int64 { return pt.Requests }},
-		{"flows", func(pt runner.Point) int64 { return pt.Flows }},
-		{"errors", func(pt runner.Point) int64 { return pt.Errors }},
-		{"dropped", func(pt runner.Point) int64 { return pt.Dropped }},
+		{"requests", func(pt loadresult.Point) int64 { return pt.Requests }},
+		{"flows", func(pt loadresult.Point) int64 { return pt.Flows }},
+		{"errors", func(pt loadresult.Point) int64 { return pt.Errors }},
+		{"dropped", func(pt loadresult.Point) int64 { return pt.Dropped }},
 	}
 	for i, l := range lines {
 		xys := make(plotter.XYs, len(series))
@@ -151,16 +151,16 @@ func throughputPlot(series []runner.Point) (*plot.Plot, error) {
 // latencyOverTimePlot draws flow latency percentiles per second. Each
 // second's histogram travels in the result, so p90 and p99.9 come from it;
 // a result without them (older, or hand-made) shows the p50 and p99 it has.
-func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
+func latencyOverTimePlot(series []loadresult.Point) (*plot.Plot, error) {
 	p := newPlot("seconds since start", "milliseconds (from intended start)")
 	quantiles := []struct {
 		name    string
 		percent float64
-		stored  func(runner.Point) float64 // when the second has no histogram
+		stored  func(loadresult.Point) float64 // when the second has no histogram
 	}{
-		{"p50", 50, func(pt runner.Point) float64 { return pt.P50Seconds }},
+		{"p50", 50, func(pt loadresult.Point) float64 { return pt.P50Seconds }},
 		{"p90", 90, nil},
-		{"p99", 99, func(pt runner.Point) float64 { return pt.P99Seconds }},
+		{"p99", 99, func(pt loadresult.Point) float64 { return pt.P99Seconds }},
 		{"p99.9", 99.9, nil},
 	}
 	lines := make([]plotter.XYs, len(quantiles))
@@ -170,7 +170,7 @@ func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 		}
 		var values []float64
 		if pt.HDR != "" {
-			h, err := runner.DecodeHDR(pt.HDR)
+			h, err := loadresult.DecodeHDR(pt.HDR)
 			if err != nil {
 				return nil, fmt.Errorf("series second %d: %w", pt.Second, err)
 			}
@@ -211,7 +211,7 @@ func latencyOverTimePlot(series []runner.Point) (*plot.Plot, error) {
 // logarithmic axis with logarithmic bins from the fastest to the slowest
 // flow: latency is long-tailed, and on a linear axis the bulk of the flows
 // would crowd into one bar.
-func distributionPlot(h runner.Histogram, c color.Color) (*plot.Plot, error) {
+func distributionPlot(h loadresult.Histogram, c color.Color) (*plot.Plot, error) {
 	hist, err := h.Histogram()
 	if err != nil {
 		return nil, err

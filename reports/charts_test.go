@@ -7,8 +7,8 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/grantbench/grantbench/loadresult"
 	sample "github.com/grantbench/grantbench/reports/reportstest"
-	"github.com/grantbench/grantbench/runner"
 )
 
 func labels(ticks []plot.Tick) string {
@@ -51,8 +51,8 @@ func TestChartsOfDegenerateRuns(t *testing.T) {
 	}
 	oneSecond := *full
 	oneSecond.Series = full.Series[:1]
-	empty := runner.Result{Schema: runner.ResultSchema, Series: []runner.Point{{Second: 0}}, Scenarios: []runner.ScenarioResult{{Name: "idle", Flow: "refresh"}}}
-	for name, r := range map[string]*runner.Result{"one second": &oneSecond, "nothing finished": &empty, "no series": {Schema: 1}} {
+	empty := loadresult.Result{Schema: loadresult.ResultSchema, Series: []loadresult.Point{{Second: 0}}, Scenarios: []loadresult.ScenarioResult{{Name: "idle", Flow: "refresh"}}}
+	for name, r := range map[string]*loadresult.Result{"one second": &oneSecond, "nothing finished": &empty, "no series": {Schema: 1}} {
 		charts, err := LoadCharts(r)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -79,7 +79,7 @@ func TestHostileNamesStayText(t *testing.T) {
 	}
 	r.Scenarios[0].Name = `<script>alert("scenario")</script>`
 	r.Scenarios[0].Steps[0].Requests = append(r.Scenarios[0].Steps[0].Requests,
-		runner.RequestCount{Outcome: "oauth_error", StatusClass: "4xx", OAuthError: `<img src=x onerror=alert(1)>`, Count: 3})
+		loadresult.RequestCount{Outcome: "oauth_error", StatusClass: "4xx", OAuthError: `<img src=x onerror=alert(1)>`, Count: 3})
 	var b strings.Builder
 	if err := WriteHTML(&b, Input{Load: r}, HTMLOptions{}); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestLatencyOverTimeUsesEachSecondsHistogram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	legend := func(series []runner.Point) string {
+	legend := func(series []loadresult.Point) string {
 		t.Helper()
 		p, err := latencyOverTimePlot(series)
 		if err != nil {
@@ -120,14 +120,14 @@ func TestLatencyOverTimeUsesEachSecondsHistogram(t *testing.T) {
 	if got := legend(r.Series); got != "p50,p90,p99,p99.9" {
 		t.Errorf("lines from per-second histograms: %s, want p50,p90,p99,p99.9", got)
 	}
-	withoutHDR := append([]runner.Point(nil), r.Series...)
+	withoutHDR := append([]loadresult.Point(nil), r.Series...)
 	for i := range withoutHDR {
 		withoutHDR[i].HDR = ""
 	}
 	if got := legend(withoutHDR); got != "p50,p99" {
 		t.Errorf("lines from the stored percentiles: %s, want p50,p99", got)
 	}
-	broken := append([]runner.Point(nil), r.Series...)
+	broken := append([]loadresult.Point(nil), r.Series...)
 	broken[3].HDR = "not a histogram"
 	if _, err := latencyOverTimePlot(broken); err == nil || !strings.Contains(err.Error(), "second 3") {
 		t.Errorf("a damaged histogram should be named by its second, got %v", err)

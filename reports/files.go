@@ -11,8 +11,8 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/redact"
-	"github.com/grantbench/grantbench/runner"
 )
 
 // Files names the outputs to write; an empty name skips that output and "-"
@@ -113,14 +113,14 @@ func WriteGinkgoResults(dir string, reps []types.Report, r *redact.Redactor) err
 
 // ReadFiles reads saved results, telling each file's kind by its content:
 // Ginkgo reports (results.json) are joined, load results (load.json) merged
-// with runner.Merge. Text from the run is redacted by r; screenshots are
+// with loadresult.Merge. Text from the run is redacted by r; screenshots are
 // found relative to their results file.
 func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
 	var in Input
 	if len(paths) == 0 {
 		return in, errors.New("reports: no result files given")
 	}
-	var loads []*runner.Result
+	var loads []*loadresult.Result
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -157,7 +157,7 @@ func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
 	case 1:
 		in.Load = loads[0]
 	default:
-		merged, err := runner.Merge(loads...)
+		merged, err := loadresult.Merge(loads...)
 		if err != nil {
 			return in, err
 		}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // Kind is what a saved result file holds.
@@ -18,7 +18,7 @@ type Kind int
 const (
 	KindUnknown     Kind = iota
 	KindConformance      // a Ginkgo JSON report: results.json
-	KindLoad             // a runner.Result: load.json
+	KindLoad             // a loadresult.Result: load.json
 )
 
 func (k Kind) String() string {
@@ -78,16 +78,16 @@ func DetectKind(data []byte) (Kind, error) {
 }
 
 // ReadLoad parses a load.json.
-func ReadLoad(data []byte) (*runner.Result, error) {
-	var r runner.Result
+func ReadLoad(data []byte) (*loadresult.Result, error) {
+	var r loadresult.Result
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("reports: parse load result: %w", err)
 	}
 	if r.Schema < 1 {
 		return nil, errors.New("reports: not a grantbench load result (field schema missing)")
 	}
-	if r.Schema > runner.ResultSchema {
-		return nil, fmt.Errorf("reports: load result has schema %d, newer than this grantbench reads (%d)", r.Schema, runner.ResultSchema)
+	if r.Schema > loadresult.ResultSchema {
+		return nil, fmt.Errorf("reports: load result has schema %d, newer than this grantbench reads (%d)", r.Schema, loadresult.ResultSchema)
 	}
 	if err := checkHistograms(&r); err != nil {
 		return nil, err
@@ -97,18 +97,18 @@ func ReadLoad(data []byte) (*runner.Result, error) {
 
 // checkHistograms decodes every histogram once, so a damaged load.json is
 // refused up front with the field named, not halfway through a chart.
-func checkHistograms(r *runner.Result) error {
-	check := func(where string, h runner.Histogram) error {
+func checkHistograms(r *loadresult.Result) error {
+	check := func(where string, h loadresult.Histogram) error {
 		if h.HDR == "" {
 			return nil
 		}
-		if _, err := runner.DecodeHDR(h.HDR); err != nil {
+		if _, err := loadresult.DecodeHDR(h.HDR); err != nil {
 			return fmt.Errorf("reports: load result: %s: %w", where, err)
 		}
 		return nil
 	}
 	for _, sc := range r.Scenarios {
-		for name, h := range map[string]runner.Histogram{"latency": sc.Latency, "service_time": sc.ServiceTime, "schedule_lag": sc.ScheduleLag} {
+		for name, h := range map[string]loadresult.Histogram{"latency": sc.Latency, "service_time": sc.ServiceTime, "schedule_lag": sc.ScheduleLag} {
 			if err := check(fmt.Sprintf("scenario %q %s", sc.Name, name), h); err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ func checkHistograms(r *runner.Result) error {
 		if p.HDR == "" {
 			continue
 		}
-		if _, err := runner.DecodeHDR(p.HDR); err != nil {
+		if _, err := loadresult.DecodeHDR(p.HDR); err != nil {
 			return fmt.Errorf("reports: load result: series second %d: %w", p.Second, err)
 		}
 	}
@@ -132,13 +132,13 @@ func checkHistograms(r *runner.Result) error {
 
 // flowErrorRate is the share of finished iterations that did not end "ok",
 // interrupted ones left out: the runner's error_rate threshold.
-func flowErrorRate(sc runner.ScenarioResult) (rate float64, failed, total int64) {
+func flowErrorRate(sc loadresult.ScenarioResult) (rate float64, failed, total int64) {
 	for outcome, n := range sc.Flows {
-		if outcome == runner.OutcomeInterrupted {
+		if outcome == loadresult.OutcomeInterrupted {
 			continue
 		}
 		total += n
-		if outcome != runner.OutcomeOK {
+		if outcome != loadresult.OutcomeOK {
 			failed += n
 		}
 	}
@@ -150,13 +150,13 @@ func flowErrorRate(sc runner.ScenarioResult) (rate float64, failed, total int64)
 
 // stepErrorRate is the same for one step's requests; device-flow polls that
 // are pending are the protocol at work, not errors.
-func stepErrorRate(st runner.StepResult) (rate float64, failed, total int64) {
+func stepErrorRate(st loadresult.StepResult) (rate float64, failed, total int64) {
 	for _, c := range st.Requests {
-		if c.Outcome == runner.OutcomeInterrupted || c.Outcome == runner.OutcomePending {
+		if c.Outcome == loadresult.OutcomeInterrupted || c.Outcome == loadresult.OutcomePending {
 			continue
 		}
 		total += c.Count
-		if c.Outcome != runner.OutcomeOK {
+		if c.Outcome != loadresult.OutcomeOK {
 			failed += c.Count
 		}
 	}
@@ -188,14 +188,14 @@ func (e ErrorCount) Label() string {
 
 // ErrorsByCode adds up failed requests by outcome, status class and RFC
 // error code, most frequent first.
-func ErrorsByCode(r *runner.Result) []ErrorCount {
+func ErrorsByCode(r *loadresult.Result) []ErrorCount {
 	type key struct{ outcome, class, oauth string }
 	sums := map[key]int64{}
 	for _, sc := range r.Scenarios {
 		for _, st := range sc.Steps {
 			for _, c := range st.Requests {
 				switch c.Outcome {
-				case runner.OutcomeOK, runner.OutcomePending, runner.OutcomeInterrupted:
+				case loadresult.OutcomeOK, loadresult.OutcomePending, loadresult.OutcomeInterrupted:
 					continue
 				}
 				sums[key{c.Outcome, c.StatusClass, c.OAuthError}] += c.Count
@@ -219,7 +219,7 @@ func ErrorsByCode(r *runner.Result) []ErrorCount {
 }
 
 // loadTotals sums a run's finished and failed iterations and its requests.
-func loadTotals(r *runner.Result) (flowsDone, flowsFailed, dropped int64, achieved, target float64) {
+func loadTotals(r *loadresult.Result) (flowsDone, flowsFailed, dropped int64, achieved, target float64) {
 	for _, sc := range r.Scenarios {
 		_, failed, total := flowErrorRate(sc)
 		flowsDone += total
@@ -234,7 +234,7 @@ func loadTotals(r *runner.Result) (flowsDone, flowsFailed, dropped int64, achiev
 }
 
 // loadFailed reports whether a threshold was breached.
-func loadFailed(r *runner.Result) bool { return len(r.Failed()) > 0 }
+func loadFailed(r *loadresult.Result) bool { return len(r.Failed()) > 0 }
 
 // formatRate prints iterations per second with sensible precision.
 func formatRate(v float64) string {
@@ -265,5 +265,5 @@ func formatSeconds(s float64) string {
 	if s == 0 {
 		return "–"
 	}
-	return runner.FormatSeconds(s)
+	return loadresult.FormatSeconds(s)
 }

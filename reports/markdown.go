@@ -6,15 +6,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/redact"
-	"github.com/grantbench/grantbench/runner"
 )
 
 // Input is what one report shows: a conformance run, a load run, or both.
 type Input struct {
 	Title       string // "" for the default
 	Conformance *Conformance
-	Load        *runner.Result
+	Load        *loadresult.Result
 }
 
 func (in Input) title() string {
@@ -103,7 +103,7 @@ func writeConformanceMarkdown(b *strings.Builder, c *Conformance) {
 	b.WriteString("\n")
 }
 
-func writeLoadMarkdown(b *strings.Builder, r *runner.Result) {
+func writeLoadMarkdown(b *strings.Builder, r *loadresult.Result) {
 	flowsDone, flowsFailed, dropped, achieved, target := loadTotals(r)
 	fmt.Fprintf(b, "## Load: %s\n\n", verdictWord(!loadFailed(r)))
 	duration := r.End.Sub(r.Start).Round(100 * time.Millisecond)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -25,8 +26,8 @@ func BenchmarkRecordIteration(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		end := t0.Add(time.Duration(i) * time.Microsecond)
-		rec.record(iteration{intended: t0, started: t0, ended: end, open: true, steps: steps, outcome: OutcomeOK})
-		series.record(end, time.Millisecond, 1, OutcomeOK)
+		rec.record(iteration{intended: t0, started: t0, ended: end, open: true, steps: steps, outcome: loadresult.OutcomeOK})
+		series.record(end, time.Millisecond, 1, loadresult.OutcomeOK)
 	}
 }
 

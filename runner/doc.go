@@ -4,10 +4,14 @@
 // model (constant workers), several weighted scenarios at once, an untimed setup
 // phase, latency from the intended start (corrected for coordinated omission) beside
 // service time, exact HdrHistogram percentiles per flow and per step, Prometheus
-// metrics on a registry per run, and k6-style thresholds judged at the end.
+// metrics on a registry per run, and k6-style thresholds (package loadresult)
+// judged at the end.
 //
 // The core knows flows only through the Flow interface and spells no flow name:
 // a plan's flow names are checked against a FlowCatalog, and runner/grants holds
-// the flow table (grants.Table) and binds the grants of package flows to it. A run's result (Result, the content of load.json)
-// carries its histograms encoded, so results of several shards merge exactly.
+// the flow table (grants.Table) and binds the grants of package flows to it. A
+// run's result (loadresult.Result, the content of load.json) carries its
+// histograms encoded, so results of several shards merge exactly; it lives in
+// package loadresult so that readers such as reports need neither Prometheus nor
+// remote write.
 package runner

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -120,8 +121,8 @@ func TestFaultsAreCountedByOutcomeStatusAndCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"ok": OutcomeOK, "5xx": OutcomeHTTPError, "badjson": OutcomeBadResponse, "oauth": OutcomeOAuthError,
-		"madeup": OutcomeOAuthError, "reset": OutcomeReset, "slow": OutcomeTimeout, "refused": OutcomeRefused,
+		"ok": loadresult.OutcomeOK, "5xx": loadresult.OutcomeHTTPError, "badjson": loadresult.OutcomeBadResponse, "oauth": loadresult.OutcomeOAuthError,
+		"madeup": loadresult.OutcomeOAuthError, "reset": loadresult.OutcomeReset, "slow": loadresult.OutcomeTimeout, "refused": loadresult.OutcomeRefused,
 	}
 	for _, sc := range res.Scenarios {
 		if sc.Flows[want[sc.Name]] != 2 {
@@ -212,8 +213,8 @@ func TestRecorderCorrectsForCoordinatedOmission(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	// Meant to start at t0, started 400 ms late, took 50 ms.
 	rec.record(iteration{intended: t0, started: t0.Add(400 * time.Millisecond), ended: t0.Add(450 * time.Millisecond), open: true,
-		steps: []trace.Step{{Name: "token", Start: t0.Add(400 * time.Millisecond), End: t0.Add(450 * time.Millisecond), Status: 200}}, outcome: OutcomeOK})
-	var sc ScenarioResult
+		steps: []trace.Step{{Name: "token", Start: t0.Add(400 * time.Millisecond), End: t0.Add(450 * time.Millisecond), Status: 200}}, outcome: loadresult.OutcomeOK})
+	var sc loadresult.ScenarioResult
 	rec.fill(&sc)
 	if !within(sc.Latency.MaxSeconds, 0.450) || !within(sc.ServiceTime.MaxSeconds, 0.050) || !within(sc.ScheduleLag.MaxSeconds, 0.400) {
 		t.Errorf("latency %v service %v lag %v; want 450ms, 50ms, 400ms", sc.Latency.MaxSeconds, sc.ServiceTime.MaxSeconds, sc.ScheduleLag.MaxSeconds)
@@ -228,9 +229,9 @@ func within(got, want float64) bool { return got >= want*0.999 && got <= want*1.
 func TestSeriesKeepsLateArrivalsAndFillsGaps(t *testing.T) {
 	start := time.Unix(100, 0)
 	s := newSeriesRecorder(start)
-	s.record(start.Add(100*time.Millisecond), time.Millisecond, 1, OutcomeOK)
-	s.record(start.Add(3500*time.Millisecond), 2*time.Millisecond, 1, OutcomeHTTPError)
-	s.record(start.Add(900*time.Millisecond), time.Millisecond, 1, OutcomeOK) // late: second 0 is closed
+	s.record(start.Add(100*time.Millisecond), time.Millisecond, 1, loadresult.OutcomeOK)
+	s.record(start.Add(3500*time.Millisecond), 2*time.Millisecond, 1, loadresult.OutcomeHTTPError)
+	s.record(start.Add(900*time.Millisecond), time.Millisecond, 1, loadresult.OutcomeOK) // late: second 0 is closed
 	s.drop(start.Add(3 * time.Second))
 	pts := s.points(start.Add(4 * time.Second))
 	if len(pts) != 5 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/oauth"
 	"github.com/grantbench/grantbench/trace"
 )
@@ -43,43 +44,16 @@ type SetupNeed struct {
 	Iterations int64
 }
 
-// Outcomes: how an iteration or a request ended. Bounded, so safe as a metric label.
-const (
-	OutcomeOK = "ok"
-	// OutcomeOAuthError: the target answered with an RFC 6749 / RFC 8628 error code.
-	OutcomeOAuthError = "oauth_error"
-	// OutcomeHTTPError: an error status (4xx, 5xx) without an OAuth error code.
-	OutcomeHTTPError = "http_error"
-	// OutcomeBadResponse: a response arrived but was unusable (malformed JSON, no
-	// access_token, unexpected redirect).
-	OutcomeBadResponse = "bad_response"
-	OutcomeTimeout     = "timeout"
-	OutcomeRefused     = "connection_refused"
-	OutcomeReset       = "connection_reset"
-	// OutcomeTransport: another transport failure (DNS, TLS, ...).
-	OutcomeTransport = "transport_error"
-	// OutcomeBrowser: a page step in the browser failed.
-	OutcomeBrowser = "browser_error"
-	// OutcomePending: a device-flow poll answered authorization_pending or
-	// slow_down, which is the protocol working as designed, not an error.
-	OutcomePending = "pending"
-	// OutcomeInterrupted: the run ended (Ctrl-C, or the graceful stop ran out)
-	// while the iteration was in flight. Not counted in error rates.
-	OutcomeInterrupted = "interrupted"
-	// OutcomeError: anything else.
-	OutcomeError = "error"
-)
-
 // ClassifyError maps the error that ended an iteration to an outcome from the
 // standard library's typed errors, never the error text. runCtx is the context the
 // iteration ran under: an error after it was cancelled is an interruption, not a
 // fault of the target.
 func ClassifyError(runCtx context.Context, err error) string {
 	if err == nil {
-		return OutcomeOK
+		return loadresult.OutcomeOK
 	}
 	if runCtx.Err() != nil {
-		return OutcomeInterrupted
+		return loadresult.OutcomeInterrupted
 	}
 	return classifyTransport(err)
 }
@@ -89,47 +63,47 @@ func classifyTransport(err error) string {
 	var netErr net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return OutcomeTimeout
+		return loadresult.OutcomeTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return OutcomeRefused
+		return loadresult.OutcomeRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return OutcomeReset
+		return loadresult.OutcomeReset
 	}
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) {
-		return OutcomeBadResponse
+		return loadresult.OutcomeBadResponse
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
-		return OutcomeTransport
+		return loadresult.OutcomeTransport
 	}
-	return OutcomeError
+	return loadresult.OutcomeError
 }
 
 // stepOutcome is the outcome of one step. The step that ended a failed iteration
 // takes the iteration's outcome; the others are judged from what they recorded.
 func stepOutcome(s trace.Step, last bool, iterationOutcome string) string {
 	if s.OAuthError == string(oauth.AuthorizationPending) || s.OAuthError == string(oauth.SlowDown) {
-		if !last || iterationOutcome == OutcomeOK {
-			return OutcomePending
+		if !last || iterationOutcome == loadresult.OutcomeOK {
+			return loadresult.OutcomePending
 		}
 	}
-	if last && iterationOutcome != OutcomeOK {
+	if last && iterationOutcome != loadresult.OutcomeOK {
 		return iterationOutcome
 	}
 	switch {
 	case s.OAuthError != "":
-		return OutcomeOAuthError
+		return loadresult.OutcomeOAuthError
 	case s.Status >= 400:
-		return OutcomeHTTPError
+		return loadresult.OutcomeHTTPError
 	case s.Err != "" && s.Status == 0:
-		return OutcomeTransport
+		return loadresult.OutcomeTransport
 	case s.Err != "":
-		return OutcomeBadResponse
+		return loadresult.OutcomeBadResponse
 	}
-	return OutcomeOK
+	return loadresult.OutcomeOK
 }
 
 // statusClass is the bounded label for an HTTP status: "2xx" ... "5xx", or "none"

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // Metric names, exactly as DESIGN.md fixes them.
@@ -104,7 +106,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	// Zero the dropped counter so a clean run shows an explicit 0 rather than no series.
-	m.dropped.WithLabelValues(DroppedMaxInFlight)
+	m.dropped.WithLabelValues(loadresult.DroppedMaxInFlight)
 	return m, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // NewProgressPrinter returns a Progress callback writing to w. On a terminal it
@@ -48,6 +50,6 @@ func FormatProgress(p Progress) string {
 		label = "done"
 	}
 	return fmt.Sprintf("%s %s%s: %d flows, %.1f/s, p50 %s, p99 %s, errors %d (%.2f%%), dropped %d, in flight %d",
-		label, p.Elapsed.Round(time.Second), planned, p.Flows, p.Rate, FormatSeconds(p.P50.Seconds()),
-		FormatSeconds(p.P99.Seconds()), p.Errors, errPct, p.Dropped, p.InFlight)
+		label, p.Elapsed.Round(time.Second), planned, p.Flows, p.Rate, loadresult.FormatSeconds(p.P50.Seconds()),
+		loadresult.FormatSeconds(p.P99.Seconds()), p.Errors, errPct, p.Dropped, p.InFlight)
 }

@@ -1,12 +1,14 @@
 package runner
 
 import (
+	"maps"
 	"sort"
 	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -53,7 +55,7 @@ func newScenarioRecorder(flow string, m *Metrics) *scenarioRecorder {
 	return &scenarioRecorder{
 		flow: flow, metrics: m,
 		dropped: map[string]int64{}, flows: map[string]int64{},
-		latency: newHDR(), serviceTime: newHDR(), lag: newHDR(),
+		latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR(), lag: loadresult.NewHDR(),
 		steps: map[string]*stepRecorder{}, flowSeries: map[string]flowSeries{},
 	}
 }
@@ -78,7 +80,7 @@ func (r *scenarioRecorder) record(it iteration) {
 	}
 	latency := it.ended.Sub(it.started) + lag
 	service := it.ended.Sub(it.started)
-	measured := it.outcome != OutcomeInterrupted
+	measured := it.outcome != loadresult.OutcomeInterrupted
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -90,12 +92,12 @@ func (r *scenarioRecorder) record(it iteration) {
 	}
 	fs.flows.Inc()
 	if it.open {
-		recordDuration(r.lag, lag)
+		loadresult.RecordDuration(r.lag, lag)
 		r.metrics.scheduleLag.Observe(lag.Seconds())
 	}
 	if measured {
-		recordDuration(r.latency, latency)
-		recordDuration(r.serviceTime, service)
+		loadresult.RecordDuration(r.latency, latency)
+		loadresult.RecordDuration(r.serviceTime, service)
 		fs.duration.Observe(latency.Seconds())
 	}
 	for i, s := range it.steps {
@@ -103,7 +105,7 @@ func (r *scenarioRecorder) record(it iteration) {
 		key := stepKey{outcome, statusClass(s.Status), oauthErrorLabel(s.OAuthError)}
 		sr := r.steps[s.Name]
 		if sr == nil {
-			sr = &stepRecorder{counts: map[stepKey]int64{}, series: map[stepKey]stepSeries{}, latency: newHDR(), serviceTime: newHDR()}
+			sr = &stepRecorder{counts: map[stepKey]int64{}, series: map[stepKey]stepSeries{}, latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR()}
 			r.steps[s.Name] = sr
 			r.stepOrder = append(r.stepOrder, s.Name)
 		}
@@ -114,35 +116,35 @@ func (r *scenarioRecorder) record(it iteration) {
 			sr.series[key] = series
 		}
 		series.requests.Inc()
-		if outcome == OutcomeInterrupted {
+		if outcome == loadresult.OutcomeInterrupted {
 			continue
 		}
 		d := max(s.End.Sub(s.Start), 0)
-		recordDuration(sr.latency, d+lag)
-		recordDuration(sr.serviceTime, d)
+		loadresult.RecordDuration(sr.latency, d+lag)
+		loadresult.RecordDuration(sr.serviceTime, d)
 		series.requestDuration.Observe((d + lag).Seconds())
 		series.serviceTime.Observe(d.Seconds())
 	}
 }
 
 // fill writes the recorder's totals into a scenario result.
-func (r *scenarioRecorder) fill(out *ScenarioResult) {
+func (r *scenarioRecorder) fill(out *loadresult.ScenarioResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out.Started = r.started
-	out.Dropped = cloneCounts(r.dropped)
-	out.Flows = cloneCounts(r.flows)
-	out.Latency = summarize(r.latency)
-	out.ServiceTime = summarize(r.serviceTime)
-	out.ScheduleLag = summarize(r.lag)
-	out.Steps = []StepResult{}
+	out.Dropped = maps.Clone(r.dropped)
+	out.Flows = maps.Clone(r.flows)
+	out.Latency = loadresult.Summarize(r.latency)
+	out.ServiceTime = loadresult.Summarize(r.serviceTime)
+	out.ScheduleLag = loadresult.Summarize(r.lag)
+	out.Steps = []loadresult.StepResult{}
 	for _, name := range r.stepOrder {
 		sr := r.steps[name]
-		st := StepResult{Name: name, Latency: summarize(sr.latency), ServiceTime: summarize(sr.serviceTime), Requests: []RequestCount{}}
+		st := loadresult.StepResult{Name: name, Latency: loadresult.Summarize(sr.latency), ServiceTime: loadresult.Summarize(sr.serviceTime), Requests: []loadresult.RequestCount{}}
 		for k, n := range sr.counts {
-			st.Requests = append(st.Requests, RequestCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauthError, Count: n})
+			st.Requests = append(st.Requests, loadresult.RequestCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauthError, Count: n})
 		}
-		sortRequestCounts(st.Requests)
+		loadresult.SortRequestCounts(st.Requests)
 		out.Steps = append(out.Steps, st)
 	}
 }
@@ -156,14 +158,14 @@ type seriesRecorder struct {
 	origin int64 // Unix second of the run's start
 	open   map[int64]*openPoint
 	newest int64
-	closed map[int64]Point
+	closed map[int64]loadresult.Point
 	// total is the cumulative flow latency of the run, for progress lines.
 	total                 *hdrhistogram.Histogram
 	flows, errors, dropps int64
 }
 
 type openPoint struct {
-	point Point
+	point loadresult.Point
 	hist  *hdrhistogram.Histogram
 }
 
@@ -172,7 +174,7 @@ type openPoint struct {
 const seriesSigFigs = 2
 
 func newSeriesRecorder(start time.Time) *seriesRecorder {
-	return &seriesRecorder{origin: start.Unix(), newest: start.Unix(), open: map[int64]*openPoint{}, closed: map[int64]Point{}, total: newHDR()}
+	return &seriesRecorder{origin: start.Unix(), newest: start.Unix(), open: map[int64]*openPoint{}, closed: map[int64]loadresult.Point{}, total: loadresult.NewHDR()}
 }
 
 func (s *seriesRecorder) pointAt(sec int64) *openPoint {
@@ -190,7 +192,7 @@ func (s *seriesRecorder) pointAt(sec int64) *openPoint {
 		s.newest = sec
 		s.closeBefore(sec - 1)
 	}
-	p := &openPoint{point: Point{Time: time.Unix(sec, 0).UTC(), Second: int(sec - s.origin)}}
+	p := &openPoint{point: loadresult.Point{Time: time.Unix(sec, 0).UTC(), Second: int(sec - s.origin)}}
 	s.open[sec] = p
 	return p
 }
@@ -204,12 +206,12 @@ func (s *seriesRecorder) closeBefore(sec int64) {
 	}
 }
 
-func (p *openPoint) finish() Point {
+func (p *openPoint) finish() loadresult.Point {
 	out := p.point
 	if p.hist != nil && p.hist.TotalCount() > 0 {
-		out.P50Seconds = microsToSeconds(p.hist.ValueAtQuantile(50))
-		out.P99Seconds = microsToSeconds(p.hist.ValueAtQuantile(99))
-		out.HDR = encodeHDR(p.hist)
+		out.P50Seconds = loadresult.MicrosToSeconds(p.hist.ValueAtQuantile(50))
+		out.P99Seconds = loadresult.MicrosToSeconds(p.hist.ValueAtQuantile(99))
+		out.HDR = loadresult.EncodeHDR(p.hist)
 	}
 	return out
 }
@@ -221,16 +223,16 @@ func (s *seriesRecorder) record(ended time.Time, latency time.Duration, requests
 	p.point.Flows++
 	p.point.Requests += int64(requests)
 	s.flows++
-	if outcome != OutcomeOK && outcome != OutcomeInterrupted {
+	if outcome != loadresult.OutcomeOK && outcome != loadresult.OutcomeInterrupted {
 		p.point.Errors++
 		s.errors++
 	}
-	if outcome != OutcomeInterrupted {
+	if outcome != loadresult.OutcomeInterrupted {
 		if p.hist == nil {
-			p.hist = hdrhistogram.New(hdrLowestMicros, hdrHighestMicros, seriesSigFigs)
+			p.hist = hdrhistogram.New(loadresult.HDRLowestMicros, loadresult.HDRHighestMicros, seriesSigFigs)
 		}
-		recordDuration(p.hist, latency)
-		recordDuration(s.total, latency)
+		loadresult.RecordDuration(p.hist, latency)
+		loadresult.RecordDuration(s.total, latency)
 	}
 }
 
@@ -254,7 +256,7 @@ func (s *seriesRecorder) progress() (flows, errors, dropped int64, p50, p99 time
 
 // points closes every second up to end and returns all points in order, with
 // empty seconds filled in so charts show gaps as zeros.
-func (s *seriesRecorder) points(end time.Time) []Point {
+func (s *seriesRecorder) points(end time.Time) []loadresult.Point {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeBefore(s.newest + 1)
@@ -262,11 +264,11 @@ func (s *seriesRecorder) points(end time.Time) []Point {
 	for k := range s.closed {
 		last = max(last, k)
 	}
-	out := make([]Point, 0, last-s.origin+1)
+	out := make([]loadresult.Point, 0, last-s.origin+1)
 	for sec := s.origin; sec <= last; sec++ {
 		p, ok := s.closed[sec]
 		if !ok {
-			p = Point{Time: time.Unix(sec, 0).UTC(), Second: int(sec - s.origin)}
+			p = loadresult.Point{Time: time.Unix(sec, 0).UTC(), Second: int(sec - s.origin)}
 		}
 		out = append(out, p)
 	}

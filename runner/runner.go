@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -69,7 +70,7 @@ type Options struct {
 	Clock      Clock
 	// GracefulStop defaults to DefaultGracefulStop; negative means cancel at once.
 	GracefulStop time.Duration
-	Thresholds   []Threshold
+	Thresholds   []loadresult.Threshold
 	// Progress, when set, is called every ProgressInterval (default 1 s) during
 	// the timed phase and once at its end with Final set.
 	Progress         func(Progress)
@@ -94,7 +95,7 @@ type Progress struct {
 // early: in-flight iterations are cancelled and the result is marked partial. An
 // error means the run could not start (bad plan, failed setup); faults of the
 // target during the run are counted, never returned.
-func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Result, error) {
+func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.Result, error) {
 	if len(scenarios) == 0 {
 		return nil, errors.New("runner: no scenarios")
 	}
@@ -183,12 +184,12 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Result, erro
 	<-progressDone
 	end := r.clock.Now()
 
-	res := &Result{
-		Schema: ResultSchema, RunID: opts.RunID, Version: opts.Version, Target: opts.Target,
+	res := &loadresult.Result{
+		Schema: loadresult.ResultSchema, RunID: opts.RunID, Version: opts.Version, Target: opts.Target,
 		Shard: opts.Shard.String(), Start: r.start, End: end, Partial: ctx.Err() != nil,
 	}
 	for _, st := range states {
-		sr := ScenarioResult{
+		sr := loadresult.ScenarioResult{
 			Name: st.Name, Flow: st.Flow.Name(), Consent: st.Consent, Executor: st.Executor.Kind,
 			Weight: st.Weight, TargetRate: st.Executor.TargetRate(), Workers: st.Executor.Workers,
 			MaxInFlight: st.maxInFlight, PlannedSeconds: st.Executor.PlannedDuration().Seconds(),
@@ -198,7 +199,7 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Result, erro
 		if sr.ElapsedSeconds > 0 {
 			var finished int64
 			for outcome, n := range sr.Flows {
-				if outcome != OutcomeInterrupted {
+				if outcome != loadresult.OutcomeInterrupted {
 					finished += n
 				}
 			}
@@ -207,12 +208,12 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Result, erro
 		res.Scenarios = append(res.Scenarios, sr)
 	}
 	res.Series = r.series.points(end)
-	res.Thresholds = []Verdict{}
+	res.Thresholds = []loadresult.Verdict{}
 	if opts.Progress != nil {
 		opts.Progress(r.snapshot(planned, true))
 	}
 	if len(opts.Thresholds) > 0 {
-		res.Thresholds, err = Judge(res, opts.Thresholds)
+		res.Thresholds, err = loadresult.Judge(res, opts.Thresholds)
 		if err != nil {
 			return res, err
 		}
@@ -298,7 +299,7 @@ func (r *run) runOpen(ctx context.Context, st *scenarioState, p pacer) {
 			break
 		}
 		if inFlight.Load() >= limit {
-			st.rec.drop(DroppedMaxInFlight)
+			st.rec.drop(loadresult.DroppedMaxInFlight)
 			r.series.drop(intended)
 			continue
 		}
@@ -424,7 +425,7 @@ func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time
 	ended := r.clock.Now()
 	r.metrics.inFlight.Dec()
 	r.inFlight.Add(-1)
-	outcome := OutcomeOK
+	outcome := loadresult.OutcomeOK
 	if err != nil {
 		outcome = st.classify(ctx, err)
 		if len(steps) > 0 {
@@ -448,14 +449,14 @@ func reconcile(outcome string, last trace.Step) string {
 		return outcome
 	}
 	switch outcome {
-	case OutcomeError, OutcomeBadResponse, OutcomeReset, OutcomeTransport:
+	case loadresult.OutcomeError, loadresult.OutcomeBadResponse, loadresult.OutcomeReset, loadresult.OutcomeTransport:
 		switch {
 		case last.OAuthError != "":
-			return OutcomeOAuthError
+			return loadresult.OutcomeOAuthError
 		case last.Status >= 400:
-			return OutcomeHTTPError
+			return loadresult.OutcomeHTTPError
 		}
-		return OutcomeBadResponse
+		return loadresult.OutcomeBadResponse
 	}
 	return outcome
 }

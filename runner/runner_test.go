@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -92,10 +93,10 @@ func TestConstantArrivalRateDropsWhatCannotStart(t *testing.T) {
 	if sc.Started != 3 || started.Load() != 3 {
 		t.Errorf("started %d (flow saw %d), want 3: the cap", sc.Started, started.Load())
 	}
-	if sc.Dropped[DroppedMaxInFlight] != 7 {
+	if sc.Dropped[loadresult.DroppedMaxInFlight] != 7 {
 		t.Errorf("dropped %v, want 7 of the 10 planned", sc.Dropped)
 	}
-	if sc.Flows[OutcomeInterrupted] != 3 || res.Partial {
+	if sc.Flows[loadresult.OutcomeInterrupted] != 3 || res.Partial {
 		t.Errorf("flows %v partial %v: the graceful stop should interrupt the 3 running ones without making the run partial", sc.Flows, res.Partial)
 	}
 	if sc.PlannedIterations != 10 || sc.TargetRate != 10 || sc.MaxInFlight != 3 {
@@ -134,13 +135,13 @@ func TestConstantArrivalRateRunsThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := res.Scenarios[0]
-	if sc.Started != 100 || sc.Flows[OutcomeOK] != 100 || len(sc.Dropped) != 0 && sc.Dropped[DroppedMaxInFlight] != 0 {
+	if sc.Started != 100 || sc.Flows[loadresult.OutcomeOK] != 100 || len(sc.Dropped) != 0 && sc.Dropped[loadresult.DroppedMaxInFlight] != 0 {
 		t.Fatalf("started %d flows %v dropped %v, want 100 ok", sc.Started, sc.Flows, sc.Dropped)
 	}
 	if sc.ElapsedSeconds != 2 || sc.AchievedRate != 50 {
 		t.Errorf("elapsed %v achieved %v, want 2 s and 50/s", sc.ElapsedSeconds, sc.AchievedRate)
 	}
-	if len(sc.Steps) != 1 || sc.Steps[0].Name != "token" || sc.Steps[0].Requests[0] != (RequestCount{Outcome: OutcomeOK, StatusClass: "2xx", Count: 100}) {
+	if len(sc.Steps) != 1 || sc.Steps[0].Name != "token" || sc.Steps[0].Requests[0] != (loadresult.RequestCount{Outcome: loadresult.OutcomeOK, StatusClass: "2xx", Count: 100}) {
 		t.Errorf("steps %+v", sc.Steps)
 	}
 	var flows int64
@@ -163,7 +164,7 @@ func TestConstantWorkersStopsAtTheIterationBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := res.Scenarios[0]
-	if sc.Started != 101 || sc.Flows[OutcomeOK] != 101 {
+	if sc.Started != 101 || sc.Flows[loadresult.OutcomeOK] != 101 {
 		t.Fatalf("started %d flows %v, want exactly 101", sc.Started, sc.Flows)
 	}
 	if sc.ScheduleLag.Count != 0 {
@@ -193,7 +194,7 @@ func TestConstantWorkersStopsAtTheDuration(t *testing.T) {
 	}
 	// Each iteration moves the shared fake clock 10 ms: about 100 fit in 1 s,
 	// plus at most one per other worker that checked the clock just before the end.
-	n := res.Scenarios[0].Flows[OutcomeOK]
+	n := res.Scenarios[0].Flows[loadresult.OutcomeOK]
 	if n < 100 || n > 101 {
 		t.Errorf("%d iterations in 1 s of 10 ms iterations, want 100 or 101", n)
 	}
@@ -225,10 +226,10 @@ scenarios:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Scenarios[0].Flows[OutcomeOK]; got != 30 {
+	if got := res.Scenarios[0].Flows[loadresult.OutcomeOK]; got != 30 {
 		t.Errorf("client_credentials ran %d, want 30 (3/4 of 40/s for 1 s)", got)
 	}
-	if got := res.Scenarios[1].Flows[OutcomeOK]; got != 10 {
+	if got := res.Scenarios[1].Flows[loadresult.OutcomeOK]; got != 10 {
 		t.Errorf("password ran %d, want 10", got)
 	}
 	if res.Scenarios[0].MaxInFlight != 300 || res.Scenarios[1].MaxInFlight != 100 {
@@ -255,7 +256,7 @@ func TestInterruptGivesPartialResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := res.Scenarios[0]
-	if !res.Partial || sc.Flows[OutcomeOK] != 4 || sc.Flows[OutcomeInterrupted] != 1 {
+	if !res.Partial || sc.Flows[loadresult.OutcomeOK] != 4 || sc.Flows[loadresult.OutcomeInterrupted] != 1 {
 		t.Errorf("partial %v flows %v, want partial with 4 ok and 1 interrupted", res.Partial, sc.Flows)
 	}
 }
@@ -268,7 +269,7 @@ func TestPanickingFlowIsCountedNotFatal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Scenarios[0].Flows[OutcomeError]; got != 3 {
+	if got := res.Scenarios[0].Flows[loadresult.OutcomeError]; got != 3 {
 		t.Errorf("flows %v, want 3 errors", res.Scenarios[0].Flows)
 	}
 }

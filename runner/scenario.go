@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // Executor kinds (k6's names).
@@ -24,14 +26,6 @@ const (
 	// ExecutorConstantWorkers is the closed model: Workers loops, each starting its
 	// next iteration when the previous one ends.
 	ExecutorConstantWorkers = "constant-workers"
-)
-
-// Reasons an iteration is dropped (the reason label of
-// grantbench_dropped_iterations_total).
-const (
-	// DroppedMaxInFlight: the iteration's start time came while MaxInFlight
-	// iterations were still running.
-	DroppedMaxInFlight = "max_in_flight"
 )
 
 // FlowCatalog is the table of flows a plan may name. The runner replays any
@@ -156,7 +150,7 @@ func ParsePlan(data []byte, catalog FlowCatalog) (*Plan, error) {
 		return nil, errors.New("scenarios: at least one scenario is needed")
 	}
 	plan := &Plan{Thresholds: f.Thresholds}
-	if _, err := ParseThresholds(f.Thresholds); err != nil {
+	if _, err := loadresult.ParseThresholds(f.Thresholds); err != nil {
 		return nil, fmt.Errorf("thresholds: %w", err)
 	}
 	var shared []int // indexes of scenarios that share the top-level executor

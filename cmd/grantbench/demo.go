@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
@@ -131,13 +132,13 @@ func demoPlan(d time.Duration) *runner.Plan {
 // demoThresholds judge the demo's load run unless --threshold replaces them.
 var demoThresholds = []string{"error_rate<1%", flows.FlowClientCredentials + ":p99<1s"}
 
-func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr io.Writer) (*runner.Result, error) {
+func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr io.Writer) (*loadresult.Result, error) {
 	plan := demoPlan(o.loadDuration)
 	exprs := []string(o.thresholds)
 	if len(exprs) == 0 {
 		exprs = demoThresholds
 	}
-	thresholds, err := runner.ParseThresholds(exprs)
+	thresholds, err := loadresult.ParseThresholds(exprs)
 	if err != nil {
 		return nil, usageErrorf("demo: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/loadresult"
 )
 
 // TestDemoWritesEveryOutput runs the main job end to end (in a child process:
@@ -30,13 +30,13 @@ func TestDemoWritesEveryOutput(t *testing.T) {
 		t.Errorf("demo did not print its summary and the report's path:\n%s", output)
 	}
 
-	res, err := runner.ReadResult(filepath.Join(out, "load.json"))
+	res, err := loadresult.ReadResult(filepath.Join(out, "load.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	flowsRun := map[string]int64{}
 	for _, sc := range res.Scenarios {
-		flowsRun[sc.Flow] += sc.Flows[runner.OutcomeOK]
+		flowsRun[sc.Flow] += sc.Flows[loadresult.OutcomeOK]
 	}
 	for _, flow := range []string{"client_credentials", "authorization_code", "refresh"} {
 		if flowsRun[flow] == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/runner"
 	"github.com/grantbench/grantbench/runner/grants"
@@ -84,7 +85,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type loadRun struct {
 	loadOptions
 	plan        *runner.Plan
-	thresholds  []runner.Threshold
+	thresholds  []loadresult.Threshold
 	shard       runner.Shard
 	targetLabel string
 	metrics     *runner.MetricsServer // nil without --metrics-addr
@@ -151,7 +152,7 @@ usage, 3 the target could not be reached.
 	if r.plan, err = o.buildPlan(set); err != nil {
 		return nil, err
 	}
-	r.thresholds, err = runner.ParseThresholds(append(append([]string(nil), r.plan.Thresholds...), o.thresholds...))
+	r.thresholds, err = loadresult.ParseThresholds(append(append([]string(nil), r.plan.Thresholds...), o.thresholds...))
 	if err != nil {
 		return nil, usageErrorf("load: %v", err)
 	}
@@ -191,7 +192,7 @@ usage, 3 the target could not be reached.
 
 // execute starts the target (a profile, or the bundled mock in this process),
 // binds the plan to its grants and runs it with the metrics it serves or pushes.
-func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*runner.Result, error) {
+func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*loadresult.Result, error) {
 	var target *flows.Target
 	if r.target != "" {
 		var err error
@@ -330,7 +331,7 @@ func (r *loadRun) closeMetrics() {
 
 // report writes the result and its summary, keeps /metrics up for --linger,
 // and returns the run's verdict.
-func (r *loadRun) report(ctx context.Context, res *runner.Result, stdout, stderr io.Writer) error {
+func (r *loadRun) report(ctx context.Context, res *loadresult.Result, stdout, stderr io.Writer) error {
 	path := filepath.Join(r.out, "load.json")
 	if werr := res.WriteFile(path); werr != nil {
 		return fmt.Errorf("load: %w", werr)
@@ -410,7 +411,7 @@ func (o *loadOptions) buildPlan(set map[string]bool) (*runner.Plan, error) {
 
 // checkRateTarget refuses a rate-relative threshold over closed-model scenarios
 // before the run rather than after it.
-func checkRateTarget(th runner.Threshold, plan *runner.Plan) error {
+func checkRateTarget(th loadresult.Threshold, plan *runner.Plan) error {
 	if th.Metric != "rate" || !strings.Contains(th.Expr, "target") {
 		return nil
 	}
@@ -469,14 +470,14 @@ func unreachable(err error) bool {
 }
 
 // allTransportFailures is true when iterations ran and none got any response.
-func allTransportFailures(res *runner.Result) bool {
+func allTransportFailures(res *loadresult.Result) bool {
 	var total int64
 	for _, sc := range res.Scenarios {
 		for outcome, n := range sc.Flows {
 			switch outcome {
-			case runner.OutcomeRefused, runner.OutcomeReset, runner.OutcomeTimeout, runner.OutcomeTransport:
+			case loadresult.OutcomeRefused, loadresult.OutcomeReset, loadresult.OutcomeTimeout, loadresult.OutcomeTransport:
 				total += n
-			case runner.OutcomeInterrupted:
+			case loadresult.OutcomeInterrupted:
 			default:
 				return false
 			}
@@ -486,7 +487,7 @@ func allTransportFailures(res *runner.Result) bool {
 }
 
 // printSummary writes the human summary of a run.
-func printSummary(w io.Writer, res *runner.Result, path string) {
+func printSummary(w io.Writer, res *loadresult.Result, path string) {
 	dur := res.End.Sub(res.Start).Round(time.Millisecond)
 	partial := ""
 	if res.Partial {
@@ -499,11 +500,11 @@ func printSummary(w io.Writer, res *runner.Result, path string) {
 			consent = ", consent " + sc.Consent
 		}
 		fmt.Fprintf(w, "\nscenario %s: %s, %s%s\n", sc.Name, sc.Flow, sc.Executor, consent)
-		ok := sc.Flows[runner.OutcomeOK]
+		ok := sc.Flows[loadresult.OutcomeOK]
 		var failed int64
 		var failures []string
 		for _, outcome := range sortedKeys(sc.Flows) {
-			if outcome == runner.OutcomeOK || outcome == runner.OutcomeInterrupted {
+			if outcome == loadresult.OutcomeOK || outcome == loadresult.OutcomeInterrupted {
 				continue
 			}
 			failed += sc.Flows[outcome]
@@ -518,7 +519,7 @@ func printSummary(w io.Writer, res *runner.Result, path string) {
 			dropped += n
 		}
 		fmt.Fprintf(w, "  flows     %d ok, %d failed, %d interrupted, %d dropped; %.2f/s%s\n",
-			ok, failed, sc.Flows[runner.OutcomeInterrupted], dropped, sc.AchievedRate, target)
+			ok, failed, sc.Flows[loadresult.OutcomeInterrupted], dropped, sc.AchievedRate, target)
 		if len(failures) > 0 {
 			fmt.Fprintf(w, "  failures  %s\n", strings.Join(failures, ", "))
 		}
@@ -529,7 +530,7 @@ func printSummary(w io.Writer, res *runner.Result, path string) {
 			var detail []string
 			for _, c := range st.Requests {
 				total += c.Count
-				if c.Outcome != runner.OutcomeOK {
+				if c.Outcome != loadresult.OutcomeOK {
 					label := c.Outcome + " " + c.StatusClass
 					if c.OAuthError != "" {
 						label += " " + c.OAuthError
@@ -556,11 +557,11 @@ func printSummary(w io.Writer, res *runner.Result, path string) {
 	fmt.Fprintf(w, "\nresult: %s\n", path)
 }
 
-func percentiles(h runner.Histogram) string {
+func percentiles(h loadresult.Histogram) string {
 	if h.Count == 0 {
 		return "no samples"
 	}
-	f := runner.FormatSeconds
+	f := loadresult.FormatSeconds
 	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s", f(h.P50Seconds), f(h.P90Seconds), f(h.P99Seconds), f(h.P999Seconds), f(h.MaxSeconds))
 }
 

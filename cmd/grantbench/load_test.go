@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/exp/api/remote"
 
-	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/runner/grants"
 )
 
@@ -74,12 +74,12 @@ func TestLoadAgainstTheBundledMock(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	res, err := runner.ReadResult(filepath.Join(out, "load.json"))
+	res, err := loadresult.ReadResult(filepath.Join(out, "load.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc := res.Scenarios[0]
-	if sc.Flows[runner.OutcomeOK] != 40 || sc.Steps[0].Name != "token" || sc.Latency.Count != 40 {
+	if sc.Flows[loadresult.OutcomeOK] != 40 || sc.Steps[0].Name != "token" || sc.Latency.Count != 40 {
 		t.Errorf("result %+v", sc)
 	}
 	for _, want := range []string{"PASS  token:p99<5s", "40 ok, 0 failed", "step token", "result: " + filepath.Join(out, "load.json")} {
@@ -109,11 +109,11 @@ func TestLoadEveryGrantAgainstTheMock(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
-			res, err := runner.ReadResult(filepath.Join(out, "load.json"))
+			res, err := loadresult.ReadResult(filepath.Join(out, "load.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := res.Scenarios[0].Flows[runner.OutcomeOK]; got != 6 {
+			if got := res.Scenarios[0].Flows[loadresult.OutcomeOK]; got != 6 {
 				t.Errorf("%s: flows %v, want 6 ok", flow, res.Scenarios[0].Flows)
 			}
 		})
@@ -140,7 +140,7 @@ thresholds: ["client_credentials:rate>=0.5*target"]
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	res, err := runner.ReadResult(filepath.Join(dir, "load.json"))
+	res, err := loadresult.ReadResult(filepath.Join(dir, "load.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,11 +191,11 @@ func TestLoadInterruptWritesPartialResult(t *testing.T) {
 	if code := exitCode(err, io.Discard); code != exitFailed || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("exit %d err %v", code, err)
 	}
-	res, rerr := runner.ReadResult(filepath.Join(out, "load.json"))
+	res, rerr := loadresult.ReadResult(filepath.Join(out, "load.json"))
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	if !res.Partial || res.End.Sub(res.Start) > 10*time.Second || res.Scenarios[0].Flows[runner.OutcomeOK] == 0 {
+	if !res.Partial || res.End.Sub(res.Start) > 10*time.Second || res.Scenarios[0].Flows[loadresult.OutcomeOK] == 0 {
 		t.Errorf("partial %v after %v with flows %v", res.Partial, res.End.Sub(res.Start), res.Scenarios[0].Flows)
 	}
 }

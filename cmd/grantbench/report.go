@@ -8,9 +8,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
-	"github.com/grantbench/grantbench/runner"
 )
 
 func init() {
@@ -126,15 +126,15 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	if *outPath == "" {
 		return usageErrorf("report merge: -o must name a file")
 	}
-	results := make([]*runner.Result, 0, len(files))
+	results := make([]*loadresult.Result, 0, len(files))
 	for _, f := range files {
-		r, err := runner.ReadResult(f)
+		r, err := loadresult.ReadResult(f)
 		if err != nil {
 			return usageErrorf("report merge: %v", err)
 		}
 		results = append(results, r)
 	}
-	merged, err := runner.Merge(results...)
+	merged, err := loadresult.Merge(results...)
 	if err != nil {
 		return usageErrorf("report merge: %v", err)
 	}

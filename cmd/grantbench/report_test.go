@@ -15,8 +15,8 @@ import (
 
 	"github.com/onsi/ginkgo/v2/reporters"
 
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/reports/reportstest"
-	"github.com/grantbench/grantbench/runner"
 )
 
 var reportStart = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -158,7 +158,7 @@ func TestReportMerge(t *testing.T) {
 	if !strings.Contains(stdout, "merged 2 load results into "+merged+": load 3200 flows") {
 		t.Errorf("stdout = %q", stdout)
 	}
-	res, err := runner.ReadResult(merged)
+	res, err := loadresult.ReadResult(merged)
 	if err != nil {
 		t.Fatal(err)
 	}

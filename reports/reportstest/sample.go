@@ -23,7 +23,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/grantbench/grantbench/runner"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -230,7 +230,7 @@ func WriteScreenshot(dir string) error {
 // refresh at 20/s, with some failed requests and one breached threshold.
 // The figures come from a seeded random source, so they are the same on
 // every call.
-func Load(start time.Time) (*runner.Result, error) {
+func Load(start time.Time) (*loadresult.Result, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var z summarizer
 	const seconds = 20
@@ -248,18 +248,18 @@ func Load(start time.Time) (*runner.Result, error) {
 		{"code", "authorization_code", "http", 10, []string{"authorize", "login", "consent", "token"}, 12, 41, "http_error", "", "5xx"},
 		{"refresh", "refresh", "", 20, []string{"refresh"}, 5, 53, "timeout", "", "none"},
 	}
-	res := &runner.Result{
-		Schema:  runner.ResultSchema,
+	res := &loadresult.Result{
+		Schema:  loadresult.ResultSchema,
 		RunID:   "sample-run",
 		Version: "test",
 		Target:  "http://127.0.0.1:9000",
 		Start:   start,
 		End:     start.Add(seconds * time.Second),
 	}
-	series := make([]runner.Point, seconds)
+	series := make([]loadresult.Point, seconds)
 	seriesHist := make([]*hdrhistogram.Histogram, seconds)
 	for s := range series {
-		series[s] = runner.Point{Time: start.Add(time.Duration(s) * time.Second), Second: s}
+		series[s] = loadresult.Point{Time: start.Add(time.Duration(s) * time.Second), Second: s}
 		seriesHist[s] = newHist()
 	}
 	for _, p := range plans {
@@ -310,7 +310,7 @@ func Load(start time.Time) (*runner.Result, error) {
 			}
 			flowsByOutcome[outcome]++
 		}
-		sc := runner.ScenarioResult{
+		sc := loadresult.ScenarioResult{
 			Name: p.name, Flow: p.flow, Consent: p.consent, Executor: "constant-arrival-rate", Weight: 1,
 			TargetRate: p.rate, MaxInFlight: 64, PlannedSeconds: seconds, ElapsedSeconds: seconds,
 			Started: int64(total), Dropped: map[string]int64{}, Flows: flowsByOutcome,
@@ -322,9 +322,9 @@ func Load(start time.Time) (*runner.Result, error) {
 			series[13].Dropped += 3
 		}
 		for i, name := range p.steps {
-			st := runner.StepResult{Name: name, Latency: z.summarize(stepHists[i]), ServiceTime: z.summarize(stepService[i])}
+			st := loadresult.StepResult{Name: name, Latency: z.summarize(stepHists[i]), ServiceTime: z.summarize(stepService[i])}
 			for k, n := range stepCounts[i] {
-				st.Requests = append(st.Requests, runner.RequestCount{Outcome: k[0], StatusClass: k[1], OAuthError: k[2], Count: n})
+				st.Requests = append(st.Requests, loadresult.RequestCount{Outcome: k[0], StatusClass: k[1], OAuthError: k[2], Count: n})
 			}
 			sc.Steps = append(sc.Steps, st)
 		}
@@ -338,11 +338,11 @@ func Load(start time.Time) (*runner.Result, error) {
 	if z.err != nil {
 		return nil, z.err
 	}
-	thresholds, err := runner.ParseThresholds([]string{"cc:p99<250ms", "error_rate<1%", "code:rate>=0.98*target"})
+	thresholds, err := loadresult.ParseThresholds([]string{"cc:p99<250ms", "error_rate<1%", "code:rate>=0.98*target"})
 	if err != nil {
 		return nil, fmt.Errorf("reportstest: %w", err)
 	}
-	res.Thresholds, err = runner.Judge(res, thresholds)
+	res.Thresholds, err = loadresult.Judge(res, thresholds)
 	if err != nil {
 		return nil, fmt.Errorf("reportstest: %w", err)
 	}
@@ -357,12 +357,12 @@ func newHist() *hdrhistogram.Histogram {
 // summarizer builds runner.Histograms and keeps the first encoding error.
 type summarizer struct{ err error }
 
-func (z *summarizer) summarize(h *hdrhistogram.Histogram) runner.Histogram {
+func (z *summarizer) summarize(h *hdrhistogram.Histogram) loadresult.Histogram {
 	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	if err != nil && z.err == nil {
 		z.err = fmt.Errorf("reportstest: encode histogram: %w", err)
 	}
-	out := runner.Histogram{Count: h.TotalCount(), HDR: string(enc)}
+	out := loadresult.Histogram{Count: h.TotalCount(), HDR: string(enc)}
 	if out.Count == 0 {
 		return out
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/runner"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkClientCredentialsClientSide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if ok := res.Scenarios[0].Flows[runner.OutcomeOK]; ok != int64(b.N) {
+	if ok := res.Scenarios[0].Flows[loadresult.OutcomeOK]; ok != int64(b.N) {
 		b.Fatalf("%d of %d flows ok: %v", ok, b.N, res.Scenarios[0].Flows)
 	}
 }

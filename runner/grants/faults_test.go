@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/runner"
 )
 
@@ -61,9 +62,9 @@ func TestFaultsThroughThePreparedRequest(t *testing.T) {
 		},
 	}
 	want := map[string]string{
-		"ok": runner.OutcomeOK, "5xx": runner.OutcomeHTTPError, "badjson": runner.OutcomeBadResponse,
-		"no_token_type": runner.OutcomeBadResponse, "oauth": runner.OutcomeOAuthError,
-		"reset": runner.OutcomeReset, "slow": runner.OutcomeTimeout, "refused": runner.OutcomeRefused,
+		"ok": loadresult.OutcomeOK, "5xx": loadresult.OutcomeHTTPError, "badjson": loadresult.OutcomeBadResponse,
+		"no_token_type": loadresult.OutcomeBadResponse, "oauth": loadresult.OutcomeOAuthError,
+		"reset": loadresult.OutcomeReset, "slow": loadresult.OutcomeTimeout, "refused": loadresult.OutcomeRefused,
 	}
 	var scenarios []runner.Scenario
 	var targets []*flows.Target

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/runner"
 	"github.com/grantbench/grantbench/trace"
 )
@@ -64,10 +65,10 @@ func needClient(t *flows.Target, role flows.Role) error {
 // typed errors, falling back to runner.ClassifyError for the standard library's.
 func Classify(runCtx context.Context, err error) string {
 	if err == nil {
-		return runner.OutcomeOK
+		return loadresult.OutcomeOK
 	}
 	if runCtx.Err() != nil {
-		return runner.OutcomeInterrupted
+		return loadresult.OutcomeInterrupted
 	}
 	var oauthErr *flows.OAuthError
 	var browserErr *flows.BrowserError
@@ -75,22 +76,22 @@ func Classify(runCtx context.Context, err error) string {
 	var transportErr *flows.TransportError
 	switch {
 	case errors.As(err, &oauthErr):
-		return runner.OutcomeOAuthError
+		return loadresult.OutcomeOAuthError
 	case errors.As(err, &browserErr):
-		if outcome := runner.ClassifyError(runCtx, browserErr.Err); outcome == runner.OutcomeTimeout {
+		if outcome := runner.ClassifyError(runCtx, browserErr.Err); outcome == loadresult.OutcomeTimeout {
 			return outcome
 		}
-		return runner.OutcomeBrowser
+		return loadresult.OutcomeBrowser
 	case errors.As(err, &respErr):
 		if respErr.Status >= 400 {
-			return runner.OutcomeHTTPError
+			return loadresult.OutcomeHTTPError
 		}
-		return runner.OutcomeBadResponse
+		return loadresult.OutcomeBadResponse
 	case errors.As(err, &transportErr):
-		if outcome := runner.ClassifyError(runCtx, transportErr.Err); outcome != runner.OutcomeError {
+		if outcome := runner.ClassifyError(runCtx, transportErr.Err); outcome != loadresult.OutcomeError {
 			return outcome
 		}
-		return runner.OutcomeTransport
+		return loadresult.OutcomeTransport
 	}
 	return runner.ClassifyError(runCtx, err)
 }

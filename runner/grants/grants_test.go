@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/runner"
 )
@@ -32,19 +33,19 @@ func TestClassify(t *testing.T) {
 		err  error
 		want string
 	}{
-		{live, nil, runner.OutcomeOK},
-		{live, &flows.OAuthError{Step: "token", Status: 400, Code: "invalid_grant"}, runner.OutcomeOAuthError},
-		{live, fmt.Errorf("wrapped: %w", &flows.OAuthError{Code: "access_denied"}), runner.OutcomeOAuthError},
-		{live, &flows.ResponseError{Step: "token", Status: 503, Reason: "no OAuth error code"}, runner.OutcomeHTTPError},
-		{live, &flows.ResponseError{Step: "token", Status: 200, Reason: "not JSON"}, runner.OutcomeBadResponse},
-		{live, &flows.TransportError{Step: "token", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, runner.OutcomeRefused},
-		{live, &flows.TransportError{Step: "token", Err: io.ErrUnexpectedEOF}, runner.OutcomeReset},
-		{live, &flows.TransportError{Step: "token", Err: context.DeadlineExceeded}, runner.OutcomeTimeout},
-		{live, &flows.TransportError{Step: "token", Err: errors.New("tls: bad certificate")}, runner.OutcomeTransport},
-		{live, &flows.BrowserError{Step: "login", Err: errors.New("no such element")}, runner.OutcomeBrowser},
-		{live, &flows.BrowserError{Step: "login", Err: context.DeadlineExceeded}, runner.OutcomeTimeout},
-		{live, errors.New("something else"), runner.OutcomeError},
-		{cancelled, &flows.TransportError{Step: "token", Err: context.Canceled}, runner.OutcomeInterrupted},
+		{live, nil, loadresult.OutcomeOK},
+		{live, &flows.OAuthError{Step: "token", Status: 400, Code: "invalid_grant"}, loadresult.OutcomeOAuthError},
+		{live, fmt.Errorf("wrapped: %w", &flows.OAuthError{Code: "access_denied"}), loadresult.OutcomeOAuthError},
+		{live, &flows.ResponseError{Step: "token", Status: 503, Reason: "no OAuth error code"}, loadresult.OutcomeHTTPError},
+		{live, &flows.ResponseError{Step: "token", Status: 200, Reason: "not JSON"}, loadresult.OutcomeBadResponse},
+		{live, &flows.TransportError{Step: "token", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, loadresult.OutcomeRefused},
+		{live, &flows.TransportError{Step: "token", Err: io.ErrUnexpectedEOF}, loadresult.OutcomeReset},
+		{live, &flows.TransportError{Step: "token", Err: context.DeadlineExceeded}, loadresult.OutcomeTimeout},
+		{live, &flows.TransportError{Step: "token", Err: errors.New("tls: bad certificate")}, loadresult.OutcomeTransport},
+		{live, &flows.BrowserError{Step: "login", Err: errors.New("no such element")}, loadresult.OutcomeBrowser},
+		{live, &flows.BrowserError{Step: "login", Err: context.DeadlineExceeded}, loadresult.OutcomeTimeout},
+		{live, errors.New("something else"), loadresult.OutcomeError},
+		{cancelled, &flows.TransportError{Step: "token", Err: context.Canceled}, loadresult.OutcomeInterrupted},
 	} {
 		if got := Classify(tc.ctx, tc.err); got != tc.want {
 			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)

@@ -1,4 +1,10 @@
-package runner
+// Package loadresult is the data a load run leaves behind (DIR/load.json): per
+// scenario and step counts, throughput series and latency histograms in
+// HdrHistogram's encoding, with reading, writing, exact merging and the k6-style
+// thresholds judged on it. It is kept
+// apart from the runner, which produces it with Prometheus metrics and remote
+// write, so that reports and other readers get the data without those.
+package loadresult
 
 import (
 	"encoding/json"
@@ -8,10 +14,60 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
+
+// Outcomes: how an iteration or a request ended. Bounded, so safe as a metric label.
+const (
+	OutcomeOK = "ok"
+	// OutcomeOAuthError: the target answered with an RFC 6749 / RFC 8628 error code.
+	OutcomeOAuthError = "oauth_error"
+	// OutcomeHTTPError: an error status (4xx, 5xx) without an OAuth error code.
+	OutcomeHTTPError = "http_error"
+	// OutcomeBadResponse: a response arrived but was unusable (malformed JSON, no
+	// access_token, unexpected redirect).
+	OutcomeBadResponse = "bad_response"
+	OutcomeTimeout     = "timeout"
+	OutcomeRefused     = "connection_refused"
+	OutcomeReset       = "connection_reset"
+	// OutcomeTransport: another transport failure (DNS, TLS, ...).
+	OutcomeTransport = "transport_error"
+	// OutcomeBrowser: a page step in the browser failed.
+	OutcomeBrowser = "browser_error"
+	// OutcomePending: a device-flow poll answered authorization_pending or
+	// slow_down, which is the protocol working as designed, not an error.
+	OutcomePending = "pending"
+	// OutcomeInterrupted: the run ended (Ctrl-C, or the graceful stop ran out)
+	// while the iteration was in flight. Not counted in error rates.
+	OutcomeInterrupted = "interrupted"
+	// OutcomeError: anything else.
+	OutcomeError = "error"
+)
+
+// Reasons an iteration is dropped (the reason label of
+// grantbench_dropped_iterations_total).
+const (
+	// DroppedMaxInFlight: the iteration's start time came while MaxInFlight
+	// iterations were still running.
+	DroppedMaxInFlight = "max_in_flight"
+)
+
+// FormatSeconds renders a latency in seconds the way people write it: 840µs,
+// 312.5ms, 1.204s.
+func FormatSeconds(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return strconv.FormatFloat(s*1000, 'f', 1, 64) + "ms"
+	default:
+		return strconv.FormatFloat(s, 'f', 3, 64) + "s"
+	}
+}
 
 // ResultSchema is the version of the load.json layout. Fields are only ever added;
 // a reader seeing a higher number may still read the fields it knows.
@@ -21,8 +77,8 @@ const ResultSchema = 1
 // different runs and shards always merge without loss: microseconds from 1 µs to one
 // hour, three significant digits (0.1 % relative error).
 const (
-	hdrLowestMicros  = 1
-	hdrHighestMicros = int64(time.Hour / time.Microsecond)
+	HDRLowestMicros  = 1
+	HDRHighestMicros = int64(time.Hour / time.Microsecond)
 	hdrSigFigs       = 3
 )
 
@@ -158,14 +214,14 @@ type Verdict struct {
 func ReadResult(path string) (*Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("runner: read result: %w", err)
+		return nil, fmt.Errorf("loadresult: read result: %w", err)
 	}
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("runner: parse result %s: %w", path, err)
+		return nil, fmt.Errorf("loadresult: parse result %s: %w", path, err)
 	}
 	if r.Schema < 1 {
-		return nil, fmt.Errorf("runner: %s is not a grantbench load result (no schema)", path)
+		return nil, fmt.Errorf("loadresult: %s is not a grantbench load result (no schema)", path)
 	}
 	return &r, nil
 }
@@ -175,17 +231,17 @@ func ReadResult(path string) (*Result, error) {
 func (r *Result) WriteFile(path string) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("runner: encode result: %w", err)
+		return fmt.Errorf("loadresult: encode result: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("runner: write result: %w", err)
+		return fmt.Errorf("loadresult: write result: %w", err)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("runner: write result: %w", err)
+		return fmt.Errorf("loadresult: write result: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("runner: write result: %w", err)
+		return fmt.Errorf("loadresult: write result: %w", err)
 	}
 	return nil
 }
@@ -208,7 +264,7 @@ func (r *Result) Failed() []Verdict {
 // (a rate target becomes the sum of the shards' targets).
 func Merge(results ...*Result) (*Result, error) {
 	if len(results) == 0 {
-		return nil, errors.New("runner: merge: no results")
+		return nil, errors.New("loadresult: merge: no results")
 	}
 	out := &Result{Schema: ResultSchema, Version: results[0].Version, Target: results[0].Target,
 		Scenarios: []ScenarioResult{}, Series: []Point{}, Thresholds: []Verdict{}}
@@ -218,10 +274,10 @@ func Merge(results ...*Result) (*Result, error) {
 	seriesBySecond := map[int64]*pointAccumulator{}
 	for i, in := range results {
 		if in == nil {
-			return nil, fmt.Errorf("runner: merge: result %d is nil", i)
+			return nil, fmt.Errorf("loadresult: merge: result %d is nil", i)
 		}
 		if in.Schema > ResultSchema {
-			return nil, fmt.Errorf("runner: merge: result %s has schema %d, newer than %d", in.RunID, in.Schema, ResultSchema)
+			return nil, fmt.Errorf("loadresult: merge: result %s has schema %d, newer than %d", in.RunID, in.Schema, ResultSchema)
 		}
 		if len(in.MergedRunIDs) > 0 {
 			out.MergedRunIDs = append(out.MergedRunIDs, in.MergedRunIDs...)
@@ -257,7 +313,7 @@ func Merge(results ...*Result) (*Result, error) {
 				seriesBySecond[key] = acc
 			}
 			if err := acc.add(p); err != nil {
-				return nil, fmt.Errorf("runner: merge series of %s: %w", in.RunID, err)
+				return nil, fmt.Errorf("loadresult: merge series of %s: %w", in.RunID, err)
 			}
 		}
 		for _, v := range in.Thresholds {
@@ -289,11 +345,11 @@ func Merge(results ...*Result) (*Result, error) {
 	if len(thresholds) > 0 {
 		parsed, err := ParseThresholds(thresholds)
 		if err != nil {
-			return nil, fmt.Errorf("runner: merge: %w", err)
+			return nil, fmt.Errorf("loadresult: merge: %w", err)
 		}
 		out.Thresholds, err = Judge(out, parsed)
 		if err != nil {
-			return nil, fmt.Errorf("runner: merge: %w", err)
+			return nil, fmt.Errorf("loadresult: merge: %w", err)
 		}
 	}
 	return out, nil
@@ -350,7 +406,7 @@ func sumCounts(m map[string]int64) int64 {
 
 func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 	if dst.Flow != src.Flow {
-		return fmt.Errorf("runner: merge: scenario %q replays %s in one result and %s in another", dst.Name, dst.Flow, src.Flow)
+		return fmt.Errorf("loadresult: merge: scenario %q replays %s in one result and %s in another", dst.Name, dst.Flow, src.Flow)
 	}
 	dst.TargetRate += src.TargetRate
 	dst.Workers += src.Workers
@@ -363,13 +419,13 @@ func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 	addCounts(dst.Flows, src.Flows)
 	var err error
 	if dst.Latency, err = mergeHistograms(dst.Latency, src.Latency); err != nil {
-		return fmt.Errorf("runner: merge scenario %q latency: %w", dst.Name, err)
+		return fmt.Errorf("loadresult: merge scenario %q latency: %w", dst.Name, err)
 	}
 	if dst.ServiceTime, err = mergeHistograms(dst.ServiceTime, src.ServiceTime); err != nil {
-		return fmt.Errorf("runner: merge scenario %q service time: %w", dst.Name, err)
+		return fmt.Errorf("loadresult: merge scenario %q service time: %w", dst.Name, err)
 	}
 	if dst.ScheduleLag, err = mergeHistograms(dst.ScheduleLag, src.ScheduleLag); err != nil {
-		return fmt.Errorf("runner: merge scenario %q schedule lag: %w", dst.Name, err)
+		return fmt.Errorf("loadresult: merge scenario %q schedule lag: %w", dst.Name, err)
 	}
 	for _, st := range src.Steps {
 		found := -1
@@ -388,10 +444,10 @@ func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 		d := &dst.Steps[found]
 		d.Requests = mergeRequestCounts(d.Requests, st.Requests)
 		if d.Latency, err = mergeHistograms(d.Latency, st.Latency); err != nil {
-			return fmt.Errorf("runner: merge step %s/%s latency: %w", dst.Name, st.Name, err)
+			return fmt.Errorf("loadresult: merge step %s/%s latency: %w", dst.Name, st.Name, err)
 		}
 		if d.ServiceTime, err = mergeHistograms(d.ServiceTime, st.ServiceTime); err != nil {
-			return fmt.Errorf("runner: merge step %s/%s service time: %w", dst.Name, st.Name, err)
+			return fmt.Errorf("loadresult: merge step %s/%s service time: %w", dst.Name, st.Name, err)
 		}
 	}
 	return nil
@@ -414,11 +470,11 @@ func mergeRequestCounts(a, b []RequestCount) []RequestCount {
 	for _, k := range order {
 		out = append(out, RequestCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauth, Count: sums[k]})
 	}
-	sortRequestCounts(out)
+	SortRequestCounts(out)
 	return out
 }
 
-func sortRequestCounts(list []RequestCount) {
+func SortRequestCounts(list []RequestCount) {
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if a.Outcome != b.Outcome {
@@ -450,7 +506,7 @@ func (a *pointAccumulator) add(p Point) error {
 		return err
 	}
 	if a.hist == nil {
-		a.hist = newHDR()
+		a.hist = NewHDR()
 	}
 	a.hist.Merge(h)
 	return nil
@@ -459,43 +515,43 @@ func (a *pointAccumulator) add(p Point) error {
 func (a *pointAccumulator) finish() Point {
 	p := a.point
 	if a.hist != nil && a.hist.TotalCount() > 0 {
-		p.P50Seconds = microsToSeconds(a.hist.ValueAtQuantile(50))
-		p.P99Seconds = microsToSeconds(a.hist.ValueAtQuantile(99))
-		p.HDR = encodeHDR(a.hist)
+		p.P50Seconds = MicrosToSeconds(a.hist.ValueAtQuantile(50))
+		p.P99Seconds = MicrosToSeconds(a.hist.ValueAtQuantile(99))
+		p.HDR = EncodeHDR(a.hist)
 	}
 	return p
 }
 
-// newHDR returns an empty histogram with the shared geometry.
-func newHDR() *hdrhistogram.Histogram {
-	return hdrhistogram.New(hdrLowestMicros, hdrHighestMicros, hdrSigFigs)
+// NewHDR returns an empty histogram with the shared geometry.
+func NewHDR() *hdrhistogram.Histogram {
+	return hdrhistogram.New(HDRLowestMicros, HDRHighestMicros, hdrSigFigs)
 }
 
-// recordDuration records d, clamped into the histogram's range so an outlier is
+// RecordDuration records d, clamped into the histogram's range so an outlier is
 // counted at the top (or bottom) instead of being lost.
-func recordDuration(h *hdrhistogram.Histogram, d time.Duration) {
+func RecordDuration(h *hdrhistogram.Histogram, d time.Duration) {
 	us := int64(d / time.Microsecond)
-	if us < hdrLowestMicros {
-		us = hdrLowestMicros
+	if us < HDRLowestMicros {
+		us = HDRLowestMicros
 	}
-	if us > hdrHighestMicros {
-		us = hdrHighestMicros
+	if us > HDRHighestMicros {
+		us = HDRHighestMicros
 	}
 	_ = h.RecordValue(us) // cannot fail: the value is in range
 }
 
-func microsToSeconds(us int64) float64 { return float64(us) / 1e6 }
+func MicrosToSeconds(us int64) float64 { return float64(us) / 1e6 }
 
 // DecodeHDR decodes a Histogram.HDR string.
 func DecodeHDR(encoded string) (*hdrhistogram.Histogram, error) {
 	h, err := hdrhistogram.Decode([]byte(encoded))
 	if err != nil {
-		return nil, fmt.Errorf("runner: decode histogram: %w", err)
+		return nil, fmt.Errorf("loadresult: decode histogram: %w", err)
 	}
 	return h, nil
 }
 
-func encodeHDR(h *hdrhistogram.Histogram) string {
+func EncodeHDR(h *hdrhistogram.Histogram) string {
 	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	if err != nil {
 		// Encoding an in-memory histogram only fails on an unsupported version,
@@ -508,26 +564,26 @@ func encodeHDR(h *hdrhistogram.Histogram) string {
 // Histogram returns the decoded HDR histogram (an empty one when nothing was recorded).
 func (h Histogram) Histogram() (*hdrhistogram.Histogram, error) {
 	if h.HDR == "" {
-		return newHDR(), nil
+		return NewHDR(), nil
 	}
 	return DecodeHDR(h.HDR)
 }
 
-// summarize builds the serialisable summary of h.
-func summarize(h *hdrhistogram.Histogram) Histogram {
-	out := Histogram{Count: h.TotalCount(), HDR: encodeHDR(h)}
+// Summarize builds the serialisable summary of h.
+func Summarize(h *hdrhistogram.Histogram) Histogram {
+	out := Histogram{Count: h.TotalCount(), HDR: EncodeHDR(h)}
 	if out.Count == 0 {
 		return out
 	}
-	out.MinSeconds = microsToSeconds(h.Min())
+	out.MinSeconds = MicrosToSeconds(h.Min())
 	out.MeanSeconds = h.Mean() / 1e6
-	out.MaxSeconds = microsToSeconds(h.Max())
+	out.MaxSeconds = MicrosToSeconds(h.Max())
 	qs := h.ValueAtPercentilesSlice([]float64{50, 90, 95, 99, 99.9})
-	out.P50Seconds = microsToSeconds(qs[0])
-	out.P90Seconds = microsToSeconds(qs[1])
-	out.P95Seconds = microsToSeconds(qs[2])
-	out.P99Seconds = microsToSeconds(qs[3])
-	out.P999Seconds = microsToSeconds(qs[4])
+	out.P50Seconds = MicrosToSeconds(qs[0])
+	out.P90Seconds = MicrosToSeconds(qs[1])
+	out.P95Seconds = MicrosToSeconds(qs[2])
+	out.P99Seconds = MicrosToSeconds(qs[3])
+	out.P999Seconds = MicrosToSeconds(qs[4])
 	return out
 }
 
@@ -543,5 +599,5 @@ func mergeHistograms(a, b Histogram) (Histogram, error) {
 	if dropped := ha.Merge(hb); dropped > 0 {
 		return Histogram{}, fmt.Errorf("%d values outside the histogram range", dropped)
 	}
-	return summarize(ha), nil
+	return Summarize(ha), nil
 }

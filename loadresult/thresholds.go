@@ -1,4 +1,4 @@
-package runner
+package loadresult
 
 import (
 	"fmt"
@@ -294,13 +294,13 @@ func (t Threshold) judge(r *Result) (Verdict, error) {
 		haveData = h.TotalCount() > 0
 		switch t.kind {
 		case kindQuantile:
-			measured = microsToSeconds(h.ValueAtQuantile(t.quantile))
+			measured = MicrosToSeconds(h.ValueAtQuantile(t.quantile))
 		case kindMean:
 			measured = h.Mean() / 1e6
 		case kindMin:
-			measured = microsToSeconds(h.Min())
+			measured = MicrosToSeconds(h.Min())
 		case kindMax:
-			measured = microsToSeconds(h.Max())
+			measured = MicrosToSeconds(h.Max())
 		}
 	case kindErrorRate:
 		var failed, total int64
@@ -393,7 +393,7 @@ func (t Threshold) judge(r *Result) (Verdict, error) {
 }
 
 func (t Threshold) latencyOf(sel selection) (*hdrhistogram.Histogram, error) {
-	merged := newHDR()
+	merged := NewHDR()
 	add := func(h Histogram) error {
 		x, err := h.Histogram()
 		if err != nil {
@@ -470,18 +470,4 @@ func (t Threshold) display(measured, limit float64) string {
 		return strconv.FormatInt(int64(measured), 10)
 	}
 	return FormatSeconds(measured)
-}
-
-// FormatSeconds renders a latency in seconds the way people write it: 840µs,
-// 312.5ms, 1.204s.
-func FormatSeconds(s float64) string {
-	d := time.Duration(s * float64(time.Second))
-	switch {
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
-	case d < time.Second:
-		return strconv.FormatFloat(s*1000, 'f', 1, 64) + "ms"
-	default:
-		return strconv.FormatFloat(s, 'f', 3, 64) + "s"
-	}
 }

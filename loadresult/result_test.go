@@ -1,4 +1,4 @@
-package runner
+package loadresult
 
 import (
 	"path/filepath"
@@ -10,11 +10,11 @@ import (
 // histogramOf builds a Histogram holding the given latencies.
 func histogramOf(t *testing.T, latencies ...time.Duration) Histogram {
 	t.Helper()
-	h := newHDR()
+	h := NewHDR()
 	for _, d := range latencies {
-		recordDuration(h, d)
+		RecordDuration(h, d)
 	}
-	return summarize(h)
+	return Summarize(h)
 }
 
 func sampleResult(t *testing.T, runID string, start time.Time, latencies ...time.Duration) *Result {
@@ -24,7 +24,7 @@ func sampleResult(t *testing.T, runID string, start time.Time, latencies ...time
 		Schema: ResultSchema, RunID: runID, Version: "test", Target: "http://127.0.0.1:1",
 		Start: start, End: start.Add(10 * time.Second),
 		Scenarios: []ScenarioResult{{
-			Name: "cc", Flow: "client_credentials", Executor: ExecutorConstantArrivalRate, Weight: 1,
+			Name: "cc", Flow: "client_credentials", Executor: "constant-arrival-rate", Weight: 1,
 			TargetRate: 10, MaxInFlight: 4, PlannedSeconds: 10, ElapsedSeconds: 10,
 			Started: int64(len(latencies)), Dropped: map[string]int64{DroppedMaxInFlight: 1},
 			Flows:        map[string]int64{OutcomeOK: int64(len(latencies)) - 1, OutcomeOAuthError: 1},
@@ -133,9 +133,9 @@ func TestMergeRejectsConflictingScenarios(t *testing.T) {
 }
 
 func TestRecordDurationClampsOutliers(t *testing.T) {
-	h := newHDR()
-	recordDuration(h, 2*time.Hour)
-	recordDuration(h, 0)
+	h := NewHDR()
+	RecordDuration(h, 2*time.Hour)
+	RecordDuration(h, 0)
 	if h.TotalCount() != 2 {
 		t.Fatalf("outliers lost: count %d", h.TotalCount())
 	}

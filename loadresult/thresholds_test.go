@@ -1,4 +1,4 @@
-package runner
+package loadresult
 
 import (
 	"strings"
@@ -134,7 +134,7 @@ func TestJudge(t *testing.T) {
 func TestJudgeRateTargetOfClosedModel(t *testing.T) {
 	r := judgeResult(t)
 	r.Scenarios[0].TargetRate = 0
-	r.Scenarios[0].Executor = ExecutorConstantWorkers
+	r.Scenarios[0].Executor = "constant-workers" // a closed model: no target rate
 	th, _ := ParseThreshold("cc:rate>=target")
 	if _, err := Judge(r, []Threshold{th}); err == nil || !strings.Contains(err.Error(), "no target rate") {
 		t.Errorf("a rate target on the closed model gave %v", err)
