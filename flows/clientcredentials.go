@@ -3,6 +3,8 @@ package flows
 import (
 	"context"
 	"net/url"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // ClientCredentialsOptions configure [ClientCredentials].
@@ -34,7 +36,7 @@ func ClientCredentials(ctx context.Context, t *Target, opts ClientCredentialsOpt
 	if scopes == nil {
 		scopes = nonUserScopes(r.client.Scopes)
 	}
-	params := url.Values{"grant_type": {"client_credentials"}}
+	params := url.Values{"grant_type": {string(oauth.GrantClientCredentials)}}
 	for k, v := range opts.Params {
 		params[k] = v
 	}

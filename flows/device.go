@@ -5,10 +5,9 @@ import (
 	"net/url"
 
 	"golang.org/x/oauth2"
-)
 
-// DeviceGrantType is the grant_type of device access token requests (RFC 8628 3.4).
-const DeviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
+	"github.com/grantbench/grantbench/oauth"
+)
 
 // DeviceOptions configure the device authorization grant helpers.
 type DeviceOptions struct {
@@ -153,7 +152,7 @@ func (r *run) deviceCtx(ctx context.Context, step string) context.Context {
 }
 
 func (r *run) pollDevice(ctx context.Context, deviceCode string) (*oauth2.Token, error) {
-	return r.tokenRequest(ctx, "device_poll", nil, url.Values{"grant_type": {DeviceGrantType}, "device_code": {deviceCode}})
+	return r.tokenRequest(ctx, "device_poll", nil, url.Values{"grant_type": {string(oauth.GrantDeviceCode)}, "device_code": {deviceCode}})
 }
 
 func (r *run) verifyDevice(ctx context.Context, da *oauth2.DeviceAuthResponse, opts DeviceOptions) error {

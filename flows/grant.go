@@ -3,11 +3,12 @@ package flows
 import (
 	"context"
 	"net/url"
-	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // run is the state one flow call carries: the target, its metadata, the client
@@ -67,15 +68,12 @@ func (r *run) tokenRequest(ctx context.Context, step string, scopes []string, pa
 	return tok, classifyTokenError(step, err, r.rec.takeTransportErr())
 }
 
-// oidcScopes are scopes about the end user; a client credentials request asks
-// for the others by default.
-var oidcScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
-
-// nonUserScopes returns the scopes that make sense without a user.
+// nonUserScopes returns the scopes that make sense without a user: a client
+// credentials request asks for these by default, not for oauth.UserScopes.
 func nonUserScopes(scopes []string) []string {
 	var out []string
 	for _, s := range scopes {
-		if !slices.Contains(oidcScopes, s) {
+		if !oauth.IsUserScope(s) {
 			out = append(out, s)
 		}
 	}

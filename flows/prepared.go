@@ -17,6 +17,7 @@ import (
 	"github.com/segmentio/encoding/json"
 	"golang.org/x/oauth2"
 
+	"github.com/grantbench/grantbench/oauth"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -273,7 +274,7 @@ func PrepareClientCredentials(ctx context.Context, t *Target, opts ClientCredent
 		}
 		scopes = nonUserScopes(c.Scopes)
 	}
-	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: "client_credentials", Scopes: scopes, Params: opts.Params})
+	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: string(oauth.GrantClientCredentials), Scopes: scopes, Params: opts.Params})
 }
 
 // PreparePassword prepares the request [Password] sends, with the same defaults
@@ -298,6 +299,6 @@ func PreparePassword(ctx context.Context, t *Target, opts PasswordOptions) (*Pre
 	if pass == "" {
 		pass = t.User.Password
 	}
-	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: "password", Scopes: scopes,
+	return PrepareTokenRequest(ctx, t, TokenRequestOptions{Role: role, GrantType: string(oauth.GrantPassword), Scopes: scopes,
 		Params: url.Values{"username": {user}, "password": {pass}}})
 }

@@ -10,19 +10,17 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // unknownScope is a scope no provider registers for the test clients.
 const unknownScope = "grantbench.unregistered.scope"
 
-// userScopes need a user: a client credentials request does not ask for them.
-var userScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
-
 // machineScopes are the client's scopes a client credentials grant may ask for.
 func machineScopes(c *flows.Client) []string {
 	var out []string
 	for _, s := range c.Scopes {
-		if !slices.Contains(userScopes, s) {
+		if !oauth.IsUserScope(s) { // those need a user
 			out = append(out, s)
 		}
 	}

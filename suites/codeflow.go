@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 	"github.com/grantbench/grantbench/trace"
 )
 
@@ -197,9 +198,9 @@ func (e *env) codeTokens(ctx context.Context, role flows.Role, opts authOptions)
 func (e *env) refreshTokens(ctx context.Context, role flows.Role, scopes []string) tokenResponse {
 	c := e.client(role)
 	if scopes == nil {
-		scopes = []string{"openid", "offline_access"}
+		scopes = []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
 		for _, s := range c.Scopes {
-			if s != "openid" && s != "offline_access" {
+			if s != oauth.ScopeOpenID && s != oauth.ScopeOfflineAccess {
 				scopes = append(scopes, s)
 			}
 		}

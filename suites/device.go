@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // deniedPollLimit bounds the device flow after the user denied: login, the
@@ -60,7 +61,7 @@ func (e *env) startDevice(ctx context.Context, c *flows.Client) deviceAuthorizat
 
 // poll sends one device access token request (RFC 8628 3.4).
 func (e *env) poll(ctx context.Context, c *flows.Client, deviceCode string) *response {
-	form := url.Values{"grant_type": {flows.DeviceGrantType}, "device_code": {deviceCode}}
+	form := url.Values{"grant_type": {string(oauth.GrantDeviceCode)}, "device_code": {deviceCode}}
 	return e.post(ctx, "device_poll", e.metadata().TokenEndpoint, c, authProfile, form)
 }
 

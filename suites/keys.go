@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // minSecretBits is what a guessable bearer value must at least carry: RFC 6749
@@ -177,7 +178,7 @@ func (e *env) declareKeys() {
 
 		It("T7: codes, refresh tokens, device codes and opaque access tokens carry at least 128 bits, and the access token lifetime is within the profile's bound", check("T7", "rfc6749", "oauch"), func(ctx SpecContext) {
 			samples := map[string][]string{}
-			scopes := []string{"openid", "offline_access"}
+			scopes := []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
 			var lifetimes []time.Duration
 			for range entropySamples {
 				auth, tr := e.codeTokens(ctx, flows.RoleConfidential, authOptions{scopes: scopes})

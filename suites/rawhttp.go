@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 	"github.com/grantbench/grantbench/redact"
 )
 
@@ -201,13 +202,15 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// rfc6749TokenErrors are the token endpoint error codes of RFC 6749 5.2, with
-// the device grant's of RFC 8628 3.5 and invalid_target of RFC 8707.
-var rfc6749TokenErrors = []string{
-	"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-	"unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down",
-	"access_denied", "expired_token", "invalid_target",
-}
+// rfc6749TokenErrors are oauth.TokenErrorCodes as the strings a response
+// carries: RFC 6749 5.2's, with RFC 8628 3.5's and RFC 8707's invalid_target.
+var rfc6749TokenErrors = func() []string {
+	out := make([]string, len(oauth.TokenErrorCodes))
+	for i, c := range oauth.TokenErrorCodes {
+		out[i] = string(c)
+	}
+	return out
+}()
 
 // expectTokenError asserts an RFC 6749 5.2 error response whose error is one of
 // codes: 400 (401 for invalid_client), JSON, a code from the RFC list. Each

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // grantedScopes is the scope of a token response, or what was asked when the
@@ -24,10 +25,10 @@ func (e *env) declareRefresh() {
 	Describe("refresh tokens", Label("refresh"), func() {
 		It("R1: a refresh gives a new access token; the scope may narrow and never widens", check("R1", "rfc6749"), func(ctx SpecContext) {
 			c := e.client(flows.RoleConfidential)
-			asked := []string{"openid", "offline_access"}
+			asked := []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
 			var widen string
 			for _, s := range c.Scopes {
-				if !slices.Contains(asked, s) && !slices.Contains(userScopes, s) {
+				if !slices.Contains(asked, s) && !oauth.IsUserScope(s) {
 					widen = s
 					break
 				}
