@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -53,6 +54,12 @@ func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 // rpVerdicts reads results.json: the IDs of failed checks, and the skip
 // reasons by ID.
 func rpVerdicts(t *testing.T, out string) (failed []string, skipped map[string]string, passed int) {
+	failed, skipped, passed, _ = rpVerdictsWarned(t, out)
+	return failed, skipped, passed
+}
+
+// rpVerdictsWarned is rpVerdicts plus the IDs of checks passed with a warning.
+func rpVerdictsWarned(t *testing.T, out string) (failed []string, skipped map[string]string, passed int, warned []string) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil {
@@ -75,10 +82,17 @@ func rpVerdicts(t *testing.T, out string) (failed []string, skipped map[string]s
 			skipped[id] = s.Failure.Message
 		default:
 			passed++
+			for _, e := range s.ReportEntries {
+				if e.Name == "warning" {
+					warned = append(warned, id)
+					break
+				}
+			}
 		}
 	}
 	slices.Sort(failed)
-	return failed, skipped, passed
+	slices.Sort(warned)
+	return failed, skipped, passed, warned
 }
 
 // TestRPCleanGoApp runs the whole rp catalogue against the clean Go example
@@ -171,4 +185,35 @@ logged_in: {path: /me, text: alice}
 	if code := exitCode(err, &msg); code != exitUnreachable || !strings.Contains(msg.String(), "exit status 4") || !strings.Contains(msg.String(), "cannot reach http://127.0.0.1:") {
 		t.Fatalf("exit %d %q; want exit %d with the exit status and the log tail", code, msg.String(), exitUnreachable)
 	}
+}
+
+// TestRPFastAPIApps pins the verdicts of the two FastAPI example apps: the
+// tutorial-style one passes P0 and fails what it violates (warned where
+// CHECKS.md says a lapse is a warning; skipped where it sends no nonce and
+// never asks userinfo), the verified one passes everything, even --strict.
+func TestRPFastAPIApps(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import fastapi, uvicorn, jwt, requests").Run(); err != nil {
+		t.Skip("python3-fastapi, python3-uvicorn, python3-jwt or python3-requests missing (make test installs them)")
+	}
+	t.Run("tutorial", func(t *testing.T) {
+		out := t.TempDir()
+		code, output := runChild(t, nil, "rp", "--app", filepath.Join("..", "..", "examples", "apps", "fastapi-tutorial", "app.yaml"), "--out", out)
+		failed, skipped, _, warned := rpVerdictsWarned(t, out)
+		wantFailed := []string{"P1", "P13", "P15", "P16", "P17", "P18", "P2", "P4", "P6", "P7"}
+		wantWarned := []string{"P14", "P19", "P3", "P5"}
+		if code != 1 || !slices.Equal(failed, wantFailed) || !slices.Equal(warned, wantWarned) {
+			t.Fatalf("exit %d, failed %v, warned %v; want exit 1, failed %v, warned %v\n%s", code, failed, warned, wantFailed, wantWarned, tail(output, 3000))
+		}
+		if !strings.Contains(skipped["P8"], "no nonce") || !strings.Contains(skipped["P12"], "userinfo") {
+			t.Fatalf("P8 and P12 should be skipped with their reasons: %v", skipped)
+		}
+	})
+	t.Run("verified", func(t *testing.T) {
+		out := t.TempDir()
+		code, output := runChild(t, nil, "rp", "--app", filepath.Join("..", "..", "examples", "apps", "fastapi-verified", "app.yaml"), "--out", out, "--strict")
+		failed, skipped, passed := rpVerdicts(t, out)
+		if code != 0 || len(failed) > 0 || passed != 20 {
+			t.Fatalf("exit %d, failed %v, skipped %v, %d passed; want exit 0 and 20 passed\n%s", code, failed, skipped, passed, tail(output, 3000))
+		}
+	})
 }

@@ -92,16 +92,6 @@ func (e *env) declareChecks() {
 		e.mustLogIn(l, "a JWKS holding a single key without kid, and an ID token without kid in its header",
 			"use the JWKS's only key when the token names no kid (OpenID RP test oidcc-client-test-kid-absent-single-jwks)")
 	})
-	It("P11: a signing key rotated just before signing: the app fetches the JWKS again and logs in", check("P11"), func(ctx SpecContext) {
-		// The app must have cached the JWKS first: a normal login.
-		first := e.loginWith(ctx, "a normal login (to fill the app's JWKS cache)")
-		if !first.loggedIn {
-			Fail("a normal login before the key rotation did not log the user in: " + first.describeEnd())
-		}
-		l := e.loginWith(ctx, "a key rotated before signing", sRotateKey)
-		e.mustLogIn(l, "an ID token signed with a new key (a kid the app has not seen; the JWKS now serves it)",
-			"fetch the JWKS again when a token names an unknown kid, then verify (OpenID RP test oidcc-client-test-signing-key-rotation-just-before-signing)")
-	})
 	It("P12: a userinfo sub that differs from the ID token's is refused", check("P12"), func(ctx SpecContext) {
 		l := e.loginWith(ctx, "userinfo with another sub", sUserinfoOtherSub)
 		if l.obs.UserinfoCalls == 0 {
@@ -275,6 +265,20 @@ func (e *env) declareChecks() {
 		if len(weak) > 0 {
 			e.warn("after a normal login the app's cookies: " + strings.Join(weak, "; ") + ".\nit should: set its session cookie HttpOnly with SameSite=Lax or Strict (and Secure on https) (RFC 6265bis; RFC 9700 4.7).")
 		}
+	})
+
+	// P11 runs last: the key it rotates in stays the mock's signing key, so
+	// an app that never refetches the JWKS (the very bug P11 looks for)
+	// would fail every check after it.
+	It("P11: a signing key rotated just before signing: the app fetches the JWKS again and logs in", check("P11"), func(ctx SpecContext) {
+		// The app must have cached the JWKS first: a normal login.
+		first := e.loginWith(ctx, "a normal login (to fill the app's JWKS cache)")
+		if !first.loggedIn {
+			Fail("a normal login before the key rotation did not log the user in: " + first.describeEnd())
+		}
+		l := e.loginWith(ctx, "a key rotated before signing", sRotateKey)
+		e.mustLogIn(l, "an ID token signed with a new key (a kid the app has not seen; the JWKS now serves it)",
+			"fetch the JWKS again when a token names an unknown kid, then verify (OpenID RP test oidcc-client-test-signing-key-rotation-just-before-signing)")
 	})
 }
 
