@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/catalog"
 	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/trace"
 )
@@ -63,8 +64,8 @@ type CheckResult struct {
 	Message  string
 	Location string // file:line of the failure
 	Duration time.Duration
-	Sources  []Source // from the catalogue, or from the spec's rfc labels
-	Expect   string   // what must happen, from the catalogue
+	Sources  []catalog.Source // from the catalogue, or from the spec's rfc labels
+	Expect   string           // what must happen, from the catalogue
 	Labels   []string
 	// Evidence attached by the spec, redacted.
 	Exchanges   []trace.Exchange
@@ -146,10 +147,10 @@ func NewConformance(reports []types.Report, r *redact.Redactor, baseDir string) 
 // sortChecks orders checks by area as the catalogue does, then by ID.
 func (c *Conformance) sortChecks() {
 	slices.SortStableFunc(c.Checks, func(a, b CheckResult) int {
-		if d := areaRank(a.Area) - areaRank(b.Area); d != 0 {
+		if d := catalog.AreaRank(a.Area) - catalog.AreaRank(b.Area); d != 0 {
 			return d
 		}
-		return CompareCheckIDs(a.ID, b.ID)
+		return catalog.CompareIDs(a.ID, b.ID)
 	})
 }
 
@@ -201,16 +202,16 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *red
 		cr.ID = m[1]
 	} else {
 		for _, l := range labels {
-			if _, ok := LookupCheck(l); ok {
+			if _, ok := catalog.Lookup(l); ok {
 				cr.ID = strings.ToUpper(l)
 				break
 			}
 		}
 	}
-	check, known := LookupCheck(cr.ID)
+	check, known := catalog.Lookup(cr.ID)
 	if !suiteLevel {
 		for _, l := range labels {
-			if isArea(l) {
+			if catalog.IsArea(l) {
 				cr.Area = l
 				break
 			}
@@ -254,11 +255,11 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *red
 
 // sourcesFromLabels links "rfc6749"-style labels of a spec the catalogue does
 // not know.
-func sourcesFromLabels(labels []string) []Source {
-	var out []Source
+func sourcesFromLabels(labels []string) []catalog.Source {
+	var out []catalog.Source
 	for _, l := range labels {
 		if m := rfcLabel.FindStringSubmatch(strings.ToLower(l)); m != nil {
-			out = append(out, Source{Text: "RFC " + m[1], Key: "rfc" + m[1], URL: "https://www.rfc-editor.org/rfc/rfc" + m[1]})
+			out = append(out, catalog.Source{Text: "RFC " + m[1], Key: "rfc" + m[1], URL: "https://www.rfc-editor.org/rfc/rfc" + m[1]})
 		}
 	}
 	return out
@@ -385,35 +386,6 @@ func truncate(s string) string {
 	return s[:cut] + fmt.Sprintf("\n…(truncated: %d bytes in all)", len(s))
 }
 
-// CompareCheckIDs orders check IDs by prefix, then number: AC2 before AC10.
-// It suits slices.SortFunc.
-func CompareCheckIDs(a, b string) int {
-	pa, na := splitID(a)
-	pb, nb := splitID(b)
-	if c := strings.Compare(pa, pb); c != 0 {
-		return c
-	}
-	if na != nb {
-		return na - nb
-	}
-	return strings.Compare(a, b)
-}
-
-func splitID(id string) (string, int) {
-	i := strings.IndexFunc(id, func(r rune) bool { return r >= '0' && r <= '9' })
-	if i < 0 {
-		return id, 0
-	}
-	n := 0
-	for _, r := range id[i:] {
-		if r < '0' || r > '9' {
-			break
-		}
-		n = n*10 + int(r-'0')
-	}
-	return id[:i], n
-}
-
 // AreaSummary is the verdict of one area and the checks behind it.
 type AreaSummary struct {
 	Area    string
@@ -439,7 +411,7 @@ func (c *Conformance) Areas() []AreaSummary {
 		if !ok {
 			i = len(out)
 			index[cr.Area] = i
-			out = append(out, AreaSummary{Area: cr.Area, Title: AreaTitle(cr.Area)})
+			out = append(out, AreaSummary{Area: cr.Area, Title: catalog.AreaTitle(cr.Area)})
 		}
 		a := &out[i]
 		a.Checks = append(a.Checks, cr)

@@ -10,6 +10,4 @@
 //     anything is written, but see RedactGinkgoReports for results.json);
 //   - "screenshot": the path of a PNG file, absolute or relative to the
 //     results file, inlined into the HTML as a data: URI.
-//
-//go:generate go run ./internal/gencatalog -in ../../shared/CHECKS.md -out catalog.go
 package reports

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grantbench/grantbench/catalog"
 	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/redact"
 )
@@ -246,7 +247,7 @@ func mdCode(s string) string {
 	return fence + s + fence
 }
 
-func mdLink(s Source) string {
+func mdLink(s catalog.Source) string {
 	if s.URL == "" {
 		return mdEscape(s.Text)
 	}

@@ -22,6 +22,7 @@ var forbidden = []struct {
 	{"trace", []string{module + "/"}, "the trace is a leaf: flows, runner, suites and reports all read it"},
 	{"redact", []string{module + "/flows", module + "/reports", module + "/suites", module + "/runner", module + "/mockprovider"}, "the redactor is a leaf shared by suites, reports and the CLI"},
 	{"oauth", []string{module + "/"}, "the protocol's vocabulary is a leaf"},
+	{"catalog", []string{module + "/"}, "the check catalogue is a leaf: suites, the mutation matrix and reports read it"},
 	{"loadresult", []string{module + "/", "github.com/prometheus/"}, "load results are read without Prometheus or remote write"},
 	{"reports", []string{"github.com/chromedp/", "github.com/prometheus/", module + "/flows", module + "/runner", module + "/suites", module + "/mockprovider"}, "reports turn saved results into files; they need no browser, metrics or remote write"},
 	{"suites", []string{"gonum.org/v1/plot", module + "/reports"}, "the suites check providers; writing report files is the CLI's business (Options.WriteResults)"},

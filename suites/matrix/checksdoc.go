@@ -23,7 +23,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/catalog"
 )
 
 // Result is what one run of the matrix observed. It holds no timings, so a
@@ -106,12 +106,12 @@ func sortedIDs(ids []string) []string {
 
 func sortedCopy(ids []string) []string {
 	out := slices.Clone(ids)
-	slices.SortFunc(out, reports.CompareCheckIDs)
+	slices.SortFunc(out, catalog.CompareIDs)
 	return out
 }
 
 // DefectChecks maps each defect of the catalogue to the checks naming it.
-func DefectChecks(catalog []reports.Check) map[string][]string {
+func DefectChecks(catalog []catalog.Check) map[string][]string {
 	out := map[string][]string{}
 	for _, c := range catalog {
 		for _, d := range c.Defects {
@@ -123,7 +123,7 @@ func DefectChecks(catalog []reports.Check) map[string][]string {
 
 // Render writes docs/checks.md: every check of the catalogue with its source,
 // its defect modes and whether the matrix caught each.
-func Render(catalog []reports.Check, result Result) []byte {
+func Render(catalog []catalog.Check, result Result) []byte {
 	defects := map[string]DefectRun{}
 	for _, d := range result.Defects {
 		defects[d.Name] = d
@@ -193,7 +193,7 @@ func Render(catalog []reports.Check, result Result) []byte {
 }
 
 // caughtCell says, for one check, whether each of its defects was caught.
-func caughtCell(c reports.Check, defects map[string]DefectRun, cleanPassed map[string]bool) string {
+func caughtCell(c catalog.Check, defects map[string]DefectRun, cleanPassed map[string]bool) string {
 	if c.Area == "rp" {
 		return "— (client-side check, not run by the provider matrix)"
 	}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/catalog"
 )
 
 // TestChecksDocUpToDate fails when docs/checks.md is not what the generator
@@ -15,7 +15,7 @@ func TestChecksDocUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Render(reports.Catalog(), result)
+	want := Render(catalog.All(), result)
 	got, err := os.ReadFile("../../docs/checks.md")
 	if err != nil {
 		t.Fatalf("%v (run `go generate ./suites/matrix`)", err)
@@ -36,7 +36,7 @@ func TestResultCoversCatalogue(t *testing.T) {
 	for _, d := range result.Defects {
 		runs[d.Name] = d
 	}
-	for name, checks := range DefectChecks(reports.Catalog()) {
+	for name, checks := range DefectChecks(catalog.All()) {
 		run, ok := runs[name]
 		switch {
 		case !ok:
@@ -61,7 +61,7 @@ func TestCompareIDs(t *testing.T) {
 // defect says yes, one whose run failed another check too says no, one the
 // result lacks says not run, and a positive check that passed clean says so.
 func TestRenderMarksEachDefect(t *testing.T) {
-	catalog := []reports.Check{
+	catalog := []catalog.Check{
 		{ID: "AC2", Area: "authcode", Expect: "refused", SourceText: "RFC 6749 4.1.2", Defects: []string{"code_reuse"}},
 		{ID: "AC3", Area: "authcode", Expect: "at most one", SourceText: "OAuch", Defects: []string{"code_race", "code_never_run"}},
 		{ID: "D1", Area: "device", Expect: "tokens | more", SourceText: "RFC 8628 3"},

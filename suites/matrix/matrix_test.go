@@ -18,9 +18,9 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/grantbench/grantbench/catalog"
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
-	"github.com/grantbench/grantbench/reports"
 )
 
 // grantbenchBin is the binary TestMain built: Ginkgo runs once per process, so
@@ -157,7 +157,7 @@ func TestMutationMatrix(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), matrixTimeout)
 	defer cancel()
 
-	catalog := reports.Catalog()
+	catalog := catalog.All()
 	named := DefectChecks(catalog)
 	mockDefects := mockprovider.Defects()
 	checkCatalogueAgrees(t, named, mockDefects)

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/catalog"
 )
 
 // TestSourceLabelsMatchTheCatalogue keeps the labels beside the checks in
 // step with CHECKS.md (the catalogue the reports read).
 func TestSourceLabelsMatchTheCatalogue(t *testing.T) {
 	seen := 0
-	for _, c := range reports.Catalog() {
+	for _, c := range catalog.All() {
 		if c.Area != "rp" {
 			continue
 		}

@@ -1,5 +1,5 @@
 // Command gen writes docs/checks.md from the check catalogue (shared/CHECKS.md,
-// compiled into reports.Catalog) and the committed mutation matrix result. Run
+// compiled into catalog.All) and the committed mutation matrix result. Run
 // it through `go generate ./suites/matrix`.
 package main
 
@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/catalog"
 	"github.com/grantbench/grantbench/suites/matrix"
 )
 
@@ -21,7 +21,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gen: -matrix: %v\n", err)
 		os.Exit(1)
 	}
-	if err := os.WriteFile(*outPath, matrix.Render(reports.Catalog(), result), 0o644); err != nil {
+	if err := os.WriteFile(*outPath, matrix.Render(catalog.All(), result), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: -out: %v\n", err)
 		os.Exit(1)
 	}

@@ -1,4 +1,4 @@
-package reports
+package catalog
 
 import (
 	"bytes"
@@ -6,11 +6,11 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/grantbench/grantbench/reports/internal/checksmd"
+	"github.com/grantbench/grantbench/catalog/internal/checksmd"
 )
 
 func TestCatalogIsWellFormed(t *testing.T) {
-	checks := Catalog()
+	checks := All()
 	if len(checks) < 50 {
 		t.Fatalf("catalogue has only %d checks", len(checks))
 	}
@@ -27,7 +27,7 @@ func TestCatalogIsWellFormed(t *testing.T) {
 		if len(c.Sources) == 0 || c.SourceText == "" {
 			t.Errorf("%s has no source", c.ID)
 		}
-		if !isArea(c.Area) || c.Area != checksmd.AreaOf(c.ID) {
+		if !IsArea(c.Area) || c.Area != checksmd.AreaOf(c.ID) {
 			t.Errorf("%s has area %q", c.ID, c.Area)
 		}
 		for _, s := range c.Sources {
@@ -41,17 +41,17 @@ func TestCatalogIsWellFormed(t *testing.T) {
 			t.Errorf("catalogue lacks %s", id)
 		}
 	}
-	ac2, ok := LookupCheck("ac2")
+	ac2, ok := Lookup("ac2")
 	if !ok || ac2.Sources[0].URL != "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2" {
-		t.Errorf("LookupCheck(ac2) = %+v, %v", ac2, ok)
+		t.Errorf("Lookup(ac2) = %+v, %v", ac2, ok)
 	}
-	if _, ok := LookupCheck("ZZ9"); ok {
-		t.Error("LookupCheck found an ID that does not exist")
+	if _, ok := Lookup("ZZ9"); ok {
+		t.Error("Lookup found an ID that does not exist")
 	}
 }
 
 // TestCatalogMatchesShared fails when shared/CHECKS.md changed and catalog.go
-// was not regenerated (`go generate ./reports`). It skips where shared/ is
+// was not regenerated (`go generate ./catalog`). It skips where shared/ is
 // not beside the repository.
 func TestCatalogMatchesShared(t *testing.T) {
 	f, err := os.Open("../../shared/CHECKS.md")
@@ -72,6 +72,6 @@ func TestCatalogMatchesShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Error("catalog.go is out of date with shared/CHECKS.md: run `go generate ./reports`")
+		t.Error("catalog.go is out of date with shared/CHECKS.md: run `go generate ./catalog`")
 	}
 }

@@ -1,4 +1,11 @@
-package reports
+// Package catalog is the check catalogue: every check's ID, area, what is sent
+// and expected, its sources, the mock's defects that must make it fail and the
+// example application's bug switches it must catch. catalog.go is generated from
+// shared/CHECKS.md; the suites label their specs from it, the mutation matrix
+// reads it and reports print it. It imports nothing of grantbench.
+//
+//go:generate go run ./internal/gencatalog -in ../../shared/CHECKS.md -out catalog.go
+package catalog
 
 import "strings"
 
@@ -62,8 +69,8 @@ func AreaTitle(name string) string {
 	return name
 }
 
-// isArea reports whether a label names one of the catalogue's areas.
-func isArea(name string) bool {
+// IsArea reports whether a label names one of the catalogue's areas.
+func IsArea(name string) bool {
 	for _, a := range areas() {
 		if a.Name == name {
 			return true
@@ -72,9 +79,9 @@ func isArea(name string) bool {
 	return false
 }
 
-// areaRank orders areas as the catalogue does; failed suite setup comes
+// AreaRank orders areas as the catalogue does; failed suite setup comes
 // first, since nothing after it means much, and unknown areas last.
-func areaRank(name string) int {
+func AreaRank(name string) int {
 	if name == "suite" {
 		return -1
 	}
@@ -86,13 +93,42 @@ func areaRank(name string) int {
 	return len(areas())
 }
 
-// LookupCheck returns the catalogue row of a check ID such as "AC2".
-func LookupCheck(id string) (Check, bool) {
+// Lookup returns the catalogue row of a check ID such as "AC2".
+func Lookup(id string) (Check, bool) {
 	id = strings.ToUpper(strings.TrimSpace(id))
-	for _, c := range Catalog() {
+	for _, c := range All() {
 		if c.ID == id {
 			return c, true
 		}
 	}
 	return Check{}, false
+}
+
+// CompareIDs orders check IDs by prefix, then number: AC2 before AC10.
+// It suits slices.SortFunc.
+func CompareIDs(a, b string) int {
+	pa, na := splitID(a)
+	pb, nb := splitID(b)
+	if c := strings.Compare(pa, pb); c != 0 {
+		return c
+	}
+	if na != nb {
+		return na - nb
+	}
+	return strings.Compare(a, b)
+}
+
+func splitID(id string) (string, int) {
+	i := strings.IndexFunc(id, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return id, 0
+	}
+	n := 0
+	for _, r := range id[i:] {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return id[:i], n
 }

@@ -1,7 +1,7 @@
 // Command gencatalog turns the check catalogue (shared/CHECKS.md, outside this
-// repository) into reports/catalog.go, so the binary carries every check's area
+// repository) into catalog/catalog.go, so the binary carries every check's area
 // and sources without reading the Markdown at run time. Run through
-// `go generate ./reports`.
+// `go generate ./catalog`.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/grantbench/grantbench/reports/internal/checksmd"
+	"github.com/grantbench/grantbench/catalog/internal/checksmd"
 )
 
 func main() {
