@@ -104,11 +104,12 @@ func writeRPResults(dir string, rep types.Report, r *redact.Redactor) error {
 // rpError maps the outcome of an rp run to the exit codes.
 func rpError(err error, out string, stdout io.Writer) error {
 	var (
-		start  *rpapp.StartError
-		prof   *rpapp.ProfileError
-		config *suites.ConfigError
-		chrome *flows.ChromeMissingError
-		failed *suites.FailedError
+		start   *rpapp.StartError
+		prof    *rpapp.ProfileError
+		config  *suites.ConfigError
+		chrome  *flows.ChromeMissingError
+		failed  *suites.FailedError
+		stopped *rp.StoppedError
 	)
 	reportsLine := func() {
 		if out != "" {
@@ -127,6 +128,9 @@ func rpError(err error, out string, stdout io.Writer) error {
 		return usageErrorf("rp: %v", prof)
 	case errors.As(err, &config):
 		return usageErrorf("rp: %v", config)
+	case errors.As(err, &stopped):
+		reportsLine()
+		return failedErrorf("rp: %v", stopped)
 	case errors.As(err, &failed):
 		reportsLine()
 		return failedErrorf("rp: %v", failed)

@@ -217,3 +217,18 @@ func TestRPFastAPIApps(t *testing.T) {
 		}
 	})
 }
+
+// TestRPStopsWhenP0Fails: an app whose logged_in signal never shows fails P0,
+// and the run stops there (every other check skipped) with exit 1 and the
+// reason, instead of nineteen confusing failures.
+func TestRPStopsWhenP0Fails(t *testing.T) {
+	path := goappProfile(t, "")
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(data), `text: "logged in as alice"`, `text: "welcome, alice"`, 1)), 0o644)
+	out := t.TempDir()
+	code, output := runChild(t, nil, "rp", "--app", path, "--out", out)
+	failed, skipped, _ := rpVerdicts(t, out)
+	if code != 1 || !slices.Equal(failed, []string{"P0"}) || len(skipped) != 19 || !strings.Contains(output, "the run stopped: P0 failed") {
+		t.Fatalf("exit %d, failed %v, %d skipped; want exit 1, [P0], 19 skipped and the reason\n%s", code, failed, len(skipped), tail(output, 2000))
+	}
+}
