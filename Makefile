@@ -4,7 +4,7 @@ BIN     := bin/grantbench
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench lint tools test-tools provider fuzz screenshots
+.PHONY: run test build bench lint tools test-tools provider fuzz screenshots test-rp-matrix
 
 ## run: build and run the main job on the embedded default
 run: build tools
@@ -14,6 +14,11 @@ run: build tools
 test: test-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
+
+## test-rp-matrix: the bug-switch matrix of grantbench rp (each of the Go example
+## app's 20 bug switches must fail exactly its P check; about 9 minutes, so not in make test)
+test-rp-matrix: test-tools
+	GRANTBENCH_RP_MATRIX=1 $(GO) test -count=1 -timeout 20m -run 'TestRPBugSwitchMatrix' ./cmd/grantbench/
 
 ## build: the grantbench binary in bin/
 build:

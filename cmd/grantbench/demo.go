@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,7 +76,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return failedErrorf("demo: interrupted during the conformance run")
 	}
 
-	// 2. A short load run against the same provider.
+	// 2. The client-application checks against the bundled Go example app.
+	rpOut := filepath.Join(o.out, "rp")
+	fmt.Fprintf(stderr, "\ndemo: client-application checks (grantbench rp) against the bundled Go example app\n")
+	rpErr := demoRP(ctx, rpOut, o.noColor, stdout, stderr)
+	if rpErr != nil && !errors.Is(rpErr, errRPChecksFailed) {
+		return rpErr
+	}
+	if ctx.Err() != nil {
+		return failedErrorf("demo: interrupted during the client-application checks")
+	}
+
+	// 3. A short load run against the same provider.
 	fmt.Fprintf(stderr, "\ndemo: load run, %s per scenario\n", o.loadDuration)
 	res, err := demoLoad(ctx, target, o, stderr)
 	if err != nil {
@@ -86,9 +99,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	printSummary(stdout, res, loadPath)
 
-	// 3. Reports from the saved results, exactly as `grantbench report` would make them.
-	in, err := reports.ReadFiles(redact.New(srv.Secrets()...),
-		filepath.Join(o.out, "results.json"), loadPath)
+	// 4. Reports from the saved results, exactly as `grantbench report` would
+	// make them: the provider checks, the client-application checks, the load run.
+	in, err := reports.ReadFiles(redact.New(append(srv.Secrets(), demoAppSecret)...),
+		filepath.Join(o.out, "results.json"), filepath.Join(rpOut, "results.json"), loadPath)
 	if err != nil {
 		return fmt.Errorf("demo: reading results: %w", err)
 	}
@@ -106,6 +120,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch {
 	case conformErr != nil:
 		return failedErrorf("demo: %v", conformErr)
+	case rpErr != nil:
+		return failedErrorf("demo: a client-application check failed (see %s)", filepath.Join(rpOut, "report.html"))
 	case res.Partial:
 		return failedErrorf("demo: load run interrupted; partial result in %s", loadPath)
 	case len(res.Failed()) > 0:
@@ -164,4 +180,103 @@ func demoLoad(ctx context.Context, target *flows.Target, o demoOptions, stderr i
 		return nil, failedErrorf("demo: load run: %v", err)
 	}
 	return res, nil
+}
+
+// demoAppSecret is the bundled Go example app's client secret in the demo's
+// profile; the reports redact it like the mock's own secrets.
+const demoAppSecret = "goapp-secret"
+
+// errRPChecksFailed says the demo's rp run ended with exit 1: checks ran and
+// some failed, which the demo reports at its end like a failed provider check.
+var errRPChecksFailed = errors.New("demo: a client-application check failed")
+
+// selfCommand returns the command line that runs this binary with args: the
+// demo's rp run and the example app it starts are this same binary, so no Go
+// toolchain is needed at run time. Tests, whose binary is not grantbench,
+// replace it with one that re-executes the test binary into run().
+var selfCommand = func(args ...string) (argv, env []string, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append([]string{exe}, args...), nil, nil
+}
+
+// demoRP runs `grantbench rp` against the bundled Go example app (started as
+// `grantbench example-app`) in a child process, because Ginkgo runs its specs
+// once per process and the conformance run has had that turn. Its reports go
+// to out, beside the demo's own.
+func demoRP(ctx context.Context, out string, noColor bool, stdout, stderr io.Writer) error {
+	appArgv, appEnv, err := selfCommand("example-app")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return usageErrorf("demo: --out: %v", err)
+	}
+	profile := demoAppProfile(appArgv, appEnv)
+	profilePath := filepath.Join(out, "goapp.yaml")
+	if err := os.WriteFile(profilePath, []byte(profile), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	rpArgs := []string{"rp", "--app", profilePath, "--out", out}
+	if noColor {
+		rpArgs = append(rpArgs, "--no-color")
+	}
+	argv, env, err := selfCommand(rpArgs...)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit) && exit.ExitCode() == exitFailed:
+		return errRPChecksFailed
+	case errors.As(err, &exit):
+		return fmt.Errorf("demo: grantbench rp against the example app ended with exit %d (see %s)", exit.ExitCode(), filepath.Join(out, "app.log"))
+	default:
+		return fmt.Errorf("demo: grantbench rp: %w", err)
+	}
+}
+
+// demoAppProfile is examples/apps/goapp/app.yaml with the app's command line
+// spelled out (this binary, or the test binary in tests).
+func demoAppProfile(appArgv, appEnv []string) string {
+	var b strings.Builder
+	b.WriteString("# Written by grantbench demo: the bundled Go example app (examples/apps/goapp).\n")
+	b.WriteString("name: goapp\napp:\n  command: [")
+	for i, a := range appArgv {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", a)
+	}
+	b.WriteString("]\n  env:\n")
+	for _, kv := range appEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "    %s: %q\n", k, v)
+	}
+	b.WriteString(`    ISSUER: "{{issuer}}"
+    CLIENT_ID: "{{client_id}}"
+    CLIENT_SECRET: "{{client_secret}}"
+    AUTH_METHOD: client_secret_basic
+    REDIRECT_URI: "{{redirect_uri}}"
+    PORT: "{{port}}"
+  ready: /healthz
+client:
+  client_id: goapp
+  client_secret: ` + demoAppSecret + `
+  auth_method: client_secret_basic
+  redirect_uri: "{{base_url}}/callback"
+login: /login
+logged_in:
+  path: /me
+  text: "logged in as alice"
+`)
+	return b.String()
 }

@@ -13,6 +13,19 @@ import (
 // TestDemoWritesEveryOutput runs the main job end to end (in a child process:
 // Ginkgo runs once per process) with a one-second load run, and checks what it
 // leaves in the output folder and prints.
+// The demo runs `grantbench rp` and the example app as this binary; in tests
+// that is the test binary, re-executed into run() as runChild does.
+func init() {
+	selfCommand = func(args ...string) ([]string, []string, error) {
+		encoded, err := json.Marshal(args)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{os.Args[0], "-test.run=^TestConformChild$", "-test.count=1"},
+			[]string{conformChildEnv + "=" + string(encoded)}, nil
+	}
+}
+
 func TestDemoWritesEveryOutput(t *testing.T) {
 	out := t.TempDir()
 	// Only the error-rate threshold: a test asserts behaviour, not speed.
@@ -66,13 +79,30 @@ func TestDemoWritesEveryOutput(t *testing.T) {
 		t.Errorf("conformance: %d checks passed, want the whole catalogue against the clean mock", passed)
 	}
 
+	// The client-application checks ran against the bundled Go app: every P
+	// check passed (or was skipped with its reason), and the combined junit
+	// carries them beside the provider checks.
+	rpFailed, rpSkipped, rpPassed := rpVerdicts(t, filepath.Join(out, "rp"))
+	if len(rpFailed) != 0 || rpPassed+len(rpSkipped) != 20 || rpPassed < 15 {
+		t.Errorf("rp against the Go example app: failed %v, skipped %v, %d passed; want all 20 passed or skipped", rpFailed, rpSkipped, rpPassed)
+	}
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{`"AC1`, `"P0`, `"P19`} {
+		if !strings.Contains(string(junit), id) {
+			t.Errorf("junit.xml has no test case starting %s", id)
+		}
+	}
+
 	// The demo's secrets never reach its outputs in full.
 	for _, name := range []string{"junit.xml", "results.json", "report.html", "summary.md"} {
 		raw, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{"demo-secret", "legacy-secret", "wonderland"} {
+		for _, secret := range []string{"demo-secret", "legacy-secret", "wonderland", demoAppSecret} {
 			if strings.Contains(string(raw), secret) {
 				t.Errorf("%s contains the secret %q", name, secret)
 			}
