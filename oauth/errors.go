@@ -1,7 +1,5 @@
 package oauth
 
-import "slices"
-
 // ErrorCode is the "error" member of an OAuth 2.0 error response.
 type ErrorCode string
 
@@ -74,9 +72,19 @@ var TokenErrorCodes = []ErrorCode{
 	AccessDenied, ExpiredToken, InvalidTarget,
 }
 
+// registered indexes ErrorCodes: the runner asks Registered for every
+// error response it labels, so a lookup, not a scan.
+var registered = func() map[ErrorCode]bool {
+	m := make(map[ErrorCode]bool, len(ErrorCodes))
+	for _, c := range ErrorCodes {
+		m[c] = true
+	}
+	return m
+}()
+
 // Registered reports whether code is one of ErrorCodes.
 func Registered(code string) bool {
-	return slices.Contains(ErrorCodes, ErrorCode(code))
+	return registered[ErrorCode(code)]
 }
 
 // String returns the code as it goes on the wire.
