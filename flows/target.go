@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/grantbench/grantbench/internal/yamlenv"
 )
 
 // Role names a client of the target profile by what it is used for.
@@ -365,7 +367,7 @@ func parseTarget(data []byte, dir string) (*Target, error) {
 			}
 		}
 	}
-	if err := expandNode(&root, ""); err != nil {
+	if err := expandProfileEnv(&root); err != nil {
 		return nil, err
 	}
 	// Decoding the tree keeps the document's lines, so a type error leads back
@@ -455,67 +457,6 @@ func pathAtLine(n *yaml.Node, line int, path string) string {
 		return path
 	}
 	return ""
-}
-
-var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// expandNode replaces ${VAR} references in every scalar under n. path is the
-// dotted field path of n, used in error messages.
-func expandNode(n *yaml.Node, path string) error {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := path
-			if n.Kind == yaml.SequenceNode {
-				p = fmt.Sprintf("%s[%d]", path, i)
-			}
-			if err := expandNode(c, p); err != nil {
-				return err
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			p := key
-			if path != "" {
-				p = path + "." + key
-			}
-			if err := expandNode(n.Content[i+1], p); err != nil {
-				return err
-			}
-		}
-	case yaml.ScalarNode:
-		if !strings.Contains(n.Value, "$") {
-			return nil
-		}
-		var missing string
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			if ref == "$$" {
-				return "$"
-			}
-			m := envRef.FindStringSubmatch(ref)
-			if v, ok := os.LookupEnv(m[1]); ok {
-				return v
-			}
-			if m[2] != "" {
-				return m[3]
-			}
-			if missing == "" {
-				missing = m[1]
-			}
-			return ""
-		})
-		if missing != "" {
-			return &ProfileError{Field: path, Err: fmt.Errorf("environment variable %s is not set", missing)}
-		}
-		// An expanded value is data, never YAML syntax: keep it a string so
-		// "${PORT}" giving "8080" still decodes into a string field.
-		if n.Tag == "" || n.Tag == "!" {
-			n.Tag = "!!str"
-		}
-		n.Style = yaml.DoubleQuotedStyle
-	}
-	return nil
 }
 
 // normalize fills defaults and validates, naming the field of each problem.
@@ -673,4 +614,16 @@ func MockTarget(issuer, adminToken string) *Target {
 		t.Features.KeyRotation = true
 	}
 	return t
+}
+
+// expandProfileEnv expands ${VAR} references by the rules every profile
+// shares (internal/yamlenv), naming the field of an unset variable.
+func expandProfileEnv(root *yaml.Node) error {
+	var missing *yamlenv.MissingError
+	if err := yamlenv.Expand(root, ""); errors.As(err, &missing) {
+		return &ProfileError{Field: missing.Field, Err: missing}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

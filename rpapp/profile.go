@@ -21,6 +21,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/grantbench/grantbench/internal/yamlenv"
 )
 
 // Profile is an application profile (see the README's `grantbench rp`).
@@ -149,7 +151,7 @@ func Parse(data []byte, dir string) (*Profile, error) {
 	if err := strict.Decode(&Profile{}); err != nil {
 		return nil, fieldError(&root, err)
 	}
-	if err := expandEnv(&root, ""); err != nil {
+	if err := expandProfileEnv(&root); err != nil {
 		return nil, err
 	}
 	p := &Profile{Dir: dir}
@@ -218,65 +220,6 @@ func pathAtLine(n *yaml.Node, line int, path, key string) string {
 		}
 	}
 	return ""
-}
-
-var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// expandEnv replaces ${VAR} references in every scalar under n, as target
-// profiles do (flows.LoadTarget).
-func expandEnv(n *yaml.Node, path string) error {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := path
-			if n.Kind == yaml.SequenceNode {
-				p = fmt.Sprintf("%s[%d]", path, i)
-			}
-			if err := expandEnv(c, p); err != nil {
-				return err
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			p := n.Content[i].Value
-			if path != "" {
-				p = path + "." + p
-			}
-			if err := expandEnv(n.Content[i+1], p); err != nil {
-				return err
-			}
-		}
-	case yaml.ScalarNode:
-		if !strings.Contains(n.Value, "$") {
-			return nil
-		}
-		var missing string
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			if ref == "$$" {
-				return "$"
-			}
-			m := envRef.FindStringSubmatch(ref)
-			if v, ok := os.LookupEnv(m[1]); ok {
-				return v
-			}
-			if m[2] != "" {
-				return m[3]
-			}
-			if missing == "" {
-				missing = m[1]
-			}
-			return ""
-		})
-		if missing != "" {
-			return &ProfileError{Field: path, Err: fmt.Errorf("environment variable %s is not set", missing)}
-		}
-		// An expanded value is data, never YAML syntax.
-		if n.Tag == "" || n.Tag == "!" {
-			n.Tag = "!!str"
-		}
-		n.Style = yaml.DoubleQuotedStyle
-	}
-	return nil
 }
 
 var templateRef = regexp.MustCompile(`\{\{\s*([^{}\s]*)\s*\}\}`)
@@ -443,4 +386,16 @@ func (p *Profile) Render(v Values) (*Rendered, error) {
 		r.Env = append(r.Env, k+"="+render(s, vals))
 	}
 	return r, nil
+}
+
+// expandProfileEnv expands ${VAR} references by the rules every profile
+// shares (internal/yamlenv), naming the field of an unset variable.
+func expandProfileEnv(root *yaml.Node) error {
+	var missing *yamlenv.MissingError
+	if err := yamlenv.Expand(root, ""); errors.As(err, &missing) {
+		return &ProfileError{Field: missing.Field, Err: missing}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
