@@ -222,6 +222,12 @@ func TestVerifierKeyRotation(t *testing.T) {
 		if _, err := v.verify(ctx, sign(t, "RS256", k1, "k1", goodClaims()), vNonce); err != nil {
 			t.Fatalf("bugs %q, first token: %v", bugs, err)
 		}
+		// go-oidc's RemoteKeySet signals a fetch's waiters before it stores the
+		// keys and frees the in-flight slot (oidc/jwks.go:209-226, v3.21.0), so
+		// a verify right after the first can join that finished fetch and see
+		// the old set. Real logins are seconds apart; give the goroutine its
+		// moment here so the test judges the refetch, not that race.
+		time.Sleep(100 * time.Millisecond)
 		jwks.set(publicJWK(k1, "k1"), publicJWK(k2, "k2"))
 		_, err := v.verify(ctx, sign(t, "RS256", k2, "k2", goodClaims()), vNonce)
 		if (err != nil) != bugs.Has(BugCacheJWKSForever) {
