@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // defaultCodeLifetime is what the expiry check waits out when the profile does
@@ -24,11 +25,11 @@ const defaultCodeLifetime = 10 * time.Minute
 // error page of the provider's own; never a code or a token. A state in the
 // error redirect must be the one sent; whether it comes back at all is B8's and
 // AC15's to check, not every refusal's.
-func expectAuthorizationRefused(r *response, redirectURI, state string, codes ...string) {
+func expectAuthorizationRefused(r *response, redirectURI, state string, codes ...oauth.ErrorCode) {
 	if params, ok := redirectParams(r, redirectURI); ok {
 		Expect(params.Has("code")).To(BeFalse(), "the refused request must not yield a code")
 		Expect(params.Has("access_token")).To(BeFalse(), "the refused request must not yield a token")
-		Expect(params.Get("error")).To(BeElementOf(codes), "error of the redirect; got %s", r.describe())
+		Expect(params.Get("error")).To(BeElementOf(wireCodes(codes)), "error of the redirect; got %s", r.describe())
 		if params.Has("state") {
 			Expect(params.Get("state")).To(Equal(state), "the error redirect's state is the one sent")
 		}
@@ -58,7 +59,7 @@ func (e *env) declareAuthCode() {
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
 			first := expectTokenResponse(e.redeem(ctx, c, auth, nil), "first redemption")
 			second := e.redeem(ctx, c, auth, nil)
-			expectTokenError(second, "invalid_grant")
+			expectTokenError(second, oauth.InvalidGrant)
 
 			// RFC 6749 4.1.2: the tokens of the first redemption SHOULD be revoked.
 			// A SHOULD is reported, not failed.
@@ -76,7 +77,7 @@ func (e *env) declareAuthCode() {
 			}
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
 			e.passTime(ctx, lifetime, "the authorization code")
-			expectTokenError(e.redeem(ctx, c, auth, nil), "invalid_grant")
+			expectTokenError(e.redeem(ctx, c, auth, nil), oauth.InvalidGrant)
 		})
 
 		It("AC5: a code redeemed by another client gets invalid_grant or invalid_client", check("AC5", "rfc6749"), func(ctx SpecContext) {
@@ -96,13 +97,13 @@ func (e *env) declareAuthCode() {
 				Skip("the target profile has no public or other client distinct from the confidential one")
 			}
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
-			expectTokenError(e.redeem(ctx, thief, auth, nil), "invalid_grant", "invalid_client")
+			expectTokenError(e.redeem(ctx, thief, auth, nil), oauth.InvalidGrant, oauth.InvalidClient)
 		})
 
 		It("AC6: a token request whose redirect_uri differs from the authorization request's gets invalid_grant", check("AC6", "rfc6749"), func(ctx SpecContext) {
 			c := e.client(flows.RoleConfidential)
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
-			expectTokenError(e.redeem(ctx, c, auth, url.Values{"redirect_uri": {otherRedirectURI(auth.RedirectURI)}}), "invalid_grant")
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"redirect_uri": {otherRedirectURI(auth.RedirectURI)}}), oauth.InvalidGrant)
 		})
 
 		It("AC7: an S256 challenge redeemed without code_verifier gets invalid_grant", check("AC7", "rfc7636"), func(ctx SpecContext) {
@@ -110,13 +111,13 @@ func (e *env) declareAuthCode() {
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
 			Expect(auth.CodeVerifier).NotTo(BeEmpty(), "the flow sent a PKCE challenge")
 			// A missing parameter may also be reported as invalid_request.
-			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {""}}), "invalid_grant", "invalid_request")
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {""}}), oauth.InvalidGrant, oauth.InvalidRequest)
 		})
 
 		It("AC8: a wrong code_verifier gets invalid_grant", check("AC8", "rfc7636"), func(ctx SpecContext) {
 			c := e.client(flows.RoleConfidential)
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{})
-			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {oauth2.GenerateVerifier()}}), "invalid_grant")
+			expectTokenError(e.redeem(ctx, c, auth, url.Values{"code_verifier": {oauth2.GenerateVerifier()}}), oauth.InvalidGrant)
 		})
 
 		It("AC10: code_challenge_method=plain, or a code_verifier under 43 characters, is refused", check("AC10", "rfc7636", "rfc9700"), func(ctx SpecContext) {
@@ -129,13 +130,13 @@ func (e *env) declareAuthCode() {
 			verifier := oauth2.GenerateVerifier()
 			params.Set("code_challenge", verifier)
 			params.Set("code_challenge_method", "plain")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
 
 			By("a 42-character code_verifier")
 			short := oauth2.GenerateVerifier()[:42]
 			auth := e.authorization(ctx, flows.RoleConfidential, authOptions{verifier: short})
 			r := e.redeem(ctx, e.client(flows.RoleConfidential), auth, nil)
-			expectTokenError(r, "invalid_request", "invalid_grant")
+			expectTokenError(r, oauth.InvalidRequest, oauth.InvalidGrant)
 		})
 
 		It("AC11: a public client without code_challenge gets invalid_request", check("AC11", "rfc7636", "rfc9700"), func(ctx SpecContext) {
@@ -146,7 +147,7 @@ func (e *env) declareAuthCode() {
 			params, _ := authParams(c, c.RedirectURI)
 			params.Del("code_challenge")
 			params.Del("code_challenge_method")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
 		})
 
 		It("AC14: a missing or unknown response_type gets invalid_request or unsupported_response_type", check("AC14", "rfc6749"), func(ctx SpecContext) {
@@ -154,17 +155,17 @@ func (e *env) declareAuthCode() {
 			By("no response_type")
 			params, _ := authParams(c, c.RedirectURI)
 			params.Del("response_type")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request", "unsupported_response_type")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest, oauth.UnsupportedResponseType)
 
 			By("an unknown response_type")
 			params, _ = authParams(c, c.RedirectURI)
 			params.Set("response_type", "grantbench_unknown")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "unsupported_response_type", "invalid_request")
+			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.UnsupportedResponseType, oauth.InvalidRequest)
 		})
 
 		It("AC15: a user who denies consent is sent back with access_denied and the state", check("AC15", "rfc6749", "browser"), func(ctx SpecContext) {
 			oauthErr, res := e.authorizationError(ctx, flows.RoleConfidential, authOptions{forceBrowser: true, deny: true})
-			Expect(oauthErr.Code).To(Equal("access_denied"), "error of the redirect after a denial")
+			Expect(oauthErr.Code).To(Equal(oauth.AccessDenied.String()), "error of the redirect after a denial")
 			Expect(res.Authorization).NotTo(BeNil(), "the denial reached the redirect URI")
 			Expect(oauthErr.Params.Get("state")).To(Equal(res.Authorization.State), "the error redirect carries the state sent")
 			Expect(oauthErr.Params.Has("code")).To(BeFalse(), "no code after a denial")

@@ -59,7 +59,7 @@ func (e *env) declareClient() {
 			c := e.confidential(e.target.ServiceRole())
 			header := http.Header{"Authorization": {basicAuth(c.ClientID, c.ClientSecret+"-wrong")}}
 			r := e.postRaw(ctx, "token", e.metadata().TokenEndpoint, header, clientCredentialsForm(c).Encode())
-			expectTokenError(r, "invalid_client")
+			expectTokenError(r, oauth.InvalidClient)
 			Expect(r.Status).To(Equal(http.StatusUnauthorized), "status; got %s", r.describe())
 			Expect(r.Header.Get("WWW-Authenticate")).NotTo(BeEmpty(), "WWW-Authenticate header on 401 (RFC 6749 5.2)")
 		})
@@ -70,13 +70,13 @@ func (e *env) declareClient() {
 			form.Set("client_id", c.ClientID)
 			form.Set("client_secret", c.ClientSecret+"-wrong")
 			r := e.post(ctx, "token", e.metadata().TokenEndpoint, nil, authNone, form)
-			expectTokenError(r, "invalid_client")
+			expectTokenError(r, oauth.InvalidClient)
 
 			unknown := clientCredentialsForm(c)
 			unknown.Set("client_id", "grantbench-unknown-client")
 			unknown.Set("client_secret", c.ClientSecret)
 			r = e.post(ctx, "token", e.metadata().TokenEndpoint, nil, authNone, unknown)
-			expectTokenError(r, "invalid_client")
+			expectTokenError(r, oauth.InvalidClient)
 		})
 
 		It("C4: a grant type the client is not allowed gets unauthorized_client", check("C4", "rfc6749"), func(ctx SpecContext) {
@@ -85,7 +85,7 @@ func (e *env) declareClient() {
 				// only, so no provider may allow them to a public client. One
 				// that cannot authenticate may be turned away as invalid_client.
 				r := e.post(ctx, "token", e.metadata().TokenEndpoint, public, authClientID, url.Values{"grant_type": {"client_credentials"}})
-				expectTokenError(r, "unauthorized_client", "invalid_client")
+				expectTokenError(r, oauth.UnauthorizedClient, oauth.InvalidClient)
 				return
 			}
 			// Without a public client: the confidential client runs the code
@@ -96,10 +96,10 @@ func (e *env) declareClient() {
 				Skip("the confidential client is also the legacy client, allowed the password grant, and the profile has no public client")
 			}
 			form := url.Values{"grant_type": {"password"}, "username": {e.target.User.Username}, "password": {e.target.User.Password}}
-			codes := []string{"unauthorized_client"}
+			codes := []oauth.ErrorCode{oauth.UnauthorizedClient}
 			if gts := e.metadata().GrantTypesSupported; len(gts) > 0 && !slices.Contains(gts, "password") {
 				// A provider without the password grant at all may say so instead.
-				codes = append(codes, "unsupported_grant_type")
+				codes = append(codes, oauth.UnsupportedGrantType)
 			}
 			expectTokenError(e.token(ctx, c, form), codes...)
 		})
@@ -107,7 +107,7 @@ func (e *env) declareClient() {
 		It("C5: an unknown grant_type gets unsupported_grant_type", check("C5", "rfc6749"), func(ctx SpecContext) {
 			c := e.confidential(e.target.ServiceRole())
 			r := e.token(ctx, c, url.Values{"grant_type": {"urn:grantbench:unknown-grant"}})
-			expectTokenError(r, "unsupported_grant_type")
+			expectTokenError(r, oauth.UnsupportedGrantType)
 		})
 
 		It("C6: a scope beyond the client's gets invalid_scope", check("C6", "rfc6749"), func(ctx SpecContext) {
@@ -115,7 +115,7 @@ func (e *env) declareClient() {
 			form := clientCredentialsForm(c)
 			form.Set("scope", strings.TrimSpace(form.Get("scope")+" "+unknownScope))
 			r := e.token(ctx, c, form)
-			expectTokenError(r, "invalid_scope")
+			expectTokenError(r, oauth.InvalidScope)
 		})
 
 		It("C7: GET on the token endpoint, or credentials in the query, are refused", check("C7", "rfc6749"), func(ctx SpecContext) {
@@ -147,13 +147,13 @@ func (e *env) declareClient() {
 			endpoint := e.metadata().TokenEndpoint
 
 			By("no grant_type")
-			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "scope=x"), "invalid_request")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "scope=x"), oauth.InvalidRequest)
 
 			By("bad percent-encoding")
-			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&scope=%zz"), "invalid_request")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&scope=%zz"), oauth.InvalidRequest)
 
 			By("grant_type sent twice (RFC 6749 3.2)")
-			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&grant_type=client_credentials"), "invalid_request")
+			expectTokenError(e.postRaw(ctx, "token", endpoint, auth, "grant_type=client_credentials&grant_type=client_credentials"), oauth.InvalidRequest)
 
 			By("a 1 MiB body")
 			big := "grant_type=client_credentials&pad=" + strings.Repeat("a", 1<<20)
@@ -171,7 +171,7 @@ func (e *env) declareClient() {
 			Expect(r.Status).To(BeNumerically(">=", 400), "a 1 MiB body is refused; got %s", r.describe())
 			Expect(r.Status).To(BeNumerically("<", 500), "never a 5xx; got %s", r.describe())
 			if r.Status != http.StatusRequestEntityTooLarge {
-				expectTokenError(r, "invalid_request")
+				expectTokenError(r, oauth.InvalidRequest)
 			}
 		})
 

@@ -101,7 +101,7 @@ func (e *env) declareDevice() {
 		It("D2: polling before approval gets authorization_pending", check("D2", "rfc8628"), func(ctx SpecContext) {
 			c := e.deviceClient()
 			da := e.startDevice(ctx, c)
-			expectTokenError(e.poll(ctx, c, da.DeviceCode), "authorization_pending")
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), oauth.AuthorizationPending)
 		})
 
 		It("D3: polling faster than the interval gets slow_down", check("D3", "rfc8628"), func(ctx SpecContext) {
@@ -109,12 +109,12 @@ func (e *env) declareDevice() {
 			da := e.startDevice(ctx, c)
 			Expect(da.Interval).To(BeNumerically(">", 0), "interval")
 			first := e.poll(ctx, c, da.DeviceCode)
-			expectTokenError(first, "authorization_pending", "slow_down")
-			if first.str("error") == "slow_down" {
+			expectTokenError(first, oauth.AuthorizationPending, oauth.SlowDown)
+			if first.str("error") == oauth.SlowDown.String() {
 				return
 			}
 			// The second poll comes well within the interval of the first.
-			expectTokenError(e.poll(ctx, c, da.DeviceCode), "slow_down")
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), oauth.SlowDown)
 		})
 
 		It("D4: a user who denies on the verification page makes the poll answer access_denied", check("D4", "rfc8628", "browser"), func(ctx SpecContext) {
@@ -122,14 +122,14 @@ func (e *env) declareDevice() {
 			_, err := e.deviceFlow(ctx, true, true)
 			var oauthErr *flows.OAuthError
 			Expect(errors.As(err, &oauthErr)).To(BeTrue(), "want an OAuth error from the poll after a denial; got %v", err)
-			Expect(oauthErr.Code).To(Equal("access_denied"), "poll error after a denial")
+			Expect(oauthErr.Code).To(Equal(oauth.AccessDenied.String()), "poll error after a denial")
 		})
 
 		It("D5: polling after expires_in gets expired_token", check("D5", "rfc8628"), func(ctx SpecContext) {
 			c := e.deviceClient()
 			da := e.startDevice(ctx, c)
 			e.passTime(ctx, da.ExpiresIn, "the device code")
-			expectTokenError(e.poll(ctx, c, da.DeviceCode), "expired_token")
+			expectTokenError(e.poll(ctx, c, da.DeviceCode), oauth.ExpiredToken)
 		})
 
 		It("D6: a device code used again after tokens were issued is refused", check("D6", "rfc8628"), func(ctx SpecContext) {
@@ -139,7 +139,7 @@ func (e *env) declareDevice() {
 			Expect(res.Device).NotTo(BeNil(), "the device authorization response")
 			r := e.poll(ctx, c, res.Device.DeviceCode)
 			Expect(hasMember(r, "access_token")).To(BeFalse(), "no second token for a used device code; got %s", r.describe())
-			expectTokenError(r, "invalid_grant", "expired_token", "access_denied")
+			expectTokenError(r, oauth.InvalidGrant, oauth.ExpiredToken, oauth.AccessDenied)
 		})
 	})
 }

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // userinfo calls the userinfo endpoint with an access token.
@@ -71,7 +72,7 @@ func (e *env) declareExpiry() {
 			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
 			r := e.revoke(ctx, c, tr.RefreshToken, "refresh_token")
 			Expect(r.Status).To(Equal(http.StatusOK), "revocation; got %s", r.describe())
-			expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
+			expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), oauth.InvalidGrant)
 			// RFC 7009 2.1: its access tokens SHOULD go inactive too. A SHOULD is
 			// reported, not failed.
 			if e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != "" {

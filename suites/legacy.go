@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // legacyClient returns the client allowed the legacy grants, skipping unless the
@@ -39,13 +40,13 @@ func (e *env) declareLegacy() {
 			By("a client not allowed the password grant")
 			c := e.notLegacy()
 			form := url.Values{"grant_type": {"password"}, "username": {e.target.User.Username}, "password": {e.target.User.Password}}
-			codes := []string{"unauthorized_client"}
+			codes := []oauth.ErrorCode{oauth.UnauthorizedClient}
 			if gts := e.metadata().GrantTypesSupported; len(gts) > 0 && !slices.Contains(gts, "password") {
-				codes = append(codes, "unsupported_grant_type")
+				codes = append(codes, oauth.UnsupportedGrantType)
 			}
 			if c.ClientSecret == "" {
 				// A public client cannot authenticate; it may be turned away as such.
-				codes = append(codes, "invalid_client")
+				codes = append(codes, oauth.InvalidClient)
 			}
 			expectTokenError(e.token(ctx, c, form), codes...)
 
@@ -62,7 +63,7 @@ func (e *env) declareLegacy() {
 			By("a wrong password")
 			legacy := e.client(flows.RoleLegacy)
 			wrong := url.Values{"grant_type": {"password"}, "username": {e.target.User.Username}, "password": {e.target.User.Password + "-wrong"}}
-			expectTokenError(e.token(ctx, legacy, wrong), "invalid_grant")
+			expectTokenError(e.token(ctx, legacy, wrong), oauth.InvalidGrant)
 		})
 
 		It("L2: response_type=token is refused to a client not allowed it; where allowed the token comes in the fragment with the state", check("L2", "rfc6749", "rfc9700"), func(ctx SpecContext) {
@@ -77,7 +78,7 @@ func (e *env) declareLegacy() {
 			if p, ok := redirectParams(r, c.RedirectURI); ok {
 				Expect(p.Has("access_token")).To(BeFalse(), "no access token for a client not allowed the implicit grant")
 			}
-			expectAuthorizationRefused(r, c.RedirectURI, params.Get("state"), "unauthorized_client", "unsupported_response_type")
+			expectAuthorizationRefused(r, c.RedirectURI, params.Get("state"), oauth.UnauthorizedClient, oauth.UnsupportedResponseType)
 
 			if !e.target.Features.Implicit || !e.target.HasClient(flows.RoleLegacy) {
 				AddReportEntry("skipped part", "the profile claims no implicit grant (features.implicit, clients.legacy): the allowed case was not checked")

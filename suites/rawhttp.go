@@ -204,23 +204,28 @@ func cloneValues(v url.Values) url.Values {
 
 // rfc6749TokenErrors are oauth.TokenErrorCodes as the strings a response
 // carries: RFC 6749 5.2's, with RFC 8628 3.5's and RFC 8707's invalid_target.
-var rfc6749TokenErrors = func() []string {
-	out := make([]string, len(oauth.TokenErrorCodes))
-	for i, c := range oauth.TokenErrorCodes {
+var rfc6749TokenErrors = wireCodes(oauth.TokenErrorCodes)
+
+// wireCodes are codes as the strings a response carries: gomega compares a
+// decoded "error" member with these, and a typed oauth.ErrorCode would never
+// equal a string there.
+func wireCodes(codes []oauth.ErrorCode) []string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
 		out[i] = string(c)
 	}
 	return out
-}()
+}
 
 // expectTokenError asserts an RFC 6749 5.2 error response whose error is one of
 // codes: 400 (401 for invalid_client), JSON, a code from the RFC list. Each
 // property is its own assertion so the failure names it.
-func expectTokenError(r *response, codes ...string) {
+func expectTokenError(r *response, codes ...oauth.ErrorCode) {
 	Expect(r.Status).To(BeNumerically(">=", 400), "want an error status; got %s", r.describe())
 	Expect(r.Status).To(BeNumerically("<", 500), "an error must be a 4xx, never a 5xx; got %s", r.describe())
 	Expect(r.isJSON()).To(BeTrue(), "error response Content-Type must be application/json; got %s", r.describe())
-	Expect(r.str("error")).To(BeElementOf(codes), "error code; got %s", r.describe())
-	if !slices.Contains(codes, "invalid_client") {
+	Expect(r.str("error")).To(BeElementOf(wireCodes(codes)), "error code; got %s", r.describe())
+	if !slices.Contains(codes, oauth.InvalidClient) {
 		Expect(r.Status).To(Equal(http.StatusBadRequest), "RFC 6749 5.2 errors other than invalid_client answer 400; got %s", r.describe())
 	}
 }

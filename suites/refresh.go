@@ -62,7 +62,7 @@ func (e *env) declareRefresh() {
 				Expect(grantedScopes(got, append(slices.Clone(granted), widen))).NotTo(ContainElement(widen),
 					"scope %q was not in the original grant and must not be added by a refresh (RFC 6749 6)", widen)
 			} else {
-				expectTokenError(wide, "invalid_scope")
+				expectTokenError(wide, oauth.InvalidScope)
 			}
 		})
 
@@ -73,7 +73,7 @@ func (e *env) declareRefresh() {
 				Skip("the profile's other client is the confidential client itself")
 			}
 			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
-			expectTokenError(e.refresh(ctx, other, tr.RefreshToken, ""), "invalid_grant", "invalid_client", "unauthorized_client")
+			expectTokenError(e.refresh(ctx, other, tr.RefreshToken, ""), oauth.InvalidGrant, oauth.InvalidClient, oauth.UnauthorizedClient)
 		})
 
 		It("R3: a confidential client refreshing without authenticating gets invalid_client", check("R3", "rfc6749"), func(ctx SpecContext) {
@@ -81,7 +81,7 @@ func (e *env) declareRefresh() {
 			tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
 			form := map[string][]string{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}
 			r := e.post(ctx, "refresh", e.metadata().TokenEndpoint, c, authClientID, form)
-			expectTokenError(r, "invalid_client")
+			expectTokenError(r, oauth.InvalidClient)
 		})
 
 		It("R4: a rotated refresh token replayed is refused and revokes the whole token family", check("R4", "rfc9700"), func(ctx SpecContext) {
@@ -93,10 +93,10 @@ func (e *env) declareRefresh() {
 			Expect(rotated.RefreshToken != tr.RefreshToken).To(BeTrue(), "the new refresh token differs from the old")
 
 			By("replaying the rotated-out refresh token")
-			expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
+			expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), oauth.InvalidGrant)
 
 			By("using the newest refresh token of the family after the replay")
-			expectTokenError(e.refresh(ctx, c, rotated.RefreshToken, ""), "invalid_grant")
+			expectTokenError(e.refresh(ctx, c, rotated.RefreshToken, ""), oauth.InvalidGrant)
 		})
 
 		It("R6: a refresh after the refresh token's lifetime, or after its revocation, gets invalid_grant", check("R6", "rfc6749", "rfc7009"), func(ctx SpecContext) {
@@ -113,13 +113,13 @@ func (e *env) declareRefresh() {
 				tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
 				r := e.revoke(ctx, c, tr.RefreshToken, "refresh_token")
 				Expect(r.Status).To(Equal(200), "revocation; got %s", r.describe())
-				expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
+				expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), oauth.InvalidGrant)
 			}
 			if canExpire {
 				By("after the refresh token's lifetime")
 				tr := e.refreshTokens(ctx, flows.RoleConfidential, nil)
 				e.passTime(ctx, lifetime, "the refresh token")
-				expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), "invalid_grant")
+				expectTokenError(e.refresh(ctx, c, tr.RefreshToken, ""), oauth.InvalidGrant)
 			}
 		})
 	})

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // The authorization-request checks of RFC 6749 3.1 and RFC 9700 that need more
@@ -96,7 +97,7 @@ func (e *env) declareAuthorizationSecurity() {
 			}
 			auth := expectCode(res, err, "authorization request without code_challenge")
 			r := e.redeem(ctx, c, auth, url.Values{"code_verifier": {oauth2.GenerateVerifier()}})
-			expectTokenError(r, "invalid_grant", "invalid_request")
+			expectTokenError(r, oauth.InvalidGrant, oauth.InvalidRequest)
 		})
 
 		It("AC12: an unknown authorization request parameter is ignored and the flow succeeds", check("AC12", "rfc6749"), func(ctx SpecContext) {
@@ -114,7 +115,7 @@ func (e *env) declareAuthorizationSecurity() {
 				By(name + " sent twice")
 				params, _ := authParams(c, c.RedirectURI)
 				params[name] = []string{params.Get(name), params.Get(name)}
-				expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), "invalid_request")
+				expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
 			}
 		})
 	})
