@@ -57,7 +57,7 @@ func DeviceCode(ctx context.Context, t *Target, opts DeviceOptions) (*Result, er
 		return r.done(err)
 	}
 	tok, err := r.pollDevice(ctx, da.DeviceCode)
-	if code := ErrorCode(err); code == "authorization_pending" || code == "slow_down" {
+	if code := oauth.ErrorCode(ErrorCode(err)); code == oauth.AuthorizationPending || code == oauth.SlowDown {
 		conf := oauthConfig(r.md, r.client, nil, "")
 		tok, err = conf.DeviceAccessToken(r.deviceCtx(ctx, "device_poll"), da, deviceClientAuth(r.client)...)
 		err = classifyTokenError("device_poll", err, r.rec.takeTransportErr())
