@@ -474,6 +474,13 @@ func TestRPObservations(t *testing.T) {
 	if trs := f.p.RPObservations("demo").TokenRequests; len(trs) != 2 || trs[1].Status != http.StatusUnauthorized || trs[1].ErrorCode != "invalid_client" {
 		t.Errorf("refused token request not recorded: %+v", trs)
 	}
+	// client_credentials (what load runs send by the thousand) is not an
+	// application login's grant: neither its success nor its refusal is kept.
+	f.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}}, "demo", "demo-secret")
+	f.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}}, "demo", "wrong-secret")
+	if trs := f.p.RPObservations("demo").TokenRequests; len(trs) != 2 {
+		t.Errorf("client_credentials requests recorded: %+v", trs)
+	}
 	f.p.ResetRPObservations("demo")
 	l = rpCodeFlow(t, f, rpDemo)
 	obs = f.p.RPObservations("demo")

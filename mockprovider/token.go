@@ -36,11 +36,14 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	noStore = !p.defect(client, dNoCacheHeaders)
 	now := p.now()
-	watch := p.rpWatchToken(w, r, client, form, now) // observations for `grantbench rp` (rpobserve.go)
-	defer watch.done()
-	w = watch
-	var resp tokenResponse
 	grantType := form.Get("grant_type")
+	var watch *rpTokenWatch // observations for `grantbench rp` (rpobserve.go)
+	if rpObservedGrant(grantType) {
+		watch = p.rpWatchToken(w, r, client, form, now)
+		defer watch.done()
+		w = watch
+	}
+	var resp tokenResponse
 	if p.rpTokenStimulus(w, r, client, grantType, noStore) {
 		return
 	}
