@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/url"
 
+	"github.com/onsi/ginkgo/v2/types"
+
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
 )
@@ -50,7 +53,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErrorf("conform: %v", err)
 	}
 
-	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, WriteResults: reports.WriteGinkgoResults, Defects: opts.defects,
+	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,
 		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
 		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL}
 	if opts.target != "" {
@@ -60,8 +63,25 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		runOpts.Target = target
 	}
+	var out *outputDir
+	if opts.out != "" {
+		var err error
+		if out, err = prepareOutDir("conform", "--out", opts.out); err != nil {
+			return err
+		}
+		runOpts.WriteResults = func(dir string, reps []types.Report, r *redact.Redactor) error {
+			return out.write(func(dir string) error { return reports.WriteGinkgoResults(dir, reps, r) })
+		}
+	}
 	_, err := suites.Run(ctx, runOpts)
-	return conformError(err, opts.out, stdout)
+	if out == nil {
+		return conformError(err, "", stdout)
+	}
+	out.notice(stderr)
+	if err := conformError(err, out.Dir(), stdout); err != nil {
+		return err
+	}
+	return out.problem()
 }
 
 // conformError maps the outcome of a run to the exit codes DESIGN.md fixes.

@@ -74,6 +74,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err // bad usage, or --help
 	}
 	defer run.closeMetrics()
+	if run.outDir, err = prepareOutDir("load", "--out", run.out); err != nil {
+		return err // before the run: a result nobody can save is not worth running
+	}
 	res, err := run.execute(ctx, stderr)
 	if err != nil {
 		return err
@@ -89,6 +92,7 @@ type loadRun struct {
 	shard       runner.Shard
 	targetLabel string
 	metrics     *runner.MetricsServer // nil without --metrics-addr
+	outDir      *outputDir            // --out, checked before the run
 }
 
 // parseLoad turns the command line into a loadRun; nil with a nil error is --help.
@@ -332,10 +336,14 @@ func (r *loadRun) closeMetrics() {
 // report writes the result and its summary, keeps /metrics up for --linger,
 // and returns the run's verdict.
 func (r *loadRun) report(ctx context.Context, res *loadresult.Result, stdout, stderr io.Writer) error {
-	path := filepath.Join(r.out, "load.json")
-	if werr := res.WriteFile(path); werr != nil {
-		return fmt.Errorf("load: %w", werr)
+	var path string
+	if werr := r.outDir.write(func(dir string) error {
+		path = filepath.Join(dir, "load.json")
+		return res.WriteFile(path)
+	}); werr != nil {
+		return werr
 	}
+	r.outDir.notice(stderr)
 	printSummary(stdout, res, path)
 
 	if r.linger > 0 && ctx.Err() == nil {
@@ -358,7 +366,7 @@ func (r *loadRun) report(ctx context.Context, res *loadresult.Result, stdout, st
 	if allTransportFailures(res) {
 		return unreachableErrorf("load: no iteration got a response from %s (see %s)", r.targetLabel, path)
 	}
-	return nil
+	return r.outDir.problem()
 }
 
 // buildPlan builds the run's plan from --scenario or from the flag form.

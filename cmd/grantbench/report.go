@@ -60,6 +60,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if countStdout(o.html, o.markdown, o.junit) > 1 {
 		return usageErrorf("report: only one output can go to stdout (-)")
 	}
+	for _, f := range []struct{ flag, path string }{{"-o", o.html}, {"--markdown", o.markdown}, {"--junit", o.junit}} {
+		if err := prepareOutFile("report", f.flag, f.path); err != nil {
+			return err
+		}
+	}
 	in, err := reports.ReadFiles(redact.New(), files...)
 	if err != nil {
 		return usageErrorf("report: %v", err)
@@ -71,8 +76,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	out := reports.Files{HTML: o.html, Markdown: o.markdown, JUnit: o.junit}
-	if err := reports.WriteFiles(in, out, reports.HTMLOptions{Version: version}, stdout); err != nil {
+	written, problem, err := writeFiles("report", []string{o.html, o.markdown, o.junit}, func(p []string) error {
+		return reports.WriteFiles(in, reports.Files{HTML: p[0], Markdown: p[1], JUnit: p[2]}, reports.HTMLOptions{Version: version}, stdout)
+	})
+	if err != nil {
 		return err
 	}
 	// With a report on stdout, the summary goes to stderr to keep stdout clean.
@@ -81,12 +88,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		msgs = stderr
 	}
 	fmt.Fprintln(msgs, in.Summary())
-	for _, name := range []string{o.html, o.markdown, o.junit} {
+	for _, name := range written {
 		if name != "" && name != "-" {
 			fmt.Fprintln(msgs, "wrote", name)
 		}
 	}
-	return nil
+	return problem
 }
 
 func reportFlags(o *reportOptions, stderr io.Writer) *flag.FlagSet {
@@ -126,6 +133,9 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	if *outPath == "" {
 		return usageErrorf("report merge: -o must name a file")
 	}
+	if err := prepareOutFile("report merge", "-o", *outPath); err != nil {
+		return err
+	}
 	results := make([]*loadresult.Result, 0, len(files))
 	for _, f := range files {
 		r, err := loadresult.ReadResult(f)
@@ -138,10 +148,11 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("report merge: %v", err)
 	}
-	if err := merged.WriteFile(*outPath); err != nil {
+	written, problem, err := writeFiles("report merge", []string{*outPath}, func(p []string) error { return merged.WriteFile(p[0]) })
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(results), *outPath,
+	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(results), written[0],
 		reports.Input{Load: merged}.Summary())
 	if failed := merged.Failed(); len(failed) > 0 {
 		var names []string
@@ -150,7 +161,7 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 		}
 		return failedErrorf("report merge: threshold breached on the merged result: %s", strings.Join(names, ", "))
 	}
-	return nil
+	return problem
 }
 
 func countStdout(names ...string) int {

@@ -81,10 +81,27 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("rp: %v", err)
 	}
-	_, err = rp.Run(ctx, rp.Options{Profile: profile, LabelFilter: opts.labelFilter, OutDir: opts.out,
+	runOpts := rp.Options{Profile: profile, LabelFilter: opts.labelFilter, OutDir: opts.out,
 		BrowserURL: opts.browserURL, Strict: opts.strict, Verbose: opts.verbose,
-		NoColor: opts.noColor || !isTerminal(stdout), WriteResults: writeRPResults})
-	return rpError(err, opts.out, stdout)
+		NoColor: opts.noColor || !isTerminal(stdout)}
+	var out *outputDir
+	if opts.out != "" {
+		if out, err = prepareOutDir("rp", "--out", opts.out); err != nil {
+			return err
+		}
+		runOpts.WriteResults = func(dir string, rep types.Report, r *redact.Redactor) error {
+			return out.write(func(dir string) error { return writeRPResults(dir, rep, r) })
+		}
+	}
+	_, err = rp.Run(ctx, runOpts)
+	if out == nil {
+		return rpError(err, "", stdout)
+	}
+	out.notice(stderr)
+	if err := rpError(err, out.Dir(), stdout); err != nil {
+		return err
+	}
+	return out.problem()
 }
 
 // writeRPResults writes results.json and junit.xml as conform does, then
