@@ -1,15 +1,15 @@
 // Package catalog is the check catalogue: every check's ID, area, what is sent
 // and expected, its sources, the mock's defects that must make it fail and the
 // example application's bug switches it must catch. catalog.go is generated from
-// shared/CHECKS.md; the suites label their specs from it, the mutation matrix
+// catalog/CHECKS.md; the suites label their specs from it, the mutation matrix
 // reads it and reports print it. It imports nothing of grantbench.
 //
-//go:generate go run ./internal/gencatalog -in ../../shared/CHECKS.md -out catalog.go
+//go:generate go run ./internal/gencatalog -in CHECKS.md -out catalog.go
 package catalog
 
 import "strings"
 
-// Check is one row of the check catalogue (shared/CHECKS.md).
+// Check is one row of the check catalogue (catalog/CHECKS.md).
 type Check struct {
 	ID         string // "AC2"
 	Area       string // "authcode", "redirect", ... (the label suites use)

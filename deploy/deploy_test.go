@@ -25,7 +25,7 @@ import (
 	"github.com/grantbench/grantbench/runner/grants"
 )
 
-// ourMetrics are the runner's metric names (DESIGN.md); histograms add the classic
+// ourMetrics are the runner's metric names (runner/metrics.go); histograms add the classic
 // suffixes.
 var ourMetrics = []string{
 	runner.MetricRequests, runner.MetricRequestDuration, runner.MetricServiceTime, runner.MetricFlowDuration,

@@ -73,7 +73,7 @@ type Config struct {
 	Clients []Client `yaml:"clients"`
 	Users   []User   `yaml:"users"`
 
-	// Defects are defect modes (shared/CHECKS.md) on for the whole provider;
+	// Defects are defect modes (catalog/CHECKS.md) on for the whole provider;
 	// Client.Defects turns them on for one client. Off by default.
 	Defects []string `yaml:"defects"`
 	// Faults make endpoints slow, failing or dropping connections.

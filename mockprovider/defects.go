@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// A defect mode breaks exactly one behaviour that a check of shared/CHECKS.md
+// A defect mode breaks exactly one behaviour that a check of catalog/CHECKS.md
 // verifies, so that the harness can prove the check fails when the provider
 // misbehaves. Each is switched on for the whole provider or for one client;
 // the code that implements a behaviour asks p.defect(client, id) at the one
@@ -84,7 +84,7 @@ const (
 
 // DefectInfo describes one defect mode.
 type DefectInfo struct {
-	// Name is the defect column of shared/CHECKS.md.
+	// Name is the defect column of catalog/CHECKS.md.
 	Name string `json:"name"`
 	// Checks are the IDs of the checks it must make fail.
 	Checks []string `json:"checks"`

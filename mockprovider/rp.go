@@ -2,7 +2,7 @@ package mockprovider
 
 // This file is the mock's side of `grantbench rp` (issue 11): stimuli, the
 // bad responses the provider gives one client application so that the P
-// checks of shared/CHECKS.md can see whether the application refuses them.
+// checks of catalog/CHECKS.md can see whether the application refuses them.
 // Unlike defects (defects.go), which break a provider behaviour for every
 // token of a client, a stimulus is aimed at a relying party's login: the
 // ID-token stimuli bend only the ID token of the authorization_code grant,
@@ -66,7 +66,7 @@ const (
 // RPStimulusInfo describes one stimulus.
 type RPStimulusInfo struct {
 	Name RPStimulus `json:"name"`
-	// Check is the ID of the P check of shared/CHECKS.md it serves.
+	// Check is the ID of the P check of catalog/CHECKS.md it serves.
 	Check string `json:"check"`
 	// Effect says what the provider does to the client with it on.
 	Effect string `json:"effect"`

@@ -9,7 +9,8 @@ import (
 	"github.com/grantbench/grantbench/loadresult"
 )
 
-// Metric names, exactly as DESIGN.md fixes them.
+// Metric names; dashboards and alerts depend on them, so they are part of the
+// interface (deploy/grafana, the package doc).
 const (
 	MetricRequests        = "grantbench_requests_total"
 	MetricRequestDuration = "grantbench_request_duration_seconds"

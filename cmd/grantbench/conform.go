@@ -84,7 +84,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return out.problem()
 }
 
-// conformError maps the outcome of a run to the exit codes DESIGN.md fixes.
+// conformError maps the outcome of a run to the exit codes (main.go).
 func conformError(err error, out string, stdout io.Writer) error {
 	var (
 		unreachable *suites.UnreachableError

@@ -34,7 +34,7 @@ func register(name, summary string, run func(ctx context.Context, args []string,
 	commands[name] = command{summary: summary, run: run}
 }
 
-// Exit codes, as DESIGN.md fixes them.
+// Exit codes, as the README and every command's -h give them.
 const (
 	exitOK          = 0
 	exitFailed      = 1 // a check failed or a threshold was breached

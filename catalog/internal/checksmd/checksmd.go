@@ -1,4 +1,4 @@
-// Package checksmd parses the check catalogue (shared/CHECKS.md) into check rows:
+// Package checksmd parses the check catalogue (catalog/CHECKS.md) into check rows:
 // ID, area, what is sent, what must happen, sources (with links to the RFC
 // sections) and defect modes. The catalog package embeds its output as a
 // generated Go table, so reading the Markdown happens only at generate time.

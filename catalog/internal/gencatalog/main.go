@@ -1,4 +1,4 @@
-// Command gencatalog turns the check catalogue (shared/CHECKS.md, outside this
+// Command gencatalog turns the check catalogue (catalog/CHECKS.md, in this
 // repository) into catalog/catalog.go, so the binary carries every check's area
 // and sources without reading the Markdown at run time. Run through
 // `go generate ./catalog`.
@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "../../shared/CHECKS.md", "the check catalogue")
+	in := flag.String("in", "CHECKS.md", "the check catalogue")
 	out := flag.String("out", "catalog.go", "the Go file to write")
 	flag.Parse()
 	if err := run(*in, *out); err != nil {

@@ -1,4 +1,4 @@
-// Command gen writes docs/checks.md from the check catalogue (shared/CHECKS.md,
+// Command gen writes docs/checks.md from the check catalogue (catalog/CHECKS.md,
 // compiled into catalog.All) and the committed mutation matrix result. Run
 // it through `go generate ./suites/matrix`.
 package main
