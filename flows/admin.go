@@ -58,6 +58,31 @@ func (t *Target) AdminClient() (*AdminClient, error) {
 	return NewAdminClient(base, token, t.HTTPClient()), nil
 }
 
+// CheckAdminToken reports a profile that claims a feature needing the admin
+// API (features.admin_clock, features.key_rotation) while the API's token is
+// empty, typically because admin.token_env names a variable that is not set.
+// Such a profile is a configuration error, found before a run: otherwise
+// every check using the feature fails with "is VAR set?". Profiles that
+// claim neither feature need no token.
+func (t *Target) CheckAdminToken() error {
+	var field string
+	switch {
+	case t.Features.AdminClock:
+		field = "features.admin_clock"
+	case t.Features.KeyRotation:
+		field = "features.key_rotation"
+	default:
+		return nil
+	}
+	if t.Admin == nil || t.AdminToken() != "" {
+		return nil // no admin section is refused when the profile is parsed
+	}
+	if t.Admin.TokenEnv != "" {
+		return &ProfileError{Field: field, Err: fmt.Errorf("needs the admin API token, but the environment variable %s (admin.token_env) is not set: set it to the provider's admin token (grantbench provider --admin-token), or set the feature to false", t.Admin.TokenEnv)}
+	}
+	return &ProfileError{Field: field, Err: errors.New("needs the admin API token, but admin.token is empty")}
+}
+
 // ClockState is the provider's clock as the admin API reports it.
 type ClockState struct {
 	Now    time.Time `json:"now"`

@@ -61,6 +61,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return usageErrorf("conform: %v", err)
 		}
+		if err := target.CheckAdminToken(); err != nil {
+			return usageErrorf("conform: %s: %v", opts.target, err)
+		}
 		runOpts.Target = target
 	}
 	var out *outputDir

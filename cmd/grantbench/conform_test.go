@@ -240,3 +240,24 @@ func TestConformConsoleShowsNoSecrets(t *testing.T) {
 		t.Errorf("the console output shows %q", m)
 	}
 }
+
+// TestConformAdminFeatureWithoutToken: the README's `conform --target
+// examples/targets/mock.yaml` without GRANTBENCH_ADMIN_TOKEN used to run and
+// fail 12 checks with "is GRANTBENCH_ADMIN_TOKEN set?"; a profile claiming
+// admin_clock without its token is a configuration error, before any check.
+func TestConformAdminFeatureWithoutToken(t *testing.T) {
+	t.Setenv("GRANTBENCH_ADMIN_TOKEN", "")
+	// Nothing listens here: the profile must be refused before discovery.
+	t.Setenv("GRANTBENCH_ISSUER", "http://127.0.0.1:1")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"conform", "--target", filepath.Join("..", "..", "examples", "targets", "mock.yaml"),
+		"--out", t.TempDir(), "--no-color"}, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != exitUsage {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitUsage, stderr.String())
+	}
+	for _, want := range []string{"features.admin_clock", "GRANTBENCH_ADMIN_TOKEN", "mock.yaml"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not name %s:\n%s", want, stderr.String())
+		}
+	}
+}
