@@ -47,7 +47,11 @@ func clientHint(r *http.Request, form url.Values) string {
 }
 
 func (p *Provider) authenticate(r *http.Request, form url.Values) (*Client, *oauthError) {
-	_, hasHeader := r.Header["Authorization"]
+	authHeaders, hasHeader := r.Header["Authorization"]
+	if len(authHeaders) > 1 {
+		// Which one would count is a guess a proxy may make differently.
+		return nil, invalidRequest("the Authorization header is sent more than once")
+	}
 	bodySecret, hasBodySecret := form["client_secret"]
 	// An empty client_secret is the same as none (some clients send one).
 	hasBodySecret = hasBodySecret && bodySecret[0] != ""

@@ -39,6 +39,26 @@ func TestFaults(t *testing.T) {
 	if _, _, _, err := get("/userinfo"); err == nil {
 		t.Fatal("drop fault: got an answer")
 	}
+	// Both are counted: the error by its code and status class, the drop
+	// (net/http's client sends a GET again once when its connection is
+	// dropped, so every userinfo request the provider saw was dropped).
+	stats := f.p.Stats()
+	if stats["errors"]["server_error"] != 1 || stats["responses"]["jwks:5xx"] != 1 {
+		t.Errorf("error fault not counted: server_error %d, jwks:5xx %d", stats["errors"]["server_error"], stats["responses"]["jwks:5xx"])
+	}
+	if n := stats["dropped"]["userinfo"]; n == 0 || n != stats["requests"]["userinfo"] {
+		t.Errorf("drop fault: %d userinfo requests, %d counted as dropped", stats["requests"]["userinfo"], n)
+	}
+	// A code outside the registered ones is counted as "other".
+	if put(`{"faults": [{"endpoint": "jwks", "error_rate": 1, "error_code": "made_up"}]}`) != 200 {
+		t.Fatal("PUT /admin/faults refused")
+	}
+	if resp, _, _, err := get("/jwks"); err != nil || resp.StatusCode != 503 {
+		t.Fatalf("custom error fault: %v", err)
+	}
+	if n := f.p.Stats()["errors"]["other"]; n != 1 {
+		t.Errorf("made_up error counted %d times under other, want 1", n)
+	}
 	// The admin API stays reachable under a "*" fault.
 	if resp, _ := adminCall(t, f, http.MethodGet, "/admin/faults", testAdminToken, ""); resp.StatusCode != 200 {
 		t.Fatal("admin API blocked by a fault")

@@ -32,6 +32,9 @@ func (p *Provider) readForm(r *http.Request) (url.Values, *oauthError) {
 	if r.URL.RawQuery != "" {
 		return nil, invalidRequest("parameters must be sent in the request body, not the URL query")
 	}
+	if len(r.Header["Content-Type"]) > 1 {
+		return nil, invalidRequest("the Content-Type header is sent more than once")
+	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("the body must be application/x-www-form-urlencoded")

@@ -3,7 +3,6 @@ package mockprovider
 import (
 	"net/http"
 
-	"github.com/grantbench/grantbench/oauth"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -15,8 +14,16 @@ import (
 var (
 	providerRequestsDesc = prometheus.NewDesc("grantbench_provider_requests_total",
 		"Requests the mock provider received, by endpoint.", []string{"endpoint"}, nil)
+	providerResponsesDesc = prometheus.NewDesc("grantbench_provider_responses_total",
+		"Responses the mock provider sent, by endpoint and HTTP status class.", []string{"endpoint", "status_class"}, nil)
+	providerDroppedDesc = prometheus.NewDesc("grantbench_provider_dropped_total",
+		"Requests whose connection the mock provider closed without an answer (drop faults, reset stimuli), by endpoint.", []string{"endpoint"}, nil)
+	providerAbandonedDesc = prometheus.NewDesc("grantbench_provider_abandoned_total",
+		"Requests the client gave up on before the mock provider answered, by endpoint.", []string{"endpoint"}, nil)
+	providerRefusedDesc = prometheus.NewDesc("grantbench_provider_server_refused_total",
+		"Requests the mock provider's HTTP server answered or cut before routing them (headers too large, malformed framing, unfinished requests).", nil, nil)
 	providerErrorsDesc = prometheus.NewDesc("grantbench_provider_errors_total",
-		"OAuth error responses the mock provider sent, by RFC error code.", []string{"oauth_error"}, nil)
+		"OAuth error responses the mock provider sent, by RFC error code (\"other\" for codes outside the registered ones).", []string{"oauth_error"}, nil)
 	providerIssuedDesc = prometheus.NewDesc("grantbench_provider_issued_total",
 		"Tokens and codes the mock provider issued, by kind.", []string{"kind"}, nil)
 	providerGrantsDesc = prometheus.NewDesc("grantbench_provider_grants_total",
@@ -32,7 +39,8 @@ type metricsCollector struct{ p *Provider }
 var _ prometheus.Collector = metricsCollector{}
 
 func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{providerRequestsDesc, providerErrorsDesc, providerIssuedDesc, providerGrantsDesc, providerStateDesc} {
+	for _, d := range []*prometheus.Desc{providerRequestsDesc, providerResponsesDesc, providerDroppedDesc,
+		providerAbandonedDesc, providerRefusedDesc, providerErrorsDesc, providerIssuedDesc, providerGrantsDesc, providerStateDesc} {
 		ch <- d
 	}
 }
@@ -41,9 +49,15 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := &c.p.counters
 	for i, name := range endpointNames {
 		ch <- prometheus.MustNewConstMetric(providerRequestsDesc, prometheus.CounterValue, float64(counts.requests[i].Load()), name)
+		ch <- prometheus.MustNewConstMetric(providerDroppedDesc, prometheus.CounterValue, float64(counts.dropped[i].Load()), name)
+		ch <- prometheus.MustNewConstMetric(providerAbandonedDesc, prometheus.CounterValue, float64(counts.abandoned[i].Load()), name)
+		for j, class := range statusClasses {
+			ch <- prometheus.MustNewConstMetric(providerResponsesDesc, prometheus.CounterValue, float64(counts.responses[i][j].Load()), name, class)
+		}
 	}
-	for i, code := range oauth.ErrorCodes {
-		ch <- prometheus.MustNewConstMetric(providerErrorsDesc, prometheus.CounterValue, float64(counts.errors[i].Load()), string(code))
+	ch <- prometheus.MustNewConstMetric(providerRefusedDesc, prometheus.CounterValue, float64(counts.refusedByServer()))
+	for i := range counts.errors {
+		ch <- prometheus.MustNewConstMetric(providerErrorsDesc, prometheus.CounterValue, float64(counts.errors[i].Load()), errorLabel(i))
 	}
 	for i, name := range issuedNames {
 		ch <- prometheus.MustNewConstMetric(providerIssuedDesc, prometheus.CounterValue, float64(counts.issued[i].Load()), name)

@@ -35,6 +35,12 @@ func TestMetricsEndpointCountsRequestsIssuanceAndErrors(t *testing.T) {
 		`grantbench_provider_grants_total{grant_type="client_credentials"} 1`,
 		`grantbench_provider_issued_total{kind="access_token"} 1`,
 		`grantbench_provider_errors_total{oauth_error="invalid_client"} 1`,
+		`grantbench_provider_errors_total{oauth_error="other"} 0`,
+		`grantbench_provider_responses_total{endpoint="token",status_class="2xx"} 1`,
+		`grantbench_provider_responses_total{endpoint="token",status_class="4xx"} 1`,
+		`grantbench_provider_dropped_total{endpoint="token"} 0`,
+		`grantbench_provider_abandoned_total{endpoint="token"} 0`,
+		`grantbench_provider_server_refused_total 0`,
 		`grantbench_provider_state_entries{kind=`,
 	} {
 		if !strings.Contains(text, want) {

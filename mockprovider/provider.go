@@ -196,9 +196,21 @@ func (p *Provider) now() time.Time {
 
 // ServeHTTP routes a request to its endpoint, under the endpoint's fault
 // if one is set.
-func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	endpoint, handler := p.route(r.URL.Path)
 	p.counters.countRequest(endpoint)
+	w := &countingWriter{ResponseWriter: rw}
+	defer p.countOutcome(endpoint, w, r)
+	if len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1) {
+		// RFC 9112 6.1: a request with both Content-Length and
+		// Transfer-Encoding (or an HTTP/1.0 one with Transfer-Encoding) may
+		// be a smuggling attempt, and the server must close the connection
+		// after answering it. net/http drops both headers before the handler
+		// sees them, so every chunked and every HTTP/1.0 request closes its
+		// connection: browsers and OAuth clients send form bodies with a
+		// Content-Length over HTTP/1.1 and lose nothing.
+		w.Header().Set("Connection", "close")
+	}
 	if endpoint == endpointAdmin || endpoint == endpointMetrics {
 		handler(w, r) // faults never block the admin API that lifts them, nor monitoring
 		return

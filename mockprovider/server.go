@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,6 +39,22 @@ type Server struct {
 	// connections that have spoken (all of them, under load) skip it.
 	silentCount atomic.Int64
 }
+
+// ListenError means the server could not listen on Addr: the port is in
+// use, the address is not this host's, a low port needs privileges.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	if errors.Is(e.Err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("mockprovider: listen on %s: the address is in use (another process listens there; choose another port, or 0 for any free one)", e.Addr)
+	}
+	return fmt.Sprintf("mockprovider: listen on %s: %v", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // TLSConfig turns on HTTPS for StartLocalTLS.
 type TLSConfig struct {
@@ -68,7 +85,7 @@ func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConf
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("mockprovider: listen on %s: %w", addr, err)
+		return nil, &ListenError{Addr: addr, Err: err}
 	}
 	scheme := "http"
 	if certs != nil {
@@ -88,7 +105,7 @@ func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConf
 		issuer:   cfg.Issuer,
 		listener: ln,
 		http: &http.Server{
-			Handler:           p,
+			Handler:           dispatchCounter{p},
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -98,7 +115,7 @@ func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConf
 		done:   make(chan struct{}),
 		silent: map[net.Conn]time.Time{},
 	}
-	s.http.ConnState = s.trackSilent
+	s.http.ConnState = s.connState
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -140,6 +157,25 @@ func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
 // Done is closed when the server has stopped serving.
 func (s *Server) Done() <-chan struct{} { return s.done }
+
+// dispatchCounter counts the requests net/http hands the provider, to tell
+// them from the ones it started to read (connState): the difference is what
+// net/http refused or cut by itself.
+type dispatchCounter struct{ p *Provider }
+
+func (d dispatchCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.p.counters.serverDispatched.Add(1)
+	d.p.ServeHTTP(w, r)
+}
+
+// connState counts every request net/http starts to read (a connection turns
+// active once it has read a byte of one) and tracks the silent connections.
+func (s *Server) connState(c net.Conn, state http.ConnState) {
+	if state == http.StateActive {
+		s.provider.counters.serverRead.Add(1)
+	}
+	s.trackSilent(c, state)
+}
 
 // trackSilent keeps the set of connections that have sent nothing yet.
 func (s *Server) trackSilent(c net.Conn, state http.ConnState) {

@@ -14,6 +14,10 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.methodNotAllowed(w, "GET, POST")
 		return
 	}
+	if len(r.Header["Authorization"]) > 1 {
+		p.bearerError(w, http.StatusBadRequest, oauth.InvalidRequest, "the Authorization header is sent more than once")
+		return
+	}
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		p.bearerError(w, http.StatusUnauthorized, "", "")

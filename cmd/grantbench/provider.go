@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/grantbench/grantbench/mockprovider"
@@ -24,6 +25,7 @@ type providerOptions struct {
 	alg           string
 	accessToken   string
 	adminToken    string
+	adminFile     string
 	tlsCert       string
 	tlsKey        string
 	tlsSelfSigned bool
@@ -46,7 +48,8 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.configFile, "config", "", "provider configuration YAML `file` (default: the embedded demo config)")
 	fs.StringVar(&o.alg, "alg", "", "signing algorithm: RS256 or ES256 (overrides the config)")
 	fs.StringVar(&o.accessToken, "access-token", "", "access-token format: jwt or opaque (overrides the config)")
-	fs.StringVar(&o.adminToken, "admin-token", "", "turn on the admin API under /admin/, guarded by this bearer `token`")
+	fs.StringVar(&o.adminToken, "admin-token", "", "turn on the admin API under /admin/, guarded by this bearer `token` (visible to ps: prefer --admin-token-file or $"+adminTokenEnv+")")
+	fs.StringVar(&o.adminFile, "admin-token-file", "", "read the admin API's bearer token from the first line of this `file`")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert")
 	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS with a certificate generated at start")
@@ -60,6 +63,10 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		printDefects(stdout)
 		return nil
 	}
+	adminSource, err := o.resolveAdminToken(os.Getenv)
+	if err != nil {
+		return err
+	}
 	cfg, tlsCfg, err := o.config()
 	if err != nil {
 		return err
@@ -71,18 +78,21 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.verbose {
 		opts = append(opts, mockprovider.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
 	}
-	if !isLoopback(o.addr) {
-		fmt.Fprintf(stderr, "grantbench provider: WARNING: %s is not a loopback address; the demo clients, secrets and user are public values, so anyone who can reach it can get tokens\n", o.addr)
+	for _, warning := range exposureWarnings(o.addr, o.adminToken != "") {
+		fmt.Fprintf(stderr, "grantbench provider: WARNING: %s\n", warning)
 	}
 	srv, err := mockprovider.StartLocalTLS(ctx, o.addr, cfg, tlsCfg, opts...)
 	if err != nil {
-		var fe *mockprovider.FieldError
-		if errors.As(err, &fe) {
+		var (
+			fe *mockprovider.FieldError
+			le *mockprovider.ListenError
+		)
+		if errors.As(err, &fe) || errors.As(err, &le) {
 			return usageErrorf("provider: %v", err)
 		}
 		return err
 	}
-	printProviderBanner(stdout, srv, o.adminToken != "")
+	printProviderBanner(stdout, srv, adminSource)
 	select {
 	case <-ctx.Done():
 	case <-srv.Done():
@@ -123,9 +133,6 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 			return cfg, nil, usageErrorf("provider: --defect: %v", err)
 		}
 	}
-	if o.adminToken != "" && len(o.adminToken) < 8 {
-		return cfg, nil, usageErrorf("provider: --admin-token: must be at least 8 characters")
-	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return cfg, nil, usageErrorf("provider: --addr: %v", err)
 	}
@@ -146,6 +153,43 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 	return cfg, tlsCfg, nil
 }
 
+// adminTokenEnv names the environment variable the admin token may come from.
+const adminTokenEnv = "GRANTBENCH_ADMIN_TOKEN"
+
+// resolveAdminToken sets o.adminToken from --admin-token, --admin-token-file
+// or $GRANTBENCH_ADMIN_TOKEN (at most one flag; the variable when neither is
+// given) and returns where it came from for the banner ("" when off). A file
+// or the environment keeps the token out of the process list.
+func (o *providerOptions) resolveAdminToken(getenv func(string) string) (string, error) {
+	source := ""
+	switch {
+	case o.adminToken != "" && o.adminFile != "":
+		return "", usageErrorf("provider: --admin-token and --admin-token-file: give one of them")
+	case o.adminToken != "":
+		source = "--admin-token"
+	case o.adminFile != "":
+		data, err := os.ReadFile(o.adminFile)
+		if err != nil {
+			return "", usageErrorf("provider: --admin-token-file: %v", err)
+		}
+		first, _, _ := strings.Cut(string(data), "\n")
+		o.adminToken = strings.TrimSpace(first)
+		if o.adminToken == "" {
+			return "", usageErrorf("provider: --admin-token-file: %s: the first line is empty", o.adminFile)
+		}
+		source = "--admin-token-file " + o.adminFile
+	case getenv(adminTokenEnv) != "":
+		o.adminToken = strings.TrimSpace(getenv(adminTokenEnv))
+		source = "$" + adminTokenEnv
+	default:
+		return "", nil
+	}
+	if len(o.adminToken) < 8 {
+		return "", usageErrorf("provider: %s: the admin token must be at least 8 characters", source)
+	}
+	return source, nil
+}
+
 // printDefects lists every defect mode with the checks it breaks.
 func printDefects(w io.Writer) {
 	fmt.Fprintf(w, "%-30s %-8s %s\n", "DEFECT", "CHECKS", "WHAT THE PROVIDER DOES WRONG")
@@ -156,6 +200,19 @@ func printDefects(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-30s %-8s %s%s\n", d.Name, strings.Join(d.Checks, ","), d.Breaks, scope)
 	}
+}
+
+// exposureWarnings are what an operator must hear before the provider
+// listens beyond loopback.
+func exposureWarnings(addr string, admin bool) []string {
+	if isLoopback(addr) {
+		return nil
+	}
+	w := []string{addr + " is not a loopback address; the demo clients, secrets and user are public values, so anyone who can reach it can get tokens"}
+	if admin {
+		w = append(w, "the admin API (/admin/) is on and reachable there too: whoever has its token can switch defects and faults on, move the clock and rotate keys")
+	}
+	return w
 }
 
 // isLoopback reports whether a listen address only accepts local traffic.
@@ -173,7 +230,7 @@ func isLoopback(addr string) bool {
 
 // printProviderBanner shows what an application needs to point at the
 // provider. The secrets and password are the documented public demo values.
-func printProviderBanner(w io.Writer, srv *mockprovider.Server, admin bool) {
+func printProviderBanner(w io.Writer, srv *mockprovider.Server, adminSource string) {
 	cfg := srv.Provider().Config()
 	fmt.Fprintf(w, "grantbench mock provider\n")
 	fmt.Fprintf(w, "  issuer:    %s\n", srv.Issuer())
@@ -196,8 +253,8 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, admin bool) {
 	for _, u := range cfg.Users {
 		fmt.Fprintf(w, "  %-12s password %s\n", u.Username, u.Password)
 	}
-	if admin {
-		fmt.Fprintf(w, "admin API: on at %s/admin/ (bearer token from --admin-token)\n", srv.Issuer())
+	if adminSource != "" {
+		fmt.Fprintf(w, "admin API: on at %s/admin/ (bearer token from %s)\n", srv.Issuer(), adminSource)
 	}
 	if d := srv.Provider().DefectsInForce(); len(d.Provider) > 0 || len(d.Clients) > 0 {
 		fmt.Fprintf(w, "DEFECTS ON (the provider breaks the spec on purpose):\n")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,6 +125,13 @@ func TestProviderCommandUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("clients:\n  - id: x\n    secret: s\n    grant_types: [teleport]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	shortToken, emptyToken := filepath.Join(dir, "short"), filepath.Join(dir, "empty")
+	if err := os.WriteFile(shortToken, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(emptyToken, []byte("\nsecond-line-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -133,6 +141,10 @@ func TestProviderCommandUsageErrors(t *testing.T) {
 		{[]string{"--config", badConfig}, "clients[0].grant_types[0]"},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 		{[]string{"--admin-token", "short"}, "--admin-token"},
+		{[]string{"--admin-token", "long-enough-1", "--admin-token-file", shortToken}, "give one of them"},
+		{[]string{"--admin-token-file", shortToken}, "at least 8 characters"},
+		{[]string{"--admin-token-file", emptyToken}, "first line is empty"},
+		{[]string{"--admin-token-file", filepath.Join(dir, "no-token")}, "no-token"},
 		{[]string{"--tls-cert", "c.pem"}, "--tls-cert"},
 		{[]string{"--tls-self-signed", "--tls-key", "k.pem"}, "--tls-self-signed"},
 		{[]string{"--addr", "nope"}, "--addr"},
@@ -184,5 +196,80 @@ func TestIsLoopback(t *testing.T) {
 		if got := isLoopback(addr); got != want {
 			t.Errorf("isLoopback(%s) = %v", addr, got)
 		}
+	}
+}
+
+// TestProviderAdminTokenFromFileOrEnvironment: the admin token can stay out
+// of the process list, read from a file's first line or from
+// $GRANTBENCH_ADMIN_TOKEN, and the banner says where it came from (never the
+// token itself).
+func TestProviderAdminTokenFromFileOrEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(file, []byte("from-a-file-123\nignored\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, env, token, source string
+		args                     []string
+	}{
+		{"file", "", "from-a-file-123", "--admin-token-file " + file, []string{"--admin-token-file", file}},
+		{"environment", "from-the-env-456", "from-the-env-456", "$GRANTBENCH_ADMIN_TOKEN", nil},
+		{"flag over environment", "from-the-env-456", "from-a-flag-789", "--admin-token)", []string{"--admin-token", "from-a-flag-789"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(adminTokenEnv, tc.env)
+			issuer, stdout, stop := startProvider(t, tc.args...)
+			defer stop()
+			if !strings.Contains(stdout.String(), "bearer token from "+tc.source) {
+				t.Errorf("the banner does not name %s:\n%s", tc.source, stdout.String())
+			}
+			if strings.Contains(stdout.String(), tc.token) {
+				t.Error("the banner shows the admin token")
+			}
+			req, err := http.NewRequest(http.MethodGet, issuer+"/admin/clock", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET /admin/clock with the token: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestProviderPortInUse: a taken address is a usage error (exit 2) that
+// names it, not a bare listen failure.
+func TestProviderPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"provider", "--addr", addr}, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != exitUsage || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("exit %d, err %v; want exit 2 naming %s as in use", code, err, addr)
+	}
+}
+
+// TestProviderWarnsAboutTheAdminAPIOffLoopback: listening beyond loopback
+// with the admin API on warns about the admin API, not only the demo secrets.
+func TestProviderWarnsAboutTheAdminAPIOffLoopback(t *testing.T) {
+	if w := exposureWarnings("127.0.0.1:9000", true); len(w) != 0 {
+		t.Errorf("loopback warned: %q", w)
+	}
+	if w := exposureWarnings("0.0.0.0:9000", false); len(w) != 1 || strings.Contains(w[0], "admin") {
+		t.Errorf("no admin API: %q", w)
+	}
+	w := strings.Join(exposureWarnings("0.0.0.0:9000", true), "\n")
+	if !strings.Contains(w, "0.0.0.0:9000 is not a loopback address") || !strings.Contains(w, "admin API (/admin/)") {
+		t.Errorf("with the admin API: %q", w)
 	}
 }
