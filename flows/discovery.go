@@ -82,16 +82,7 @@ func (t *Target) Discover(ctx context.Context) error {
 }
 
 func (t *Target) discoverLocked(ctx context.Context) error {
-	oidcURL, rfcURL, err := DiscoveryURLs(t.Issuer)
-	if err != nil {
-		return &ProfileError{Field: "issuer", Err: err}
-	}
-	md, err := t.fetchMetadata(ctx, oidcURL)
-	var rerr *ResponseError
-	if errors.As(err, &rerr) {
-		// Not an OpenID provider, or no OIDC document: try RFC 8414.
-		md, err = t.fetchMetadata(ctx, rfcURL)
-	}
+	md, err := t.readMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -106,6 +97,62 @@ func (t *Target) discoverLocked(ctx context.Context) error {
 	return nil
 }
 
+// ReadMetadata fetches the discovery document as Discover does (OIDC, then
+// RFC 8414) without checking what it says, for a caller that reports those
+// checks itself. It does not set t.Metadata.
+func (t *Target) ReadMetadata(ctx context.Context) (*Metadata, error) { return t.readMetadata(ctx) }
+
+// readMetadata tries OIDC discovery, then RFC 8414. A *TransportError means
+// nothing answered the first URL. When both answer with something unusable,
+// the error is the first one, with what came back, and says what the
+// fallback got: the OIDC document's error is what an OpenID provider's
+// operator needs, and the fallback's 404 would hide it.
+func (t *Target) readMetadata(ctx context.Context) (*Metadata, error) {
+	oidcURL, rfcURL, err := DiscoveryURLs(t.Issuer)
+	if err != nil {
+		return nil, &ProfileError{Field: "issuer", Err: err}
+	}
+	md, first := t.fetchMetadata(ctx, oidcURL)
+	var answered *ResponseError
+	if !errors.As(first, &answered) {
+		return md, first // a document, or no answer at all
+	}
+	md, fallback := t.fetchMetadata(ctx, rfcURL)
+	if fallback == nil {
+		return md, nil
+	}
+	e := *answered
+	if e.Err != nil {
+		// The cause belongs to the first request: say it before the fallback's.
+		e.Reason += ": " + e.Err.Error()
+		e.Err = nil
+	}
+	e.Reason += "; the RFC 8414 fallback " + rfcURL + " " + fallbackOutcome(oidcURL, answered, rfcURL, fallback)
+	return nil, &e
+}
+
+// fallbackOutcome says in a few words what the RFC 8414 request got.
+func fallbackOutcome(firstURL string, first *ResponseError, u string, err error) string {
+	var re *ResponseError
+	if !errors.As(err, &re) {
+		return "got no answer: " + err.Error()
+	}
+	if re.Status == http.StatusNotFound {
+		return "answered HTTP 404"
+	}
+	detail := strings.TrimPrefix(re.Reason, "GET "+u+": ")
+	if re.Status == first.Status && detail == strings.TrimPrefix(first.Reason, "GET "+firstURL+": ") {
+		return "answered the same"
+	}
+	if re.Err != nil {
+		detail += ": " + re.Err.Error()
+	}
+	return fmt.Sprintf("answered HTTP %d: %s", re.Status, detail)
+}
+
+// maxMetadataBytes bounds a discovery document; real ones are a few KB.
+const maxMetadataBytes = 1 << 20
+
 func (t *Target) fetchMetadata(ctx context.Context, u string) (*Metadata, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.requestTimeout())
 	defer cancel()
@@ -119,21 +166,96 @@ func (t *Target) fetchMetadata(ctx context.Context, u string) (*Metadata, error)
 		return nil, &TransportError{Step: "discovery", Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, &TransportError{Step: "discovery", Err: err}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
+	refuse := func(detail string, err error) error {
+		return &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "GET " + u + ": " + detail, Err: err}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "GET " + u}
+	what := describeBody(resp.Header.Get("Content-Type"), body)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		loc := resp.Header.Get("Location")
+		if loc == "" {
+			loc = "nowhere (no Location)"
+		}
+		return nil, refuse(fmt.Sprintf("redirects to %s; discovery follows no redirect (the document must be at the issuer's well-known URL)", truncateText(loc, 200)), nil)
+	case resp.StatusCode != http.StatusOK:
+		return nil, refuse("want 200 with the metadata, got "+what, nil)
+	case readErr != nil:
+		// The server answered, then the body broke off.
+		return nil, refuse("the body broke off after "+fmt.Sprint(len(body))+" bytes", readErr)
+	case len(body) > maxMetadataBytes:
+		return nil, refuse(fmt.Sprintf("the metadata is larger than %d bytes", maxMetadataBytes), nil)
 	}
-	md := &Metadata{Source: u}
+	return parseMetadata(u, body, what, refuse)
+}
+
+// parseMetadata decodes a 200 discovery body: a JSON object whose known
+// members have their types (RFC 8414 2).
+func parseMetadata(u string, body []byte, what string, refuse func(string, error) error) (*Metadata, error) {
+	var raw any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, refuse("the metadata is not JSON: got "+what, nil)
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, refuse("the metadata is a JSON "+jsonKind(raw)+", not an object", nil)
+	}
+	md := &Metadata{Source: u, Raw: obj}
 	if err := json.Unmarshal(body, md); err != nil {
-		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "metadata is not a JSON object", Err: err}
-	}
-	if err := json.Unmarshal(body, &md.Raw); err != nil {
-		return nil, &ResponseError{Step: "discovery", Status: resp.StatusCode, Reason: "metadata is not a JSON object", Err: err}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, refuse(fmt.Sprintf("metadata member %q is a JSON %s, want %s", te.Field, te.Value, jsonTypeName(te.Type.String())), nil)
+		}
+		return nil, refuse("the metadata does not decode", err)
 	}
 	return md, nil
+}
+
+// describeBody says what came back: the Content-Type and the start of the body.
+func describeBody(contentType string, body []byte) string {
+	if contentType == "" {
+		contentType = "no Content-Type"
+	}
+	if len(body) == 0 {
+		return contentType + ", an empty body"
+	}
+	return fmt.Sprintf("%s, %d bytes starting %q", truncateText(contentType, 80), len(body), truncateText(string(body), 80))
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	}
+	return "value"
+}
+
+// jsonTypeName names a Go field type in JSON's words.
+func jsonTypeName(goType string) string {
+	switch goType {
+	case "string":
+		return "a string"
+	case "[]string":
+		return "an array of strings"
+	case "bool":
+		return "a boolean"
+	}
+	return goType
 }
 
 // metadata returns the target's metadata, discovering it on first use. The

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -162,5 +164,99 @@ func TestDiscoverWithCAFile(t *testing.T) {
 	var pe *ProfileError
 	if !errors.As(err, &pe) || pe.Field != "tls.ca_file" {
 		t.Errorf("missing CA file: %v", err)
+	}
+}
+
+// TestDiscoveryErrorsSayWhatCameBack: a server that answers discovery with
+// something unusable is reported with what it sent, at the OIDC URL (not the
+// RFC 8414 fallback's 404), as a *ResponseError (the server answered, so no
+// "unreachable"), and the body read is bounded.
+func TestDiscoveryErrorsSayWhatCameBack(t *testing.T) {
+	chunk := strings.Repeat(" ", 64<<10)
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		status  int
+		want    []string
+	}{
+		{"plain text", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "hello")
+		}, 200, []string{"not JSON", "text/plain", `"hello"`}},
+		{"HTML", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body>Welcome to nginx</body></html>")
+		}, 200, []string{"not JSON", "text/html", "Welcome to nginx"}},
+		{"an array", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `[{"issuer": "x"}]`)
+		}, 200, []string{"a JSON array, not an object"}},
+		{"a string issuer that is a number", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"issuer": 5, "token_endpoint": "http://x/token"}`)
+		}, 200, []string{`member "issuer" is a JSON number, want a string`}},
+		{"scopes as a string", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"issuer": "x", "scopes_supported": "openid profile"}`)
+		}, 200, []string{`member "scopes_supported" is a JSON string, want an array of strings`}},
+		{"an empty 200", func(w http.ResponseWriter, r *http.Request) {}, 200, []string{"not JSON", "an empty body"}},
+		{"a 500", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "database down", http.StatusInternalServerError)
+		}, 500, []string{"want 200 with the metadata", "database down"}},
+		{"a redirect loop", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+		}, 302, []string{"redirects to /.well-known/openid-configuration", "follows no redirect"}},
+		{"a 50 MB body", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"issuer": "x",`)
+			for range 800 { // 50 MiB, until the client hangs up
+				if _, err := io.WriteString(w, chunk); err != nil {
+					return
+				}
+			}
+			io.WriteString(w, `}`)
+		}, 200, []string{"larger than 1048576 bytes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			tg := &Target{Issuer: srv.URL}
+			defer tg.CloseIdleConnections()
+			err := tg.Discover(context.Background())
+			var re *ResponseError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %v (%T), want a *ResponseError", err, err)
+			}
+			msg := err.Error()
+			wantStart := fmt.Sprintf("flows: discovery: HTTP %d: GET %s/.well-known/openid-configuration: ", tc.status, srv.URL)
+			if !strings.HasPrefix(msg, wantStart) {
+				t.Errorf("error %q does not start with %q", msg, wantStart)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if !strings.Contains(msg, "the RFC 8414 fallback") || len(msg) > 2000 {
+				t.Errorf("error %q: want the fallback's outcome, in under 2000 bytes", msg)
+			}
+		})
+	}
+}
+
+// TestDiscoveryFallbackErrorIsShownToo: an OIDC 404 then a broken RFC 8414
+// document reports both.
+func TestDiscoveryFallbackErrorIsShownToo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/oauth-authorization-server" {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html>login</html>")
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	err := (&Target{Issuer: srv.URL}).Discover(context.Background())
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"HTTP 404: GET " + srv.URL + "/.well-known/openid-configuration", "the RFC 8414 fallback " + srv.URL + "/.well-known/oauth-authorization-server answered HTTP 200: the metadata is not JSON", "<html>login</html>"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
 	}
 }

@@ -16,11 +16,8 @@ package suites
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,6 +68,16 @@ type UnreachableError struct{ Err error }
 func (e *UnreachableError) Error() string { return "suites: target unreachable: " + e.Err.Error() }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// DiscoveryError means the target answered discovery, but with nothing the
+// checks can run on (not JSON, HTML, a 500, a redirect, no token endpoint):
+// the error says what came back.
+type DiscoveryError struct{ Err error }
+
+func (e *DiscoveryError) Error() string {
+	return "suites: the target's discovery document is unusable: " + e.Err.Error()
+}
+func (e *DiscoveryError) Unwrap() error { return e.Err }
+
 // ConfigError means the options or the target profile are unusable.
 type ConfigError struct{ Err error }
 
@@ -85,7 +92,7 @@ func (e *FailedError) Error() string { return fmt.Sprintf("suites: %d check(s) f
 // Run runs the suites against opts.Target (or the bundled mock), printing
 // Ginkgo's usual output on stdout, and returns the Ginkgo report. The error is
 // nil when every selected check passed or was skipped; otherwise a
-// *FailedError, *UnreachableError, *ConfigError, or a *flows.ChromeMissingError
+// *FailedError, *UnreachableError, *DiscoveryError, *ConfigError, or a *flows.ChromeMissingError
 // when a check needed the browser and none was found. Run can be called once per
 // process (a Ginkgo limit).
 func Run(ctx context.Context, opts Options) (types.Report, error) {
@@ -134,8 +141,11 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		// the profile's, say). That is for M1 to report: the other checks run on
 		// the document as served, if it names a token endpoint at all.
 		md, lerr := lenientMetadata(ctx, target)
+		if errors.As(lerr, &transport) {
+			return types.Report{}, &UnreachableError{Err: lerr}
+		}
 		if lerr != nil {
-			return types.Report{}, &UnreachableError{Err: fmt.Errorf("discovery failed: %w", err)}
+			return types.Report{}, &DiscoveryError{Err: err}
 		}
 		target.Metadata = md
 	} else {
@@ -202,48 +212,12 @@ func startMock(ctx context.Context, defects []string) (*mockprovider.Local, *flo
 // lenientMetadata reads the discovery document without the checks flows makes
 // (issuer identical to the profile's), for a run whose M1 will report them.
 func lenientMetadata(ctx context.Context, t *flows.Target) (*flows.Metadata, error) {
-	oidcURL, rfcURL, err := flows.DiscoveryURLs(t.Issuer)
+	md, err := t.ReadMetadata(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var lastErr error
-	for _, u := range []string{oidcURL, rfcURL} {
-		md, err := fetchMetadata(ctx, t.HTTPClient(), u)
-		if err == nil {
-			return md, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
-}
-
-func fetchMetadata(ctx context.Context, hc *http.Client, u string) (*flows.Metadata, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
-	}
-	md := &flows.Metadata{Source: u}
-	if err := json.Unmarshal(body, md); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if err := json.Unmarshal(body, &md.Raw); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if md.TokenEndpoint == "" {
-		return nil, fmt.Errorf("GET %s: no token_endpoint", u)
+		return nil, fmt.Errorf("%s: no token_endpoint", md.Source)
 	}
 	return md, nil
 }

@@ -91,6 +91,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func conformError(err error, out string, stdout io.Writer) error {
 	var (
 		unreachable *suites.UnreachableError
+		discovery   *suites.DiscoveryError
 		config      *suites.ConfigError
 		chrome      *flows.ChromeMissingError
 		failed      *suites.FailedError
@@ -107,6 +108,9 @@ func conformError(err error, out string, stdout io.Writer) error {
 		return usageErrorf("conform: %v", config)
 	case errors.As(err, &unreachable):
 		return unreachableErrorf("conform: %v", unreachable)
+	case errors.As(err, &discovery):
+		// The target answered: it is there, and it fails discovery.
+		return failedErrorf("conform: %v", discovery)
 	case errors.As(err, &failed):
 		if out != "" {
 			fmt.Fprintf(stdout, "results: %s/junit.xml, %s/results.json\n", out, out)

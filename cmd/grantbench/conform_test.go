@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grantbench/grantbench/suites"
 )
 
 // conformChildEnv makes the test binary, re-executed, run one conform command
@@ -259,5 +262,19 @@ func TestConformAdminFeatureWithoutToken(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr does not name %s:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// TestConformBrokenDiscoveryExitsOne: discovery that answered with nothing
+// usable fails the run (exit 1); only no answer at all is exit 3.
+func TestConformBrokenDiscoveryExitsOne(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := conformError(&suites.DiscoveryError{Err: errors.New("HTTP 500")}, "", &stdout)
+	if code := exitCode(err, &stderr); code != exitFailed {
+		t.Errorf("DiscoveryError: exit %d, want 1", code)
+	}
+	err = conformError(&suites.UnreachableError{Err: errors.New("connection refused")}, "", &stdout)
+	if code := exitCode(err, &stderr); code != exitUnreachable {
+		t.Errorf("UnreachableError: exit %d, want 3", code)
 	}
 }

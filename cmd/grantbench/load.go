@@ -215,7 +215,15 @@ func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*loadresult.Re
 	r.targetLabel = target.Issuer
 	defer target.CloseIdleConnections()
 	if err := target.Discover(ctx); err != nil {
-		return nil, unreachableErrorf("load: target %s: %v", target.Issuer, err)
+		var profile *flows.ProfileError
+		switch {
+		case unreachable(err):
+			return nil, unreachableErrorf("load: target %s: %v", target.Issuer, err)
+		case errors.As(err, &profile):
+			return nil, usageErrorf("load: --target: %v", err)
+		}
+		// The target answered discovery, with nothing a flow can use.
+		return nil, failedErrorf("load: target %s: %v", target.Issuer, err)
 	}
 
 	bound, err := grants.Bind(ctx, r.plan, grants.BindOptions{

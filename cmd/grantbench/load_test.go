@@ -229,3 +229,22 @@ func TestLoadPushesWithRemoteWrite(t *testing.T) {
 		t.Errorf("bad protocol: exit %d, %s", code, stderr)
 	}
 }
+
+// TestLoadBrokenDiscoveryIsNotUnreachable: a target that answers discovery
+// with an HTML page is there: exit 1 with what came back, not 3.
+func TestLoadBrokenDiscoveryIsNotUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html>Welcome to nginx</html>")
+	}))
+	defer srv.Close()
+	profile := filepath.Join(t.TempDir(), "target.yaml")
+	body := fmt.Sprintf("issuer: %s\nclients:\n  confidential: {client_id: a, client_secret: b}\n", srv.URL)
+	if err := os.WriteFile(profile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runLoadCmd(t, context.Background(), "--target", profile, "--flow", "client_credentials", "--workers", "1", "--iterations", "1", "--progress", "off", "--out", t.TempDir())
+	if code != exitFailed || !strings.Contains(stderr, "openid-configuration: the metadata is not JSON: got text/html") || !strings.Contains(stderr, "Welcome to nginx") {
+		t.Errorf("exit %d, want 1 saying what came back; stderr %s", code, stderr)
+	}
+}
