@@ -30,15 +30,20 @@ provider: build
 
 ## bench: Go benchmarks (token endpoint, runner), then the bars measured with
 ## wrk and vegeta against the pinned provider (issues 2 and 4); BARS=0 skips them,
-## MILLION=1 adds the 1,000,000-flow peak-RSS run (about 6 minutes)
+## MILLION=1 adds the 1,000,000-flow peak-RSS run (about 6 minutes); SOAK=1 adds
+## the provider's RSS under 5 minutes of authorization-code load (deploy/bench/soak.sh)
 BARS    ?= 1
 MILLION ?= 0
+SOAK    ?= 0
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 ifeq ($(BARS),1)
 	@scripts/ensure-tools.sh wrk curl python3 taskset time
 	mockprovider/internal/benchfloor/run.sh
 	SKIP_MILLION=$(if $(filter 1,$(MILLION)),,1) deploy/bench/bars.sh
+endif
+ifeq ($(SOAK),1)
+	deploy/bench/soak.sh
 endif
 
 ## fuzz: every fuzz target in turn for FUZZTIME each (make fuzz FUZZTIME=2m); the

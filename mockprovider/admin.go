@@ -46,7 +46,13 @@ func (p *Provider) RotateSigningKey() (newKID, oldKID string, retiredUntil time.
 // Stats returns the counters and state sizes that GET /admin/counters shows.
 func (p *Provider) Stats() map[string]map[string]int64 {
 	out := p.counters.snapshot()
-	out["state"] = p.store.sizes()
+	out["state"], out["state_bytes"], out["state_evicted"] = map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for _, st := range p.store.stats() {
+		out["state"][st.kind] = st.entries
+		out["state_bytes"][st.kind] = st.bytes
+		out["state_evicted"][st.kind] = st.evicted
+	}
+	out["state_bytes"]["limit"] = p.cfg.Limits.MaxStateBytes
 	return out
 }
 

@@ -97,10 +97,15 @@ type Lifetimes struct {
 type Limits struct {
 	// MaxBodyBytes caps request bodies; a larger body gets invalid_request.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// MaxEntries caps each kind of state (codes, access tokens, refresh
-	// tokens, sessions, device codes, ...); past it the oldest entry goes.
-	MaxEntries int `yaml:"max_entries"`
+	// MaxStateBytes bounds the memory the provider's state (codes, access
+	// and refresh tokens, grants, sessions, device codes, pending pages)
+	// is estimated to hold; past it the oldest entries go first, whatever
+	// their kind.
+	MaxStateBytes int64 `yaml:"max_state_bytes"`
 }
+
+// minStateBytes is the smallest state bound: a few thousand entries.
+const minStateBytes = 1 << 20
 
 // Client is a registered OAuth client.
 type Client struct {
@@ -231,8 +236,8 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes < 1024 {
 		return fieldErr("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
 	}
-	if c.Limits.MaxEntries < 16 {
-		return fieldErr("limits.max_entries", "must be at least 16, got %d", c.Limits.MaxEntries)
+	if c.Limits.MaxStateBytes < minStateBytes {
+		return fieldErr("limits.max_state_bytes", "must be at least %d (1 MiB), got %d", minStateBytes, c.Limits.MaxStateBytes)
 	}
 	if len(c.Scopes) > 64 {
 		return fieldErr("scopes", "at most 64 scopes, got %d", len(c.Scopes))

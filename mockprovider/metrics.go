@@ -30,6 +30,12 @@ var (
 		"Grants the mock provider completed (tokens issued), by grant type.", []string{"grant_type"}, nil)
 	providerStateDesc = prometheus.NewDesc("grantbench_provider_state_entries",
 		"Live entries in the mock provider's bounded state, by kind.", []string{"kind"}, nil)
+	providerStateBytesDesc = prometheus.NewDesc("grantbench_provider_state_bytes",
+		"Bytes the mock provider's state is estimated to hold, by kind (all kinds share limits.max_state_bytes).", []string{"kind"}, nil)
+	providerStateEvictedDesc = prometheus.NewDesc("grantbench_provider_state_evicted_total",
+		"Entries the memory bound evicted before they expired, oldest first, by kind.", []string{"kind"}, nil)
+	providerStateLimitDesc = prometheus.NewDesc("grantbench_provider_state_limit_bytes",
+		"The mock provider's state bound, limits.max_state_bytes.", nil, nil)
 )
 
 // metricsCollector reads the provider's counters at scrape time, so counting a
@@ -40,7 +46,7 @@ var _ prometheus.Collector = metricsCollector{}
 
 func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{providerRequestsDesc, providerResponsesDesc, providerDroppedDesc,
-		providerAbandonedDesc, providerRefusedDesc, providerErrorsDesc, providerIssuedDesc, providerGrantsDesc, providerStateDesc} {
+		providerAbandonedDesc, providerRefusedDesc, providerErrorsDesc, providerStateBytesDesc, providerStateEvictedDesc, providerStateLimitDesc, providerIssuedDesc, providerGrantsDesc, providerStateDesc} {
 		ch <- d
 	}
 }
@@ -65,9 +71,12 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, name := range knownGrants {
 		ch <- prometheus.MustNewConstMetric(providerGrantsDesc, prometheus.CounterValue, float64(counts.grants[i].Load()), name)
 	}
-	for kind, n := range c.p.store.sizes() {
-		ch <- prometheus.MustNewConstMetric(providerStateDesc, prometheus.GaugeValue, float64(n), kind)
+	for _, st := range c.p.store.stats() {
+		ch <- prometheus.MustNewConstMetric(providerStateDesc, prometheus.GaugeValue, float64(st.entries), st.kind)
+		ch <- prometheus.MustNewConstMetric(providerStateBytesDesc, prometheus.GaugeValue, float64(st.bytes), st.kind)
+		ch <- prometheus.MustNewConstMetric(providerStateEvictedDesc, prometheus.CounterValue, float64(st.evicted), st.kind)
 	}
+	ch <- prometheus.MustNewConstMetric(providerStateLimitDesc, prometheus.GaugeValue, float64(c.p.cfg.Limits.MaxStateBytes))
 }
 
 // newMetricsHandler serves the provider's own registry (one per provider, so

@@ -176,7 +176,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := p.SetFaults(append(slices.Clone(cfg.Faults), p.extraFaults...)); err != nil {
 		return nil, err
 	}
-	p.store = newStore(cfg.Limits.MaxEntries)
+	p.store = newStore(cfg.Limits.MaxStateBytes)
 	if p.metrics, err = newMetricsHandler(p); err != nil {
 		return nil, fmt.Errorf("mockprovider: metrics: %w", err)
 	}
