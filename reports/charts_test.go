@@ -34,7 +34,7 @@ func TestTickLabels(t *testing.T) {
 			t.Errorf("logTicks(%v, %v) = %q, want %q", tc.lo, tc.hi, got, tc.want)
 		}
 	}
-	for _, tk := range (plainTicks{}).Ticks(0, 0.3) {
+	for _, tk := range (niceTicks{}).Ticks(0, 0.3) {
 		if tk.Label != "" && (strings.HasSuffix(tk.Label, "0") && strings.Contains(tk.Label, ".") || len(tk.Label) > 5) {
 			t.Errorf("untidy tick label %q", tk.Label)
 		}
@@ -101,7 +101,7 @@ func TestLatencyOverTimeUsesEachSecondsHistogram(t *testing.T) {
 	}
 	legend := func(series []loadresult.Point) string {
 		t.Helper()
-		p, err := latencyOverTimePlot(series)
+		p, err := latencyOverTimePlot(series, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestLatencyOverTimeUsesEachSecondsHistogram(t *testing.T) {
 	}
 	broken := append([]loadresult.Point(nil), r.Series...)
 	broken[3].HDR = "not a histogram"
-	if _, err := latencyOverTimePlot(broken); err == nil || !strings.Contains(err.Error(), "second 3") {
+	if _, err := latencyOverTimePlot(broken, nil); err == nil || !strings.Contains(err.Error(), "second 3") {
 		t.Errorf("a damaged histogram should be named by its second, got %v", err)
 	}
 }

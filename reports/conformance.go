@@ -3,7 +3,9 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,6 +112,9 @@ func ReadGinkgoReports(data []byte) ([]types.Report, error) {
 		list = []types.Report{one}
 	} else if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("reports: parse Ginkgo report: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, errors.New("reports: an empty list of Ginkgo reports: no suite ran")
 	}
 	for i, r := range list {
 		if r.SuiteDescription == "" && r.SuitePath == "" && len(r.SpecReports) == 0 {
@@ -326,13 +331,27 @@ func readScreenshot(path, baseDir string) Screenshot {
 	case err != nil:
 		shot.Err = "screenshot not readable: " + err.Error()
 		return shot
+	case !info.Mode().IsRegular():
+		// A results file names the path: /dev/zero or a FIFO would never end.
+		shot.Err = "screenshot is not a regular file"
+		return shot
 	case info.Size() > maxScreenshotBytes:
 		shot.Err = fmt.Sprintf("screenshot too large to inline (%d bytes)", info.Size())
 		return shot
 	}
-	data, err := os.ReadFile(full)
+	f, err := os.Open(full)
 	if err != nil {
 		shot.Err = "screenshot not readable: " + err.Error()
+		return shot
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxScreenshotBytes+1))
+	switch {
+	case err != nil:
+		shot.Err = "screenshot not readable: " + err.Error()
+		return shot
+	case len(data) > maxScreenshotBytes:
+		shot.Err = "screenshot too large to inline (it grew while read)"
 		return shot
 	}
 	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {

@@ -111,20 +111,65 @@ func WriteGinkgoResults(dir string, reps []types.Report, r *redact.Redactor) err
 	return writeFileAtomic(filepath.Join(dir, "junit.xml"), b.Bytes())
 }
 
+// maxResultFileBytes bounds one results file: an hour-long load run or a
+// full catalogue with its evidence is a few megabytes; anything past this
+// is not a grantbench result, and reading it whole would only exhaust memory.
+const maxResultFileBytes = 64 << 20
+
+// readResultFile reads a whole results file, refusing more than
+// maxResultFileBytes: a regular file by its size, before reading; anything
+// else (a pipe, /dev/zero, which never ends) by reading at most that much.
+func readResultFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	defer f.Close()
+	tooLarge := fmt.Errorf("reports: %s is larger than %d MiB: not a grantbench results file", path, maxResultFileBytes>>20)
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > maxResultFileBytes {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxResultFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reports: read %s: %w", path, err)
+	}
+	if len(data) > maxResultFileBytes {
+		return nil, tooLarge
+	}
+	return data, nil
+}
+
+// ReadOptions say how ReadFilesWith reads saved results.
+type ReadOptions struct {
+	// Redactor hides the run's secrets in text from the run (nil: by shape
+	// and place only).
+	Redactor *redact.Redactor
+	// Force merges load results of different plans or targets (see
+	// CheckMergeable); duplicates are refused even then.
+	Force bool
+}
+
 // ReadFiles reads saved results, telling each file's kind by its content:
 // Ginkgo reports (results.json) are joined, load results (load.json) merged
 // with loadresult.Merge. Text from the run is redacted by r; screenshots are
 // found relative to their results file.
 func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
+	return ReadFilesWith(ReadOptions{Redactor: r}, paths...)
+}
+
+// ReadFilesWith is ReadFiles with options. Several load results are merged
+// only when CheckMergeable allows it.
+func ReadFilesWith(opts ReadOptions, paths ...string) (Input, error) {
+	r := opts.Redactor
 	var in Input
 	if len(paths) == 0 {
 		return in, errors.New("reports: no result files given")
 	}
-	var loads []*loadresult.Result
+	var loads []NamedLoad
 	for _, path := range paths {
-		data, err := os.ReadFile(path)
+		data, err := readResultFile(path)
 		if err != nil {
-			return in, fmt.Errorf("reports: %w", err)
+			return in, err
 		}
 		kind, err := DetectKind(data)
 		if err != nil {
@@ -149,15 +194,15 @@ func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
 			if err != nil {
 				return in, fmt.Errorf("%s: %w", path, err)
 			}
-			loads = append(loads, res)
+			loads = append(loads, NamedLoad{Path: path, Result: res})
 		}
 	}
 	switch len(loads) {
 	case 0:
 	case 1:
-		in.Load = loads[0]
+		in.Load = loads[0].Result
 	default:
-		merged, err := loadresult.Merge(loads...)
+		merged, err := MergeLoads(loads, opts.Force)
 		if err != nil {
 			return in, err
 		}
@@ -167,4 +212,24 @@ func ReadFiles(r *redact.Redactor, paths ...string) (Input, error) {
 		in.Load.Target = r.URL(in.Load.Target)
 	}
 	return in, nil
+}
+
+// ReadLoadFile reads one load.json with ReadLoad's checks and bounds.
+func ReadLoadFile(path string) (*loadresult.Result, error) {
+	data, err := readResultFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := DetectKind(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if kind != KindLoad {
+		return nil, fmt.Errorf("%s: reports: holds %s, not a load result", path, kind)
+	}
+	res, err := ReadLoad(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return res, nil
 }

@@ -2,11 +2,17 @@ package reports
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/grantbench/grantbench/loadresult"
 )
@@ -53,7 +59,7 @@ func DetectKind(data []byte) (Kind, error) {
 			return KindUnknown, fmt.Errorf("reports: not JSON: %w", err)
 		}
 		if len(list) == 0 {
-			return KindConformance, nil // an empty run: no suites
+			return KindUnknown, errors.New("reports: an empty list ([]): neither suite reports nor a load result")
 		}
 		if err := json.Unmarshal(list[0], &probe); err != nil {
 			return KindUnknown, fmt.Errorf("reports: not a Ginkgo report: %w", err)
@@ -102,7 +108,7 @@ func checkHistograms(r *loadresult.Result) error {
 		if h.HDR == "" {
 			return nil
 		}
-		if _, err := loadresult.DecodeHDR(h.HDR); err != nil {
+		if _, err := decodeHDR(h.HDR); err != nil {
 			return fmt.Errorf("reports: load result: %s: %w", where, err)
 		}
 		return nil
@@ -123,7 +129,7 @@ func checkHistograms(r *loadresult.Result) error {
 		if p.HDR == "" {
 			continue
 		}
-		if _, err := loadresult.DecodeHDR(p.HDR); err != nil {
+		if _, err := decodeHDR(p.HDR); err != nil {
 			return fmt.Errorf("reports: load result: series second %d: %w", p.Second, err)
 		}
 	}
@@ -266,4 +272,54 @@ func formatSeconds(s float64) string {
 		return "–"
 	}
 	return loadresult.FormatSeconds(s)
+}
+
+// The geometry a histogram in a load result may declare. grantbench writes
+// 1 µs to an hour at 2 or 3 significant digits (a few hundred kilobytes of
+// counts once decoded); a crafted header for 5 digits up to 2^63 would make
+// every decode allocate about 50 MB.
+const (
+	maxHDRSigFigs       = 3
+	maxHDRHighestMicros = int64(1) << 43 // about 100 days
+)
+
+// decodeHDR decodes a histogram of a load result after checking the
+// geometry its header declares, so a crafted file costs no more to read
+// than a real one.
+func decodeHDR(encoded string) (*hdrhistogram.Histogram, error) {
+	if err := checkHDRGeometry(encoded); err != nil {
+		return nil, fmt.Errorf("reports: histogram: %w", err)
+	}
+	return loadresult.DecodeHDR(encoded)
+}
+
+// checkHDRGeometry reads the header of an HdrHistogram V2 compressed
+// encoding: an 8-byte envelope (cookie, compressed length), then a zlib
+// stream whose first 40 bytes are cookie, payload length, normalizing
+// offset, significant digits, lowest, highest and conversion ratio. Only
+// that header is inflated; anything malformed is left to the decoder to
+// name.
+func checkHDRGeometry(encoded string) error {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil || len(raw) < 8 {
+		return nil
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw[8:]))
+	if err != nil {
+		return nil
+	}
+	defer zr.Close()
+	header := make([]byte, 40)
+	if _, err := io.ReadFull(zr, header); err != nil {
+		return nil
+	}
+	sigFigs := int32(binary.BigEndian.Uint32(header[12:16]))
+	highest := int64(binary.BigEndian.Uint64(header[24:32]))
+	switch {
+	case sigFigs < 0 || sigFigs > maxHDRSigFigs:
+		return fmt.Errorf("it declares %d significant digits; grantbench writes at most %d", sigFigs, maxHDRSigFigs)
+	case highest > maxHDRHighestMicros:
+		return fmt.Errorf("it declares values up to %d µs; grantbench records at most %d", highest, maxHDRHighestMicros)
+	}
+	return nil
 }

@@ -24,7 +24,7 @@ var sampleStart = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // sampleRun writes the sample's results.json (as Ginkgo writes it, secrets
 // and all), load.json and screenshot into a temporary folder, reads them back
 // the way `grantbench report` does and returns the input and the folder.
-func sampleRun(t *testing.T) (Input, string) {
+func sampleRun(t testing.TB) (Input, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := sample.WriteScreenshot(dir); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -29,6 +30,7 @@ type conformOptions struct {
 	noColor     bool
 	verbose     bool
 	browserURL  string
+	noReports   bool
 }
 
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,6 +44,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
 	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
 	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
+	fs.BoolVar(&opts.noReports, "no-reports", false, "write only junit.xml and results.json, not report.html and summary.md")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--browser-url ADDR]")
 		fs.PrintDefaults()
@@ -81,10 +84,31 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return conformError(err, "", stdout)
 	}
 	out.notice(stderr)
+	var failed *suites.FailedError
+	if !opts.noReports && (err == nil || errors.As(err, &failed)) {
+		if rerr := writeConformReports(out.Dir(), stdout); rerr != nil {
+			return rerr
+		}
+	}
 	if err := conformError(err, out.Dir(), stdout); err != nil {
 		return err
 	}
 	return out.problem()
+}
+
+// writeConformReports writes report.html and summary.md beside junit.xml from
+// the results.json the run wrote, as `grantbench report` would from it.
+func writeConformReports(out string, stdout io.Writer) error {
+	in, err := reports.ReadFiles(redact.New(), filepath.Join(out, "results.json"))
+	if err != nil {
+		return fmt.Errorf("conform: reading the results back: %w", err)
+	}
+	files := reports.Files{HTML: filepath.Join(out, "report.html"), Markdown: filepath.Join(out, "summary.md")}
+	if err := reports.WriteFiles(in, files, reports.HTMLOptions{Version: version}, stdout); err != nil {
+		return fmt.Errorf("conform: writing reports: %w", err)
+	}
+	fmt.Fprintf(stdout, "report: %s (summary.md beside it)\n", files.HTML)
+	return nil
 }
 
 // conformError maps the outcome of a run to the exit codes (main.go).

@@ -147,10 +147,24 @@ func TestConformAgainstBundledMock(t *testing.T) {
 	if !strings.Contains(output, "Ran 3 of") {
 		t.Fatalf("Ginkgo's summary is missing or counts other than 3 checks:\n%s", output)
 	}
-	for _, name := range []string{"junit.xml", "results.json"} {
+	// report.html and summary.md beside junit.xml, as demo writes them.
+	for _, name := range []string{"junit.xml", "results.json", "report.html", "summary.md"} {
 		data, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil || len(data) == 0 {
 			t.Fatalf("%s not written: %v", name, err)
+		}
+	}
+	if !strings.Contains(output, filepath.Join(out, "report.html")) {
+		t.Errorf("the output does not name report.html:\n%s", output)
+	}
+	// --no-reports leaves them out.
+	bare := t.TempDir()
+	if code, output := runConformChild(t, "--label-filter", "M1", "--out", bare, "--no-color", "--no-reports"); code != exitOK {
+		t.Fatalf("--no-reports: exit code %d:\n%s", code, output)
+	}
+	for name, want := range map[string]bool{"junit.xml": true, "results.json": true, "report.html": false, "summary.md": false} {
+		if _, err := os.Stat(filepath.Join(bare, name)); (err == nil) != want {
+			t.Errorf("--no-reports: %s written: %v, want %v", name, err == nil, want)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
 )
@@ -23,16 +22,21 @@ type reportOptions struct {
 	markdown string
 	junit    string
 	title    string
+	force    bool
 }
 
-const reportUsage = `usage: grantbench report FILE... [-o report.html] [--markdown summary.md] [--junit junit.xml] [--title TEXT]
-       grantbench report merge [-o merged.json] load.json...
+const reportUsage = `usage: grantbench report FILE... [-o report.html] [--markdown summary.md] [--junit junit.xml] [--title TEXT] [--force]
+       grantbench report merge [-o merged.json] [--force] load.json...
 
 Renders saved results: results.json (conformance, a Ginkgo JSON report) and
 load.json (a load run), told apart by content. Several load.json files are
-merged first. "-" as an output writes it to stdout. Secrets in the results are
-shown shortened. The merge form combines load results (shards of one run) with
-their HDR histograms and judges their thresholds again: exit 1 on a breach.
+merged first. "-" as an output writes it to stdout, and then only it: the
+default report.html is written only when -o names it. Secrets in the results
+are shown shortened. The merge form combines load results (shards of one run)
+with their HDR histograms and judges their thresholds again: exit 1 on a
+breach. A file given twice, or two files of the same run and shard, are
+refused; so are runs against different targets or of different plans, unless
+--force.
 
 flags:
 `
@@ -54,6 +58,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return usageErrorf("report: no result files given (results.json, load.json)")
 	}
+	// An output on stdout is the whole answer (`report --markdown - | ...`):
+	// the HTML report's default file is then written only when asked for.
+	if countStdout(o.markdown, o.junit) > 0 && !flagSet(fs, "o") {
+		o.html = ""
+	}
 	if o.html == "" && o.markdown == "" && o.junit == "" {
 		return usageErrorf("report: every output is off: give -o, --markdown or --junit")
 	}
@@ -65,7 +74,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	in, err := reports.ReadFiles(redact.New(), files...)
+	in, err := reports.ReadFilesWith(reports.ReadOptions{Redactor: redact.New(), Force: o.force}, files...)
 	if err != nil {
 		return usageErrorf("report: %v", err)
 	}
@@ -107,6 +116,7 @@ func reportFlags(o *reportOptions, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.markdown, "markdown", "", "write the Markdown summary to `file`")
 	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `file` (needs results.json)")
 	fs.StringVar(&o.title, "title", "", "the report's `title`")
+	fs.BoolVar(&o.force, "force", false, "merge load results of different plans or targets")
 	return fs
 }
 
@@ -119,6 +129,7 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	outPath := fs.String("o", "merged.json", "write the merged load result to `file`")
+	force := fs.Bool("force", false, "merge load results of different plans or targets")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,15 +147,15 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	if err := prepareOutFile("report merge", "-o", *outPath); err != nil {
 		return err
 	}
-	results := make([]*loadresult.Result, 0, len(files))
+	loads := make([]reports.NamedLoad, 0, len(files))
 	for _, f := range files {
-		r, err := loadresult.ReadResult(f)
+		r, err := reports.ReadLoadFile(f)
 		if err != nil {
 			return usageErrorf("report merge: %v", err)
 		}
-		results = append(results, r)
+		loads = append(loads, reports.NamedLoad{Path: f, Result: r})
 	}
-	merged, err := loadresult.Merge(results...)
+	merged, err := reports.MergeLoads(loads, *force)
 	if err != nil {
 		return usageErrorf("report merge: %v", err)
 	}
@@ -152,7 +163,7 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(results), written[0],
+	fmt.Fprintf(stdout, "merged %d load results into %s: %s\n", len(loads), written[0],
 		reports.Input{Load: merged}.Summary())
 	if failed := merged.Failed(); len(failed) > 0 {
 		var names []string
@@ -162,6 +173,13 @@ func runReportMerge(args []string, stdout, stderr io.Writer) error {
 		return failedErrorf("report merge: threshold breached on the merged result: %s", strings.Join(names, ", "))
 	}
 	return problem
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func countStdout(names ...string) int {

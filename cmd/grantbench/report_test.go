@@ -213,3 +213,99 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestReportMergeRefusesWhatWouldBeWrong is issue 13's `report merge a.json
+// a.json`, which doubled every count and exited 0.
+func TestReportMergeRefusesWhatWouldBeWrong(t *testing.T) {
+	_, _, load := savedRun(t)
+	data, err := os.ReadFile(load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	variant := func(name string, replace ...string) string {
+		out := data
+		for i := 0; i < len(replace); i += 2 {
+			if !bytes.Contains(out, []byte(replace[i])) {
+				t.Fatalf("the sample has no %s: %s would be no variant", replace[i], name)
+			}
+			out = bytes.ReplaceAll(out, []byte(replace[i]), []byte(replace[i+1]))
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	copyOf := variant("copy.json")
+	otherRun := variant("other-run.json", `"sample-run"`, `"sample-run-2"`)
+	otherTarget := variant("other-target.json", `"sample-run"`, `"sample-run-3"`, `"target": "http://127.0.0.1:9000"`, `"target": "https://idp.example.com"`)
+	otherPlan := variant("other-plan.json", `"sample-run"`, `"sample-run-4"`, `"name": "cc"`, `"name": "cc-slow"`)
+	merged := filepath.Join(dir, "merged.json")
+	for name, tc := range map[string]struct {
+		args []string
+		want []string
+	}{
+		"one file twice":       {[]string{load, load}, []string{load, "given twice"}},
+		"one run twice":        {[]string{load, copyOf}, []string{load, copyOf, "run sample-run"}},
+		"different targets":    {[]string{load, otherTarget}, []string{otherTarget, "https://idp.example.com", "--force"}},
+		"different plans":      {[]string{load, otherPlan}, []string{otherPlan, "cc-slow", "--force"}},
+		"duplicate with force": {[]string{"--force", load, copyOf}, []string{"run sample-run"}},
+	} {
+		for _, cmd := range [][]string{{"report", "merge", "-o", merged}, {"report", "-o", filepath.Join(dir, "r.html")}} {
+			_, stderr, code := runCLI(t, append(cmd, tc.args...)...)
+			if code != exitUsage {
+				t.Errorf("%s: %v: exit %d, want 2 (%s)", name, cmd[:2], code, stderr)
+				continue
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("%s: %v: stderr %q does not name %q", name, cmd[:2], stderr, w)
+				}
+			}
+		}
+	}
+	if _, err := os.Stat(merged); err == nil {
+		t.Error("a refused merge wrote its output")
+	}
+	// Forced, runs of different targets merge; the target is then unnamed.
+	if _, stderr, code := runCLI(t, "report", "merge", "--force", "-o", merged, load, otherTarget); code != exitFailed {
+		t.Errorf("forced merge: exit %d, want 1 (the sample breaches a threshold): %s", code, stderr)
+	}
+	// Two runs of one plan against one target merge without --force.
+	if _, stderr, code := runCLI(t, "report", "merge", "-o", merged, load, otherRun); code != exitFailed {
+		t.Errorf("merge of two runs: exit %d, want 1: %s", code, stderr)
+	}
+}
+
+func TestReportOfAnEmptyList(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "results.json")
+	if err := os.WriteFile(empty, []byte("[]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "report", "-o", filepath.Join(t.TempDir(), "r.html"), empty); code != exitUsage || !strings.Contains(stderr, "empty list") {
+		t.Errorf("report []: exit %d, %q; want 2 and a reason", code, stderr)
+	}
+}
+
+// TestReportMarkdownToStdoutWritesNothingElse: `report --markdown -` also
+// wrote report.html into the working directory, -o's default.
+func TestReportMarkdownToStdoutWritesNothingElse(t *testing.T) {
+	_, _, load := savedRun(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	stdout, stderr, code := runCLI(t, "report", "--markdown", "-", load)
+	if code != exitOK || !strings.HasPrefix(stdout, "# grantbench report") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) > 0 {
+		t.Errorf("wrote %s beside the command", entries[0].Name())
+	}
+	// Asked for by name, the HTML report is still written.
+	if _, stderr, code := runCLI(t, "report", "--markdown", "-", "-o", "r.html", load); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(cwd, "r.html")); err != nil {
+		t.Errorf("-o r.html with --markdown -: %v", err)
+	}
+}
