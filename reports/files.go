@@ -129,14 +129,25 @@ func readResultFile(path string) ([]byte, error) {
 	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > maxResultFileBytes {
 		return nil, tooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxResultFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reports: read %s: %w", path, err)
+	// In chunks, joined once: io.ReadAll's doubling would hold up to three
+	// times the limit at its peak.
+	var chunks [][]byte
+	total := 0
+	for {
+		chunk := make([]byte, 1<<20)
+		n, err := io.ReadFull(f, chunk)
+		chunks, total = append(chunks, chunk[:n]), total+n
+		if total > maxResultFileBytes {
+			return nil, tooLarge
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reports: read %s: %w", path, err)
+		}
 	}
-	if len(data) > maxResultFileBytes {
-		return nil, tooLarge
-	}
-	return data, nil
+	return bytes.Join(chunks, nil), nil
 }
 
 // ReadOptions say how ReadFilesWith reads saved results.
