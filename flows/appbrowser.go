@@ -26,11 +26,11 @@ type AppTab struct {
 
 // NewAppTab opens a tab in a browser context of its own.
 func (b *Browser) NewAppTab(ctx context.Context) (*AppTab, error) {
-	tab, release, err := b.tab(ctx, true)
+	tab, err := b.tab(ctx, true)
 	if err != nil {
 		return nil, &BrowserError{Step: "open tab", Err: err}
 	}
-	return &AppTab{b: b, ctx: tab, release: release}, nil
+	return &AppTab{b: b, ctx: tab.ctx, release: func() { b.release(tab, false) }}, nil
 }
 
 // Close closes the tab and its browser context.

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +69,8 @@ type Browser struct {
 	ctx         context.Context // has run once: tabs derive from it
 	cancel      context.CancelFunc
 	allocCancel context.CancelFunc
-	tabs        chan struct{}
+	tabs        chan struct{}    // a slot per open tab, idle or busy
+	idle        chan *browserTab // open tabs of the shared session between flows
 	outDir      string
 	userDataDir string
 	closeOnce   sync.Once
@@ -122,7 +122,7 @@ func NewBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) {
 	bctx, cancel := chromedp.NewContext(allocCtx)
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }() // the first Run starts the browser: no timeout on it
-	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), outDir: opts.OutDir, userDataDir: dir}
+	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), idle: make(chan *browserTab, maxTabs(opts)), outDir: opts.OutDir, userDataDir: dir}
 	if err := waitStarted(ctx, started); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("flows: starting %s: %w", path, err)
@@ -137,7 +137,7 @@ func connectBrowser(ctx context.Context, opts BrowserOptions) (*Browser, error) 
 	bctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithNewBrowserContext())
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }()
-	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), outDir: opts.OutDir}
+	b := &Browser{ctx: bctx, cancel: cancel, allocCancel: allocCancel, tabs: make(chan struct{}, maxTabs(opts)), idle: make(chan *browserTab, maxTabs(opts)), outDir: opts.OutDir}
 	if err := waitStarted(ctx, started); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("flows: connecting to the browser at %s: %w", opts.RemoteURL, err)
@@ -196,29 +196,6 @@ func (b *Browser) Close() error {
 	return err
 }
 
-// tab opens a tab once a pool slot is free. release closes it. A fresh tab
-// lives in a browser context of its own (no cookies, so no login session),
-// disposed with it.
-func (b *Browser) tab(ctx context.Context, fresh bool) (context.Context, func(), error) {
-	select {
-	case b.tabs <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	}
-	var opts []chromedp.ContextOption
-	if fresh {
-		opts = append(opts, chromedp.WithNewBrowserContext())
-	}
-	tctx, cancel := chromedp.NewContext(b.ctx, opts...)
-	// Open the tab with no deadline: the first Run on a context binds its life.
-	if err := chromedp.Do(tctx); err != nil {
-		cancel()
-		<-b.tabs
-		return nil, nil, err
-	}
-	return tctx, func() { cancel(); <-b.tabs }, nil
-}
-
 // pageStep is one timed page step of a browser flow.
 type pageStep struct {
 	b    *Browser
@@ -229,6 +206,8 @@ type pageStep struct {
 	at   time.Time
 	// status is the HTTP status of the step's page load, when known.
 	status int
+	// mark tells the documents this flow has acted on (see waitPageJS).
+	mark string
 }
 
 // actionCtx bounds one action by the page timeout and by the caller's context.
@@ -291,13 +270,16 @@ const (
 )
 
 // seenAttr marks a document the flow has acted on, so the wait after a click
-// matches only the next document, never the one still on screen.
+// matches only the next document, never the one still on screen. Browser
+// flows write their tokens in it (waitPageJS); AppTab only tests for it.
 const seenAttr = "data-grantbench-seen"
 
-// waitState waits until a new document shows one of the selectors and returns
-// which. It waits on the browser's own selector engine; it never sleeps.
-func (p *pageStep) waitState(sels map[pageState]string) (pageState, error) {
-	var parts []string
+// waitState waits until a new document shows one of the selectors (a visible
+// element) and returns which. The wait runs in the page (waitPageJS), not
+// over DevTools; it never sleeps. A close of done (the callback listener's:
+// the authorization response has arrived) ends it with stateCallback, without
+// waiting for the browser to render the callback page.
+func (p *pageStep) waitState(sels map[pageState]string, done <-chan struct{}) (pageState, error) {
 	order := []pageState{stateCallback, stateError, stateLogin, stateConsent, stateDeviceCode, stateDeviceDone}
 	var present []pageState
 	var list []string
@@ -308,22 +290,18 @@ func (p *pageStep) waitState(sels map[pageState]string) (pageState, error) {
 		}
 		present = append(present, st)
 		list = append(list, s)
-		parts = append(parts, "html:not(["+seenAttr+"]) "+s)
 	}
 	actx, cancel := p.actionCtx()
 	defer cancel()
-	if err := chromedp.Do(actx, chromedp.WaitVisible(chromedp.CSS(strings.Join(parts, ", ")))); err != nil {
-		return 0, fmt.Errorf("waiting for a known page (%s): %w", strings.Join(list, ", "), err)
+	if p.mark == "" {
+		p.mark = randomToken(6)
 	}
-	js, _ := json.Marshal(list)
-	idx, err := chromedp.Run(actx, chromedp.Evaluate[int](fmt.Sprintf(
-		`(function(s){document.documentElement.setAttribute(%q,"1");for(var i=0;i<s.length;i++){if(document.querySelector(s[i]))return i}return -1})(%s)`,
-		seenAttr, js)))
+	idx, err := waitPage(actx, list, p.mark, done)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("waiting for a known page (%s): %w", joinSelectors(list), err)
 	}
-	if idx < 0 || idx >= len(present) {
-		return 0, errors.New("the page changed while being read")
+	if idx < 0 {
+		return stateCallback, nil
 	}
 	return present[idx], nil
 }
@@ -334,7 +312,7 @@ func (p *pageStep) waitState(sels map[pageState]string) (pageState, error) {
 func (p *pageStep) open(u string) error {
 	actx, cancel := p.actionCtx()
 	defer cancel()
-	resp, err := chromedp.Run(actx, chromedp.NavigateResponse(u))
+	resp, err := navigate(actx, u)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -346,7 +324,7 @@ func (p *pageStep) open(u string) error {
 	if status < 400 {
 		return nil
 	}
-	found, _ := chromedp.Run(actx, chromedp.Evaluate[bool](`document.querySelector("#error") !== null`))
+	found, _ := chromedp.Run(actx, hasElement("#error"))
 	if found {
 		code := p.text("#error")
 		p.end(trace.Step{OAuthError: code})
@@ -361,10 +339,12 @@ func (p *pageStep) do(actions ...chromedp.Action[chromedp.Void]) error {
 	return chromedp.Do(actx, actions...)
 }
 
+// text is the rendered text of the first element matching sel, "" when there
+// is none.
 func (p *pageStep) text(sel string) string {
 	actx, cancel := p.actionCtx()
 	defer cancel()
-	s, _ := chromedp.Run(actx, chromedp.Text(chromedp.CSS(sel)))
+	s, _ := chromedp.Run(actx, elementText(sel))
 	return strings.TrimSpace(s)
 }
 
@@ -374,8 +354,8 @@ func fill(sel, value string) []chromedp.Action[chromedp.Void] {
 	return []chromedp.Action[chromedp.Void]{chromedp.SetValue(chromedp.CSS(sel), value)}
 }
 
-// login fills the login form; a second login page in one flow means the
-// credentials were refused.
+// login fills the login form and submits it; a second login page in one flow
+// means the credentials were refused.
 func (p *pageStep) login(tried *bool) error {
 	sel := p.r.t.Browser.withDefaults().Login
 	if *tried {
@@ -387,9 +367,8 @@ func (p *pageStep) login(tried *bool) error {
 	}
 	*tried = true
 	p.next("login")
-	steps := append(fill(sel.Username, p.r.t.User.Username), fill(sel.Password, p.r.t.User.Password)...)
-	steps = append(steps, chromedp.Click(chromedp.CSS(sel.Submit)))
-	if err := p.do(steps...); err != nil {
+	fields := [][2]string{{sel.Username, p.r.t.User.Username}, {sel.Password, p.r.t.User.Password}}
+	if err := p.do(submitForm(fields, sel.Submit)); err != nil {
 		return p.fail(err)
 	}
 	return nil
@@ -401,7 +380,7 @@ func (p *pageStep) consent(deny bool) error {
 	if deny {
 		button = p.r.t.Browser.withDefaults().Consent.Deny
 	}
-	if err := p.do(chromedp.Click(chromedp.CSS(button))); err != nil {
+	if err := p.do(submitForm(nil, button)); err != nil {
 		return p.fail(err)
 	}
 	return nil
@@ -409,13 +388,13 @@ func (p *pageStep) consent(deny bool) error {
 
 // authorize opens the authorization URL in a tab and drives login and consent
 // until the provider redirects to the callback listener.
-func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *CallbackListener, deny, fresh bool) (*CallbackResponse, error) {
-	tab, release, err := b.tab(ctx, fresh)
+func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *CallbackListener, deny, fresh bool) (cb *CallbackResponse, err error) {
+	tab, err := b.tab(ctx, fresh)
 	if err != nil {
 		return nil, &BrowserError{Step: "authorize", Err: err}
 	}
-	defer release()
-	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "authorize", at: time.Now()}
+	defer func() { b.release(tab, tabReusable(err)) }()
+	p := &pageStep{b: b, r: r, tab: tab.ctx, ctx: ctx, name: "authorize", at: time.Now()}
 	if err := p.open(authURL); err != nil {
 		return nil, err
 	}
@@ -426,7 +405,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	}
 	loginTried := false
 	for hop := 0; hop < maxPageHops; hop++ {
-		st, err := p.waitState(states)
+		st, err := p.waitState(states, l.Done())
 		if err != nil {
 			if cb, ok := l.Received(); ok { // the response came although no page showed it
 				p.end(trace.Step{})
@@ -461,15 +440,23 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	return nil, p.fail(fmt.Errorf("no redirect to the client after %d pages", maxPageHops))
 }
 
+// tabReusable says whether a flow that ended with err left its tab on a page
+// whose state is known (the callback, or a provider's error page), so that
+// the next flow may take it over.
+func tabReusable(err error) bool {
+	var oe *OAuthError
+	return err == nil || errors.As(err, &oe)
+}
+
 // verifyDevice opens the verification URI in a tab and plays the user: enter
 // the code, log in, approve or deny, until the done element shows.
-func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode string, deny, fresh bool) error {
-	tab, release, err := b.tab(ctx, fresh)
+func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode string, deny, fresh bool) (err error) {
+	tab, err := b.tab(ctx, fresh)
 	if err != nil {
 		return &BrowserError{Step: "device_verify", Err: err}
 	}
-	defer release()
-	p := &pageStep{b: b, r: r, tab: tab, ctx: ctx, name: "device_verify", at: time.Now()}
+	defer func() { b.release(tab, tabReusable(err)) }()
+	p := &pageStep{b: b, r: r, tab: tab.ctx, ctx: ctx, name: "device_verify", at: time.Now()}
 	if err := p.open(start); err != nil {
 		return err
 	}
@@ -480,7 +467,7 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 	}
 	loginTried, codeEntered := false, false
 	for hop := 0; hop < maxPageHops; hop++ {
-		st, err := p.waitState(states)
+		st, err := p.waitState(states, nil)
 		if err != nil {
 			return p.fail(err)
 		}
@@ -501,8 +488,7 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 				return p.fail(errors.New(msg))
 			}
 			codeEntered = true
-			steps := append(fill(sel.Device.UserCode, userCode), chromedp.Click(chromedp.CSS(sel.Device.Submit)))
-			if err := p.do(steps...); err != nil {
+			if err := p.do(submitForm([][2]string{{sel.Device.UserCode, userCode}}, sel.Device.Submit)); err != nil {
 				return p.fail(err)
 			}
 		case stateLogin:

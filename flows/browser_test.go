@@ -69,11 +69,22 @@ func mockBrowserFlows(t *testing.T, b *Browser, tg *Target) {
 		t.Errorf("result: consent %q, claims %v", res.Consent, res.IDTokenClaims)
 	}
 
+	// The flow's tab waits in the pool, and the next flow takes it.
+	if len(b.idle) != 1 {
+		t.Fatalf("%d idle tabs after one flow, want its tab back in the pool", len(b.idle))
+	}
+	pooled := <-b.idle
+	b.idle <- pooled
+
 	// The browser keeps the session: no login page the second time.
 	again, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Role: RolePublic})
 	if err != nil {
 		t.Fatalf("second flow: %v", err)
 	}
+	if len(b.idle) != 1 || <-b.idle != pooled {
+		t.Fatal("the second flow did not reuse the pooled tab")
+	}
+	b.idle <- pooled
 	if got := stepNames(again.Trace); slices.Contains(got, "login") {
 		t.Errorf("already logged in, yet steps = %v", got)
 	}
