@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -287,6 +288,11 @@ type httpState struct {
 // one connection pool, no redirects followed (flows read Location themselves), no
 // cookies. Safe for concurrent use; reuse it rather than making clients per call.
 func (t *Target) HTTPClient() *http.Client { return t.http().client }
+
+// TLSConfig is a copy of the TLS configuration the target's requests use (nil:
+// the system roots), for a check that must talk to the target over a
+// connection of its own.
+func (t *Target) TLSConfig() *tls.Config { return t.tlsConfig.Clone() }
 
 func (t *Target) http() *httpState {
 	if st := t.httpState.Load(); st != nil {

@@ -181,6 +181,10 @@ type Features struct {
 	// HTTPConsent: login and consent pages can be driven by plain form posts
 	// (true for the bundled mock).
 	HTTPConsent bool `yaml:"http_consent"`
+	// SlowDown: the device grant answers a poll faster than the interval with
+	// slow_down. RFC 8628 3.5 leaves sending it to the server, so D3 judges it
+	// only when claimed.
+	SlowDown bool `yaml:"slow_down"`
 }
 
 // Admin locates the admin API of the bundled mock provider.
@@ -604,7 +608,7 @@ func MockTarget(issuer, adminToken string) *Target {
 		User:    User{Username: "alice", Password: "wonderland"},
 		Browser: DefaultSelectors(),
 		Features: Features{Device: true, RefreshRotation: true, Password: true, Implicit: true, Introspection: true,
-			Revocation: true, UserInfo: true, JWTAccessTokens: true, ResponseIss: true, HTTPConsent: true},
+			Revocation: true, UserInfo: true, JWTAccessTokens: true, ResponseIss: true, HTTPConsent: true, SlowDown: true},
 		Lifetimes: Lifetimes{AccessToken: time.Hour, RefreshToken: 24 * time.Hour, Code: time.Minute,
 			DeviceCode: 10 * time.Minute, IDToken: time.Hour},
 	}

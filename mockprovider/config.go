@@ -73,6 +73,9 @@ type Config struct {
 	Clients []Client `yaml:"clients"`
 	Users   []User   `yaml:"users"`
 
+	// Behaviour picks among behaviours the specifications allow.
+	Behaviour Behaviour `yaml:"behaviour"`
+
 	// Defects are defect modes (catalog/CHECKS.md) on for the whole provider;
 	// Client.Defects turns them on for one client. Off by default.
 	Defects []string `yaml:"defects"`
@@ -92,6 +95,39 @@ type Lifetimes struct {
 	// Interaction bounds how long a login or consent page stays usable.
 	Interaction time.Duration `yaml:"interaction"`
 }
+
+// Behaviour chooses among behaviours the specifications allow where the
+// default makes one choice and real providers make another. None of them is a
+// defect: the suites must pass the provider with each (see Settings), which
+// shows the checks judge what the specifications require, not the mock's
+// habits.
+type Behaviour struct {
+	// LenientFormEncoding parses form bodies as the WHATWG urlencoded parser
+	// does: a malformed percent-escape ("%zz") is kept literally instead of
+	// refusing the body with invalid_request.
+	LenientFormEncoding bool `yaml:"lenient_form_encoding"`
+	// DropUnknownScopes grants what the client may have of a requested scope
+	// and leaves the rest out, saying what was granted in the token
+	// response's scope (RFC 6749 3.3: the server MAY ignore requested scope),
+	// instead of refusing with invalid_scope.
+	DropUnknownScopes bool `yaml:"drop_unknown_scopes"`
+	// UnauthenticatedIntrospection is how introspection refuses a caller who
+	// sent no credentials: "401" (the default: 401 invalid_client), "400"
+	// (400 invalid_client: RFC 6749 5.2 makes 401 a MUST only when the client
+	// used the Authorization header) or "400_invalid_request" (what some
+	// certified providers send; the suites warn about the code).
+	UnauthenticatedIntrospection string `yaml:"unauthenticated_introspection"`
+	// NeverSlowDown never answers slow_down to a device client polling too
+	// fast (RFC 8628 3.5 lets the server choose; the duty is the client's).
+	NeverSlowDown bool `yaml:"never_slow_down"`
+}
+
+// Unauthenticated introspection refusals (Behaviour.UnauthenticatedIntrospection).
+const (
+	IntrospectionRefuse401               = "401"
+	IntrospectionRefuse400               = "400"
+	IntrospectionRefuse400InvalidRequest = "400_invalid_request"
+)
 
 // Limits bound what one request and the whole instance may hold.
 type Limits struct {
@@ -211,6 +247,12 @@ func (c *Config) Validate() error {
 	case AccessTokenJWT, AccessTokenOpaque:
 	default:
 		return fieldErr("access_token_format", "%q is not jwt or opaque", c.AccessTokenFormat)
+	}
+	switch c.Behaviour.UnauthenticatedIntrospection {
+	case "", IntrospectionRefuse401, IntrospectionRefuse400, IntrospectionRefuse400InvalidRequest:
+	default:
+		return fieldErr("behaviour.unauthenticated_introspection", "%q is not %s, %s or %s", c.Behaviour.UnauthenticatedIntrospection,
+			IntrospectionRefuse401, IntrospectionRefuse400, IntrospectionRefuse400InvalidRequest)
 	}
 	lifetimes := []struct {
 		name string

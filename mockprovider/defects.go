@@ -79,6 +79,10 @@ const (
 	dIntrospectOpen
 	dRevokeUnknownError
 	dRevokeNotBound
+	dCodeReuseKeepsTokens
+	dRevokeKeepsAccessTokens
+	dFamilyAccessTokensSurvive
+	dLargeBodyReset
 	defectCount
 )
 
@@ -88,6 +92,9 @@ type DefectInfo struct {
 	Name string `json:"name"`
 	// Checks are the IDs of the checks it must make fail.
 	Checks []string `json:"checks"`
+	// Warns are the IDs of the checks it must make warn: it breaks a SHOULD
+	// of theirs, which is a warning (a failure under `conform --strict`).
+	Warns []string `json:"warns,omitempty"`
 	// Breaks says what the provider does wrong with it on.
 	Breaks string `json:"breaks"`
 	// ProviderOnly defects have no client in context (metadata, JWKS, keys)
@@ -96,70 +103,74 @@ type DefectInfo struct {
 }
 
 var defectCatalogue = [defectCount]DefectInfo{
-	dNoCacheHeaders:            {"no_cache_headers", []string{"AC1"}, "token endpoint responses lack Cache-Control: no-store", false},
-	dStateDropped:              {"state_dropped", []string{"AC1", "B8"}, "authorization responses leave out state", false},
-	dCodeReuse:                 {"code_reuse", []string{"AC2"}, "a code can be redeemed again, and nothing is revoked", false},
-	dCodeRace:                  {"code_race", []string{"AC3"}, "redeeming a code checks and marks it used in two steps, so parallel redemptions all win", false},
-	dCodeNeverExpires:          {"code_never_expires", []string{"AC4"}, "codes never expire", false},
-	dCodeNotBoundToClient:      {"code_not_bound_to_client", []string{"AC5"}, "any client can redeem a code", false},
-	dTokenRedirectURIUnchecked: {"token_redirect_uri_unchecked", []string{"AC6"}, "the token request's redirect_uri is not compared", false},
-	dPKCEVerifierOptional:      {"pkce_verifier_optional", []string{"AC7"}, "a code with a challenge is redeemed without a code_verifier", false},
-	dPKCEUnchecked:             {"pkce_unchecked", []string{"AC8"}, "any code_verifier is accepted", false},
-	dPKCEDowngrade:             {"pkce_downgrade", []string{"AC9"}, "a code_verifier is accepted for a code issued without a challenge", false},
-	dPKCEPlainAllowed:          {"pkce_plain_allowed", []string{"AC10"}, "code_challenge_method=plain and verifiers under 43 characters are accepted", false},
-	dPKCEOptionalPublic:        {"pkce_optional_public", []string{"AC11"}, "public clients may leave out code_challenge", false},
-	dUnknownParamRejected:      {"unknown_param_rejected", []string{"AC12"}, "an unknown authorization parameter gets invalid_request", false},
-	dDuplicateParamsAllowed:    {"duplicate_params_allowed", []string{"AC13"}, "repeated authorization parameters are accepted (first wins)", false},
-	dResponseTypeUnchecked:     {"response_type_unchecked", []string{"AC14"}, "a missing or unknown response_type is treated as code", false},
-	dDenyIgnored:               {"deny_ignored", []string{"AC15"}, "Deny on the consent page issues a code like Approve", false},
-	dOpenRedirect:              {"open_redirect", []string{"B1"}, "an unregistered redirect_uri is redirected to", false},
-	dRedirectPrefixMatch:       {"redirect_prefix_match", []string{"B2"}, "a redirect_uri matches when it starts with a registered one", false},
-	dRedirectDefaultFirst:      {"redirect_default_first", []string{"B3"}, "no redirect_uri with several registered uses the first", false},
-	dErrorToUnregistered:       {"error_to_unregistered", []string{"B4"}, "scope and response_type errors are checked before the redirect_uri and sent to whatever redirect_uri was given", false},
-	dFrameableLogin:            {"frameable_login", []string{"B5"}, "pages send no X-Frame-Options and no CSP frame-ancestors", false},
-	dWrongResponseIss:          {"wrong_response_iss", []string{"B6"}, "the iss authorization response parameter names another issuer", false},
-	dRedirect307:               {"redirect_307", []string{"B7"}, "the login POST answers 307", false},
-	dCCRefreshToken:            {"cc_refresh_token", []string{"C1"}, "client_credentials responses carry a refresh token", false},
-	dNoWWWAuthenticate:         {"no_www_authenticate", []string{"C2"}, "401 invalid_client comes without WWW-Authenticate", false},
-	dClientSecretUnchecked:     {"client_secret_unchecked", []string{"C3"}, "client_secret in the body is not checked", false},
-	dGrantNotRestricted:        {"grant_not_restricted", []string{"C4"}, "clients may use authorization_code, client_credentials, refresh_token and device grants they are not registered for", false},
-	dWrongErrorCode:            {"wrong_error_code", []string{"C5", "C9"}, "an unknown grant_type gets the non-RFC error unknown_grant", false},
-	dScopeUnchecked:            {"scope_unchecked", []string{"C6"}, "the token endpoint does not check requested scopes", false},
-	dTokenGetAllowed:           {"token_get_allowed", []string{"C7"}, "the token endpoint takes GET and parameters in the query", false},
-	dPanicOnBadInput:           {"panic_on_bad_input", []string{"C8"}, "a malformed token request body gets a 500", false},
-	dRefreshScopeWidened:       {"refresh_scope_widened", []string{"R1"}, "a refresh may widen the scope to anything the client may ask for", false},
-	dRefreshNotBound:           {"refresh_not_bound", []string{"R2"}, "any client can use a refresh token", false},
-	dRefreshNoClientAuth:       {"refresh_no_client_auth", []string{"R3"}, "a confidential client refreshes with only its client_id", false},
-	dNoRefreshRotation:         {"no_refresh_rotation", []string{"R4"}, "refresh tokens are not rotated and stay valid after use", false},
-	dNoReuseDetection:          {"no_reuse_detection", []string{"R4"}, "replaying a rotated refresh token is refused but revokes nothing", false},
-	dRefreshRace:               {"refresh_race", []string{"R5"}, "a refresh checks and marks the token used in two steps, so parallel refreshes all win", false},
-	dRefreshNeverExpires:       {"refresh_never_expires", []string{"R6"}, "refresh tokens never expire", false},
-	dDevicePendingWrong:        {"device_pending_wrong", []string{"D2"}, "polls before the user decides get slow_down instead of authorization_pending", false},
-	dNoSlowDown:                {"no_slow_down", []string{"D3"}, "polling faster than the interval is not answered with slow_down", false},
-	dDeviceDenyIgnored:         {"device_deny_ignored", []string{"D4"}, "a denied device request stays pending", false},
-	dDeviceCodeNeverExpires:    {"device_code_never_expires", []string{"D5"}, "device codes never expire", false},
-	dDeviceCodeReuse:           {"device_code_reuse", []string{"D6"}, "a device code can be exchanged again after tokens were issued", false},
-	dPasswordAlwaysOn:          {"password_always_on", []string{"L1"}, "every confidential client may use the password grant", false},
-	dImplicitAlwaysOn:          {"implicit_always_on", []string{"L2"}, "every client may use response_type=token", false},
-	dImplicitRefreshToken:      {"implicit_refresh_token", []string{"L3"}, "implicit responses carry a refresh token", false},
-	dBadSignature:              {"bad_signature", []string{"T1"}, "JWT signatures are corrupted", false},
-	dAlgNone:                   {"alg_none", []string{"T1"}, "JWTs are unsigned (alg none)", false},
-	dWrongIss:                  {"wrong_iss", []string{"T2"}, "JWTs name another issuer", false},
-	dWrongAud:                  {"wrong_aud", []string{"T2"}, "JWTs name another audience", false},
-	dExpMismatch:               {"exp_mismatch", []string{"T3"}, "JWT exp is ten times later than expires_in says", false},
-	dNonceDropped:              {"nonce_dropped", []string{"T4"}, "ID tokens leave out nonce", false},
-	dBadAtHash:                 {"bad_at_hash", []string{"T4"}, "ID token at_hash is the hash of something else", false},
-	dWrongTyp:                  {"wrong_typ", []string{"T5"}, "JWT access tokens have typ JWT, not at+jwt", false},
-	dRotationDropsOldKey:       {"rotation_drops_old_key", []string{"T6"}, "a key rotation removes the old key from the JWKS at once", true},
-	dWeakTokens:                {"weak_tokens", []string{"T7"}, "codes, refresh tokens, device codes and opaque tokens carry 32 random bits", false},
-	dExpiredStillActive:        {"expired_still_active", []string{"E1"}, "expired access tokens stay active for introspection and userinfo", false},
-	dRevokeNoop:                {"revoke_noop", []string{"E3"}, "revocation answers 200 and revokes nothing", false},
-	dMetadataIssuerMismatch:    {"metadata_issuer_mismatch", []string{"M1"}, "the discovery documents name the issuer with a trailing slash", true},
-	dJWKSLeaksPrivate:          {"jwks_leaks_private", []string{"M2"}, "the JWKS holds the private key members", true},
-	dIntrospectLeaks:           {"introspect_leaks", []string{"I1"}, "inactive tokens are introspected with client_id, scope and exp besides active:false", false},
-	dIntrospectOpen:            {"introspect_open", []string{"I2"}, "introspection takes unauthenticated callers", false},
-	dRevokeUnknownError:        {"revoke_unknown_error", []string{"V1"}, "revoking an unknown token gets 400", false},
-	dRevokeNotBound:            {"revoke_not_bound", []string{"V2"}, "a client can revoke another client's token", false},
+	dNoCacheHeaders:            {"no_cache_headers", []string{"AC1"}, nil, "token endpoint responses lack Cache-Control: no-store", false},
+	dStateDropped:              {"state_dropped", []string{"AC1", "B8"}, nil, "authorization responses leave out state", false},
+	dCodeReuse:                 {"code_reuse", []string{"AC2"}, nil, "a code can be redeemed again, and nothing is revoked", false},
+	dCodeRace:                  {"code_race", []string{"AC3"}, nil, "redeeming a code checks and marks it used in two steps, so parallel redemptions all win", false},
+	dCodeNeverExpires:          {"code_never_expires", []string{"AC4"}, nil, "codes never expire", false},
+	dCodeNotBoundToClient:      {"code_not_bound_to_client", []string{"AC5"}, nil, "any client can redeem a code", false},
+	dTokenRedirectURIUnchecked: {"token_redirect_uri_unchecked", []string{"AC6"}, nil, "the token request's redirect_uri is not compared", false},
+	dPKCEVerifierOptional:      {"pkce_verifier_optional", []string{"AC7"}, nil, "a code with a challenge is redeemed without a code_verifier", false},
+	dPKCEUnchecked:             {"pkce_unchecked", []string{"AC8"}, nil, "any code_verifier is accepted", false},
+	dPKCEDowngrade:             {"pkce_downgrade", []string{"AC9"}, nil, "a code_verifier is accepted for a code issued without a challenge", false},
+	dPKCEPlainAllowed:          {"pkce_plain_allowed", []string{"AC10"}, nil, "code_challenge_method=plain and verifiers under 43 characters are accepted", false},
+	dPKCEOptionalPublic:        {"pkce_optional_public", []string{"AC11"}, nil, "public clients may leave out code_challenge", false},
+	dUnknownParamRejected:      {"unknown_param_rejected", []string{"AC12"}, nil, "an unknown authorization parameter gets invalid_request", false},
+	dDuplicateParamsAllowed:    {"duplicate_params_allowed", []string{"AC13"}, nil, "repeated authorization parameters are accepted (first wins)", false},
+	dResponseTypeUnchecked:     {"response_type_unchecked", []string{"AC14"}, nil, "a missing or unknown response_type is treated as code", false},
+	dDenyIgnored:               {"deny_ignored", []string{"AC15"}, nil, "Deny on the consent page issues a code like Approve", false},
+	dOpenRedirect:              {"open_redirect", []string{"B1"}, nil, "an unregistered redirect_uri is redirected to", false},
+	dRedirectPrefixMatch:       {"redirect_prefix_match", []string{"B2"}, nil, "a redirect_uri matches when it starts with a registered one", false},
+	dRedirectDefaultFirst:      {"redirect_default_first", []string{"B3"}, nil, "no redirect_uri with several registered uses the first", false},
+	dErrorToUnregistered:       {"error_to_unregistered", []string{"B4"}, nil, "scope and response_type errors are checked before the redirect_uri and sent to whatever redirect_uri was given", false},
+	dFrameableLogin:            {"frameable_login", []string{"B5"}, nil, "pages send no X-Frame-Options and no CSP frame-ancestors", false},
+	dWrongResponseIss:          {"wrong_response_iss", []string{"B6"}, nil, "the iss authorization response parameter names another issuer", false},
+	dRedirect307:               {"redirect_307", []string{"B7"}, nil, "the login POST answers 307", false},
+	dCCRefreshToken:            {"cc_refresh_token", []string{"C1"}, nil, "client_credentials responses carry a refresh token", false},
+	dNoWWWAuthenticate:         {"no_www_authenticate", []string{"C2"}, nil, "401 invalid_client comes without WWW-Authenticate", false},
+	dClientSecretUnchecked:     {"client_secret_unchecked", []string{"C3"}, nil, "client_secret in the body is not checked", false},
+	dGrantNotRestricted:        {"grant_not_restricted", []string{"C4"}, nil, "clients may use authorization_code, client_credentials, refresh_token and device grants they are not registered for", false},
+	dWrongErrorCode:            {"wrong_error_code", []string{"C5", "C9"}, nil, "an unknown grant_type gets the non-RFC error unknown_grant", false},
+	dScopeUnchecked:            {"scope_unchecked", []string{"C6"}, nil, "the token endpoint does not check requested scopes", false},
+	dTokenGetAllowed:           {"token_get_allowed", []string{"C7"}, nil, "the token endpoint takes GET and parameters in the query", false},
+	dPanicOnBadInput:           {"panic_on_bad_input", []string{"C8"}, nil, "a malformed token request body crashes the handler: the connection drops without a response", false},
+	dRefreshScopeWidened:       {"refresh_scope_widened", []string{"R1"}, nil, "a refresh may widen the scope to anything the client may ask for", false},
+	dRefreshNotBound:           {"refresh_not_bound", []string{"R2"}, nil, "any client can use a refresh token", false},
+	dRefreshNoClientAuth:       {"refresh_no_client_auth", []string{"R3"}, nil, "a confidential client refreshes with only its client_id", false},
+	dNoRefreshRotation:         {"no_refresh_rotation", []string{"R4"}, nil, "refresh tokens are not rotated and stay valid after use", false},
+	dNoReuseDetection:          {"no_reuse_detection", []string{"R4"}, nil, "replaying a rotated refresh token is refused but revokes nothing", false},
+	dRefreshRace:               {"refresh_race", []string{"R5"}, nil, "a refresh checks and marks the token used in two steps, so parallel refreshes all win", false},
+	dRefreshNeverExpires:       {"refresh_never_expires", []string{"R6"}, nil, "refresh tokens never expire", false},
+	dDevicePendingWrong:        {"device_pending_wrong", []string{"D2"}, nil, "polls before the user decides get slow_down instead of authorization_pending", false},
+	dNoSlowDown:                {"no_slow_down", []string{"D3"}, nil, "polling faster than the interval is not answered with slow_down", false},
+	dDeviceDenyIgnored:         {"device_deny_ignored", []string{"D4"}, nil, "a denied device request stays pending", false},
+	dDeviceCodeNeverExpires:    {"device_code_never_expires", []string{"D5"}, nil, "device codes never expire", false},
+	dDeviceCodeReuse:           {"device_code_reuse", []string{"D6"}, nil, "a device code can be exchanged again after tokens were issued", false},
+	dPasswordAlwaysOn:          {"password_always_on", []string{"L1"}, nil, "every confidential client may use the password grant", false},
+	dImplicitAlwaysOn:          {"implicit_always_on", []string{"L2"}, nil, "every client may use response_type=token", false},
+	dImplicitRefreshToken:      {"implicit_refresh_token", []string{"L3"}, nil, "implicit responses carry a refresh token", false},
+	dBadSignature:              {"bad_signature", []string{"T1"}, nil, "JWT signatures are corrupted", false},
+	dAlgNone:                   {"alg_none", []string{"T1"}, nil, "JWTs are unsigned (alg none)", false},
+	dWrongIss:                  {"wrong_iss", []string{"T2"}, nil, "JWTs name another issuer", false},
+	dWrongAud:                  {"wrong_aud", []string{"T2"}, nil, "JWTs name another audience", false},
+	dExpMismatch:               {"exp_mismatch", []string{"T3"}, nil, "JWT exp is ten times later than expires_in says", false},
+	dNonceDropped:              {"nonce_dropped", []string{"T4"}, nil, "ID tokens leave out nonce", false},
+	dBadAtHash:                 {"bad_at_hash", []string{"T4"}, nil, "ID token at_hash is the hash of something else", false},
+	dWrongTyp:                  {"wrong_typ", []string{"T5"}, nil, "JWT access tokens have typ JWT, not at+jwt", false},
+	dRotationDropsOldKey:       {"rotation_drops_old_key", []string{"T6"}, nil, "a key rotation removes the old key from the JWKS at once", true},
+	dWeakTokens:                {"weak_tokens", []string{"T7"}, nil, "codes, refresh tokens, device codes and opaque tokens carry 32 random bits", false},
+	dExpiredStillActive:        {"expired_still_active", []string{"E1"}, nil, "expired access tokens stay active for introspection and userinfo", false},
+	dRevokeNoop:                {"revoke_noop", []string{"E3"}, nil, "revocation answers 200 and revokes nothing", false},
+	dMetadataIssuerMismatch:    {"metadata_issuer_mismatch", []string{"M1"}, nil, "the discovery documents name the issuer with a trailing slash", true},
+	dJWKSLeaksPrivate:          {"jwks_leaks_private", []string{"M2"}, nil, "the JWKS holds the private key members", true},
+	dIntrospectLeaks:           {"introspect_leaks", []string{"I1"}, nil, "inactive tokens are introspected with client_id, scope and exp besides active:false", false},
+	dIntrospectOpen:            {"introspect_open", []string{"I2"}, nil, "introspection takes unauthenticated callers", false},
+	dRevokeUnknownError:        {"revoke_unknown_error", []string{"V1"}, nil, "revoking an unknown token gets 400", false},
+	dRevokeNotBound:            {"revoke_not_bound", []string{"V2"}, nil, "a client can revoke another client's token", false},
+	dCodeReuseKeepsTokens:      {"code_reuse_keeps_tokens", nil, []string{"AC2"}, "a reused code is refused, but the tokens of its first redemption stay valid", false},
+	dRevokeKeepsAccessTokens:   {"revoke_keeps_access_tokens", nil, []string{"E3"}, "revoking a refresh token leaves the access tokens of its grant active", false},
+	dLargeBodyReset:            {"large_body_reset", []string{"C8"}, nil, "a token request body over limits.max_body_bytes drops the connection without a response", false},
+	dFamilyAccessTokensSurvive: {"family_access_tokens_survive", []string{"R4"}, nil, "replaying a rotated refresh token revokes the family's refresh tokens but not its access tokens", false},
 }
 
 // Defects lists every defect mode, sorted by name.
@@ -167,6 +178,7 @@ func Defects() []DefectInfo {
 	out := make([]DefectInfo, 0, defectCount)
 	for _, d := range defectCatalogue {
 		d.Checks = slices.Clone(d.Checks)
+		d.Warns = slices.Clone(d.Warns)
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -169,10 +169,22 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 		req.SetBasicAuth("demo", "demo-secret")
 		resp, err := f.srv.Client().Do(req)
 		if err != nil {
-			t.Fatal(err)
+			return true // the handler crashed and the connection went with it
 		}
 		resp.Body.Close()
-		return resp.StatusCode >= 500
+		return false
+	},
+	"large_body_reset": func(t *testing.T, f *fixture) bool {
+		body := "grant_type=client_credentials&pad=" + strings.Repeat("a", int(f.cfg.Limits.MaxBodyBytes))
+		req, _ := http.NewRequest(http.MethodPost, f.url("/token"), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("demo", "demo-secret")
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			return true // no response: the connection was dropped
+		}
+		resp.Body.Close()
+		return false
 	},
 	"refresh_scope_widened": func(t *testing.T, f *fixture) bool {
 		_, tok := freshTokens(t, f, "api.read")
@@ -334,6 +346,28 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 	"revoke_unknown_error": func(t *testing.T, f *fixture) bool {
 		resp, _ := f.postForm(t, "/revoke", url.Values{"token": {"unknown"}}, "demo", "demo-secret")
 		return resp.StatusCode == 400
+	},
+	"code_reuse_keeps_tokens": func(t *testing.T, f *fixture) bool {
+		conf, code, verifier := demoCode(t, f)
+		first, err := conf.Exchange(testContext(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conf.Exchange(testContext(t), code, oauth2.VerifierOption(verifier))
+		return err != nil && introspect(t, f, first.AccessToken)["active"] == true
+	},
+	"revoke_keeps_access_tokens": func(t *testing.T, f *fixture) bool {
+		_, tok := freshTokens(t, f, "api.read")
+		f.postForm(t, "/revoke", url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}, "demo", "demo-secret")
+		refresh, _ := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
+		return refresh.StatusCode == 400 && introspect(t, f, tok.AccessToken)["active"] == true
+	},
+	"family_access_tokens_survive": func(t *testing.T, f *fixture) bool {
+		_, tok := freshTokens(t, f, "api.read")
+		_, rotated := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
+		replay, _ := f.postForm(t, "/token", refreshForm(tok.RefreshToken), "demo", "demo-secret")
+		newest, _ := f.postForm(t, "/token", refreshForm(rotated["refresh_token"].(string)), "demo", "demo-secret")
+		return replay.StatusCode == 400 && newest.StatusCode == 400 && introspect(t, f, rotated["access_token"].(string))["active"] == true
 	},
 	"revoke_not_bound": func(t *testing.T, f *fixture) bool {
 		token := ccToken(t, f)

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // readPostForm is the start of the POST-only JSON endpoints (device
@@ -39,10 +40,19 @@ func (p *Provider) readForm(r *http.Request) (url.Values, *oauthError) {
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("the body must be application/x-www-form-urlencoded")
 	}
+	if p.cfg.Behaviour.LenientFormEncoding {
+		return readFormBodyWith(r, p.cfg.Limits.MaxBodyBytes, parseFormLenient)
+	}
 	return readFormBody(r, p.cfg.Limits.MaxBodyBytes)
 }
 
 func readFormBody(r *http.Request, maxBytes int64) (url.Values, *oauthError) {
+	return readFormBodyWith(r, maxBytes, url.ParseQuery)
+}
+
+// readFormBodyWith reads a capped form body with parse, refusing repeated
+// parameters.
+func readFormBodyWith(r *http.Request, maxBytes int64, parse func(string) (url.Values, error)) (url.Values, *oauthError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
 	if err != nil {
 		return nil, invalidRequest("could not read the request body")
@@ -50,7 +60,7 @@ func readFormBody(r *http.Request, maxBytes int64) (url.Values, *oauthError) {
 	if int64(len(body)) > maxBytes {
 		return nil, invalidRequest(fmt.Sprintf("the request body is larger than %d bytes", maxBytes))
 	}
-	values, err := url.ParseQuery(string(body))
+	values, err := parse(string(body))
 	if err != nil {
 		return nil, invalidRequest("the body is not valid form encoding")
 	}
@@ -58,6 +68,58 @@ func readFormBody(r *http.Request, maxBytes int64) (url.Values, *oauthError) {
 		return nil, invalidRequest(fmt.Sprintf("parameter %q is repeated", name))
 	}
 	return values, nil
+}
+
+// parseFormLenient is the WHATWG application/x-www-form-urlencoded parser
+// (URL Standard 5.1): "&"-separated name=value pairs, "+" for a space, and a
+// "%" not followed by two hex digits kept as it is rather than an error.
+func parseFormLenient(body string) (url.Values, error) {
+	values := url.Values{}
+	for pair := range strings.SplitSeq(body, "&") {
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name = percentDecodeLenient(name)
+		values[name] = append(values[name], percentDecodeLenient(value))
+	}
+	return values, nil
+}
+
+// percentDecodeLenient decodes "+" and valid percent-escapes, keeping any
+// other "%" literally.
+func percentDecodeLenient(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
 }
 
 // repeatedParam finds a parameter sent more than once.

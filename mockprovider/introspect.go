@@ -53,7 +53,7 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		oerr.clientID = client.ID
 	}
 	if oerr != nil && !p.defectFor(oerr.clientID, dIntrospectOpen) {
-		p.writeJSONError(w, oerr)
+		p.writeJSONError(w, p.introspectionRefusal(r, oerr))
 		return
 	}
 	token := form.Get("token")
@@ -71,6 +71,22 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSONBytes(w, http.StatusOK, p.introspection(info).bytes())
+}
+
+// introspectionRefusal is the error for a caller who did not authenticate:
+// as authenticateClient says, or, for one who sent no credentials at all, as
+// Behaviour.UnauthenticatedIntrospection chooses.
+func (p *Provider) introspectionRefusal(r *http.Request, oerr *oauthError) *oauthError {
+	if _, hasHeader := r.Header["Authorization"]; hasHeader || oerr.clientID != "" {
+		return oerr
+	}
+	switch p.cfg.Behaviour.UnauthenticatedIntrospection {
+	case IntrospectionRefuse400:
+		return &oauthError{code: oauth.InvalidClient, description: oerr.description, status: http.StatusBadRequest}
+	case IntrospectionRefuse400InvalidRequest:
+		return invalidRequest("no client authentication was sent")
+	}
+	return oerr
 }
 
 // leakyInactive is the introspect_leaks defect's answer for an inactive

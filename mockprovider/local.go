@@ -14,6 +14,9 @@ type LocalOptions struct {
 	// Defects to turn on: NAME for the whole provider or CLIENT:NAME for one
 	// client, as `grantbench provider --defect` takes them.
 	Defects []string
+	// Settings are settings of the bundled mock to apply (see Settings):
+	// behaviours the specifications allow besides the default's.
+	Settings []string
 	// AdminToken, when true, protects the admin API with a fresh random token
 	// (Local.AdminToken), which conformance checks need to reset state.
 	AdminToken bool
@@ -41,6 +44,11 @@ func StartBundled(ctx context.Context, opts LocalOptions) (*Local, error) {
 	cfg, err := DefaultConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
+	}
+	for _, name := range opts.Settings {
+		if err := cfg.ApplySetting(name); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
+		}
 	}
 	for _, d := range opts.Defects {
 		if err := cfg.AddDefect(d); err != nil {

@@ -22,6 +22,10 @@ type issueRequest struct {
 	grant *grant
 	// accessScopes is the access token's scope; a refresh may narrow it.
 	accessScopes scopeSet
+	// reportedScope, when set, is the scope the response and the token name
+	// instead of accessScopes' (the scope_unchecked defect's unknown scopes,
+	// which a scopeSet cannot hold).
+	reportedScope string
 	// refresh asks for a refresh token carrying refreshScope.
 	refresh      bool
 	refreshScope string
@@ -45,6 +49,9 @@ type tokenResponse struct {
 // the store lock.
 func (p *Provider) issueTokens(req issueRequest, now time.Time) (tokenResponse, error) {
 	scope := p.scopeString(req.accessScopes)
+	if req.reportedScope != "" {
+		scope = req.reportedScope
+	}
 	if req.grant != nil {
 		p.store.mu.Lock()
 		p.registerFamily(req.grant, now)

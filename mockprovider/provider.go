@@ -201,6 +201,7 @@ func (p *Provider) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	p.counters.countRequest(endpoint)
 	w := &countingWriter{ResponseWriter: rw}
 	defer p.countOutcome(endpoint, w, r)
+	defer p.recoverPanic(w, r) // runs first: what it answers is counted
 	if len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1) {
 		// RFC 9112 6.1: a request with both Content-Length and
 		// Transfer-Encoding (or an HTTP/1.0 one with Transfer-Encoding) may
@@ -253,6 +254,28 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 		return endpointAdmin, p.handleAdmin
 	}
 	return endpointOther, http.NotFound
+}
+
+// badInputPanic is the crash of the panic_on_bad_input defect.
+type badInputPanic struct{ reason string }
+
+func (b badInputPanic) String() string { return "panic_on_bad_input: " + b.reason }
+
+// recoverPanic turns a handler's panic into a 500 server_error, so a bug of
+// the mock's costs one request rather than the connection. The crash of the
+// panic_on_bad_input defect (and net/http's own ErrAbortHandler) goes on to
+// net/http, which logs it and drops the connection: the failure mode the
+// defect stands for.
+func (p *Provider) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if _, crash := v.(badInputPanic); crash || v == http.ErrAbortHandler {
+		panic(v)
+	}
+	p.log.Error("handler panic, answered 500", "path", truncate(r.URL.Path, 60), "panic", truncate(fmt.Sprint(v), 200))
+	p.writeJSONError(w, &oauthError{code: oauth.ServerError, description: "internal error", status: http.StatusInternalServerError})
 }
 
 // methodNotAllowed answers a wrong method with 405, Allow and a JSON error.

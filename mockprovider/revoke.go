@@ -46,7 +46,11 @@ func (p *Provider) revoke(token string, client *Client) bool {
 	if r, ok := p.store.refresh.get(k); ok {
 		if r.grant.clientID == client.ID || anyClient {
 			r.revoked = true
-			r.grant.revoked = true // RFC 7009 2.1: its access tokens go too
+			if p.defect(client, dRevokeKeepsAccessTokens) {
+				r.grant.refreshRevoked = true
+			} else {
+				r.grant.revoked = true // RFC 7009 2.1: its access tokens go too
+			}
 		}
 		return true
 	}

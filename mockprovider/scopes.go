@@ -65,14 +65,38 @@ func parseScope(s string) ([]string, bool) {
 	return out, true
 }
 
-// resolveTokenScope is resolveScope for token requests, where the
-// scope_unchecked defect takes any scope (unknown ones are dropped).
-func (p *Provider) resolveTokenScope(c *Client, requested string) ([]string, *oauthError) {
+// resolveTokenScope is resolveScope for token requests. With
+// Behaviour.DropUnknownScopes the scopes the client may not have are left
+// out (the response's scope says what was granted); the scope_unchecked
+// defect grants whatever was asked, unknown scopes included, and says so.
+// granted is the scope to put in the response when it is not the rendering
+// of scopes (the defect's unknown scopes have no bit in a scopeSet).
+func (p *Provider) resolveTokenScope(c *Client, requested string) (scopes []string, granted string, oerr *oauthError) {
 	if p.defect(c, dScopeUnchecked) {
 		scopes, _ := parseScope(requested)
-		return scopes, nil
+		return scopes, joinScopes(scopes), nil
 	}
-	return p.resolveScope(c, requested)
+	if p.cfg.Behaviour.DropUnknownScopes {
+		asked, ok := parseScope(requested)
+		if !ok {
+			return nil, "", invalidScope("the scope parameter is malformed")
+		}
+		var allowed []string
+		for _, s := range asked {
+			if slices.Contains(c.Scopes, s) {
+				allowed = append(allowed, s)
+			}
+		}
+		if len(asked) > 0 && len(allowed) == 0 {
+			return nil, "", invalidScope("none of the requested scopes is allowed for this client")
+		}
+		if len(allowed) == 0 {
+			allowed = c.DefaultScopes
+		}
+		return allowed, "", nil
+	}
+	scopes, oerr = p.resolveScope(c, requested)
+	return scopes, "", oerr
 }
 
 // resolveScope checks a requested scope against what the client may ask

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -111,6 +112,10 @@ func StartLocalTLS(ctx context.Context, addr string, cfg Config, tlsCfg *TLSConf
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    32 << 10,
+			// net/http's own messages (a crashed handler's stack under the
+			// panic_on_bad_input defect, TLS handshake errors) go to the
+			// provider's logger, not to stderr.
+			ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelError),
 		},
 		done:   make(chan struct{}),
 		silent: map[net.Conn]time.Time{},

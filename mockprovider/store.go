@@ -271,6 +271,10 @@ type grant struct {
 	// adopted is set once a table owns the grant's strings and charged its
 	// bytes (adoptGrant).
 	adopted bool
+	// refreshRevoked withdraws the family's refresh tokens only, leaving its
+	// access tokens active: what the revoke_keeps_access_tokens and
+	// family_access_tokens_survive defects do instead of revoked.
+	refreshRevoked bool
 }
 
 type codeRecord struct {
@@ -326,7 +330,7 @@ type refreshRecord struct {
 func (r *refreshRecord) expiry() time.Time { return r.exp }
 
 func (r *refreshRecord) active(now time.Time) bool {
-	return !r.used && !r.revoked && !r.grant.revoked && now.Before(r.exp)
+	return !r.used && !r.revoked && !r.grant.revoked && !r.grant.refreshRevoked && now.Before(r.exp)
 }
 
 type sessionRecord struct {

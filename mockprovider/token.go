@@ -16,11 +16,16 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		hint = clientHint(r, r.URL.Query())
 	}
 	noStore := !p.defectFor(hint, dNoCacheHeaders)
+	if r.ContentLength > p.cfg.Limits.MaxBodyBytes && p.defectFor(hint, dLargeBodyReset) {
+		panic(http.ErrAbortHandler) // net/http closes the connection, answering nothing
+	}
 	form, oerr := p.readTokenForm(r, hint)
 	if oerr != nil {
 		if oerr.status != http.StatusMethodNotAllowed && p.defectFor(hint, dPanicOnBadInput) {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
+			// A real crash, as a parser that trusts its input has: the
+			// provider's recovery lets it through to net/http, which logs it
+			// and drops the connection without a response.
+			panic(badInputPanic{reason: oerr.description})
 		}
 		if oerr.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)

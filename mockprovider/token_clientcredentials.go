@@ -11,11 +11,11 @@ func (p *Provider) grantClientCredentials(client *Client, form url.Values, now t
 	if !p.allows(client, GrantClientCredentials) {
 		return tokenResponse{}, unauthorizedClient("this client may not use client_credentials")
 	}
-	scopes, oerr := p.resolveTokenScope(client, form.Get("scope"))
+	scopes, grantedScope, oerr := p.resolveTokenScope(client, form.Get("scope"))
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
-	req := issueRequest{client: client, accessScopes: p.scopeSetOf(scopes)}
+	req := issueRequest{client: client, accessScopes: p.scopeSetOf(scopes), reportedScope: grantedScope}
 	if p.defect(client, dCCRefreshToken) {
 		req.grant = &grant{clientID: client.ID, subject: client.ID, scopes: scopes}
 		req.refresh, req.refreshScope = true, joinScopes(scopes)

@@ -20,7 +20,7 @@ func (p *Provider) grantAuthorizationCode(client *Client, form url.Values, now t
 	p.store.mu.Lock()
 	rec, ok := p.store.codes.get(keyOf(code))
 	wasUsed := ok && rec.used && !reuse
-	if wasUsed {
+	if wasUsed && !p.defect(client, dCodeReuseKeepsTokens) {
 		rec.grant.revoked = true
 	}
 	if ok && !p.defect(client, dCodeRace) {

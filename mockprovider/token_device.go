@@ -26,7 +26,7 @@ func (p *Provider) grantDeviceCode(client *Client, form url.Values, now time.Tim
 		// RFC 8628 3.5: polling faster than the interval earns slow_down and
 		// an interval 5 seconds longer for this and later requests.
 		if status == devicePending && !rec.lastPoll.IsZero() && now.Sub(rec.lastPoll) < rec.interval &&
-			!p.defect(client, dNoSlowDown) {
+			!p.defect(client, dNoSlowDown) && !p.cfg.Behaviour.NeverSlowDown {
 			tooFast = true
 			rec.interval += 5 * time.Second
 		}

@@ -18,7 +18,7 @@ func (p *Provider) grantPassword(client *Client, form url.Values, now time.Time)
 	if user == nil {
 		return tokenResponse{}, invalidGrant("the username or password is wrong")
 	}
-	scopes, oerr := p.resolveTokenScope(client, form.Get("scope"))
+	scopes, _, oerr := p.resolveTokenScope(client, form.Get("scope"))
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}

@@ -29,7 +29,11 @@ func (p *Provider) grantRefreshToken(client *Client, form url.Values, now time.T
 	var granted []string
 	if bound {
 		replay = rec.used
-		if replay && !p.defect(client, dNoReuseDetection) {
+		switch {
+		case !replay || p.defect(client, dNoReuseDetection):
+		case p.defect(client, dFamilyAccessTokensSurvive):
+			rec.grant.refreshRevoked = true
+		default:
 			rec.grant.revoked = true
 		}
 		granted, _ = parseScope(rec.scope)

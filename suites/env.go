@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads as prose
-	. "github.com/onsi/gomega"    //nolint:revive
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/redact"
@@ -31,6 +33,8 @@ type env struct {
 	screenshotDir string
 	// browserURL, when set, is a running Chromium to connect to (Options.BrowserURL).
 	browserURL string
+	// strict makes warn fail the spec (Options.Strict).
+	strict bool
 	// redactor shortens secrets in the evidence attached to failed specs: it
 	// ends up in results.json and in reports people share.
 	redactor *redact.Redactor
@@ -95,7 +99,10 @@ func (e *env) declare() {
 		e.screenshots = nil
 	})
 	AfterEach(func() {
-		if !CurrentSpecReport().Failed() {
+		// A warning needs its evidence as much as a failure does.
+		spec := CurrentSpecReport()
+		warned := slices.ContainsFunc(spec.ReportEntries, func(r types.ReportEntry) bool { return r.Name == entryWarning })
+		if !spec.Failed() && !warned {
 			return
 		}
 		e.takeRaw()
@@ -314,6 +321,20 @@ func describeLifetime(d time.Duration) string {
 		return "lifetime unknown: set it under lifetimes"
 	}
 	return d.String()
+}
+
+// entryWarning names the report entry of a warning, as the reports package
+// reads it (reports.EntryWarning; the suites do not import reports).
+const entryWarning = "warning"
+
+// warn records a SHOULD of the catalogue that the provider does not meet: the
+// spec passes with the verdict warning, or fails under Options.Strict.
+func (e *env) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if e.strict {
+		Fail(msg+"\n(a warning; failed because of --strict)", 1)
+	}
+	AddReportEntry(entryWarning, msg, ReportEntryVisibilityAlways, Offset(1))
 }
 
 // skipf skips the spec with a formatted reason.

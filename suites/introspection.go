@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // introspect asks the introspection endpoint about token as the confidential
@@ -39,6 +40,38 @@ func (e *env) accessToken(ctx context.Context) (string, time.Duration) {
 	return tr.AccessToken, e.accessLifetime(tr)
 }
 
+// canIntrospect reports whether the profile claims introspection and the
+// provider advertises its endpoint.
+func (e *env) canIntrospect() bool {
+	return e.target.Features.Introspection && e.metadata().IntrospectionEndpoint != ""
+}
+
+// canUserinfo reports whether the profile claims userinfo and the provider
+// advertises its endpoint.
+func (e *env) canUserinfo() bool {
+	return e.target.Features.UserInfo && e.metadata().UserinfoEndpoint != ""
+}
+
+// accessTokenActive asks the provider whether an access token is still
+// usable: introspection where it can (RFC 7662 active), else userinfo (200
+// usable, 401 not: RFC 6750 3.1). via names the endpoint that answered; ok is
+// false when the profile offers neither, so nothing could be observed.
+func (e *env) accessTokenActive(ctx context.Context, token string) (active bool, via string, ok bool) {
+	switch {
+	case e.canIntrospect():
+		r := e.introspect(ctx, token)
+		Expect(r.Status).To(Equal(http.StatusOK), "introspection status; got %s", r.describe())
+		active, isBool := r.object()["active"].(bool)
+		Expect(isBool).To(BeTrue(), "introspection answers a boolean active (RFC 7662 2.2); got %s", r.describe())
+		return active, "introspection", true
+	case e.canUserinfo():
+		r := e.userinfo(ctx, token)
+		Expect(r.Status).To(BeElementOf(http.StatusOK, http.StatusUnauthorized), "userinfo accepts (200) or refuses (401) the access token; got %s", r.describe())
+		return r.Status == http.StatusOK, "userinfo", true
+	}
+	return false, "", false
+}
+
 func (e *env) declareIntrospection() {
 	Describe("introspection", Label("introspection"), func() {
 		It("I1: an unknown, expired or revoked token introspects as {\"active\":false} and nothing else", check("I1", "rfc7662"), func(ctx SpecContext) {
@@ -62,13 +95,21 @@ func (e *env) declareIntrospection() {
 			}
 		})
 
-		It("I2: introspection without caller authentication gets 401", check("I2", "rfc7662"), func(ctx SpecContext) {
+		It("I2: introspection without caller authentication is refused with invalid_client", check("I2", "rfc7662"), func(ctx SpecContext) {
 			e.need(e.target.Features.Introspection, "introspection")
 			endpoint := e.endpoint("introspection_endpoint", e.metadata().IntrospectionEndpoint)
 			token, _ := e.accessToken(ctx)
 			r := e.post(ctx, "introspect", endpoint, nil, authNone, url.Values{"token": {token}})
-			Expect(r.Status).To(Equal(http.StatusUnauthorized), "unauthenticated introspection (RFC 7662 2.1); got %s", r.describe())
-			Expect(r.object()).NotTo(HaveKey("active"), "no introspection answer without authentication")
+			Expect(r.object()).NotTo(HaveKey("active"), "no introspection answer without authentication (RFC 7662 2.1); got %s", r.describe())
+			// RFC 6749 5.2 makes 401 a MUST only when the client sent the
+			// Authorization header; without credentials 400 refuses as well.
+			Expect(r.Status).To(BeElementOf(http.StatusUnauthorized, http.StatusBadRequest), "unauthenticated introspection is refused with 401 or 400; got %s", r.describe())
+			Expect(r.isJSON()).To(BeTrue(), "the refusal is a JSON error (RFC 6749 5.2); got %s", r.describe())
+			code := r.str("error")
+			Expect(code).To(BeElementOf(oauth.InvalidClient.String(), oauth.InvalidRequest.String()), "error of the refusal; got %s", r.describe())
+			if code == oauth.InvalidRequest.String() {
+				e.warn("introspection without credentials was refused with invalid_request; RFC 6749 5.2 names invalid_client for a failed client authentication (\"no client authentication included\")")
+			}
 		})
 	})
 }

@@ -97,6 +97,16 @@ func (e *env) declareRefresh() {
 
 			By("using the newest refresh token of the family after the replay")
 			expectTokenError(e.refresh(ctx, c, rotated.RefreshToken, ""), oauth.InvalidGrant)
+
+			By("the family's access tokens after the replay")
+			for _, at := range []struct{ what, token string }{{"the first access token", tr.AccessToken}, {"the access token of the rotation", rotated.AccessToken}} {
+				active, via, observed := e.accessTokenActive(ctx, at.token)
+				if !observed {
+					AddReportEntry("family access tokens", "not observed: the profile claims neither introspection nor userinfo", ReportEntryVisibilityAlways)
+					break
+				}
+				Expect(active).To(BeFalse(), "%s of the family is still active (%s) after the replay revoked the family (RFC 9700 4.14.2)", at.what, via)
+			}
 		})
 
 		It("R6: a refresh after the refresh token's lifetime, or after its revocation, gets invalid_grant", check("R6", "rfc6749", "rfc7009"), func(ctx SpecContext) {

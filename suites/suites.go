@@ -10,6 +10,11 @@
 // role, claimed features); a check the target cannot support is skipped with the
 // reason, never passed.
 //
+// A check has three verdicts: passed, failed, and warning, a passed spec that
+// recorded a lapse from a SHOULD of the catalogue (a report entry named
+// "warning", which the reports package renders as such; Options.Strict fails
+// the spec instead).
+//
 // Token validation (signatures against the JWKS, one check per claim) lives in
 // plain Go in jwtcheck.go so it can be tested and fuzzed without Ginkgo.
 package suites
@@ -51,6 +56,11 @@ type Options struct {
 	// whole provider or CLIENT:NAME for one client (see `grantbench provider
 	// --list-defects`); an error when Target is set.
 	Defects []string
+	// MockSettings are settings of the bundled mock to apply (see `grantbench
+	// conform --list-mock-settings`): behaviours the specifications allow
+	// besides the mock's default, each of which the suites must pass; an
+	// error when Target is set.
+	MockSettings []string
 	// NoColor turns off ANSI colours in Ginkgo's output.
 	NoColor bool
 	// Verbose prints every spec, not only failures.
@@ -59,6 +69,8 @@ type Options struct {
 	// open the browser checks' tabs in (a browser context of this run's own)
 	// instead of starting one; see flows.BrowserOptions.RemoteURL.
 	BrowserURL string
+	// Strict turns warnings (a SHOULD of the catalogue not met) into failures.
+	Strict bool
 }
 
 // UnreachableError means the target could not be reached (its discovery
@@ -121,8 +133,11 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 	if target != nil && len(opts.Defects) > 0 {
 		return types.Report{}, &ConfigError{Err: errors.New("defects apply to the bundled mock provider only; drop --target to use them")}
 	}
+	if target != nil && len(opts.MockSettings) > 0 {
+		return types.Report{}, &ConfigError{Err: errors.New("mock settings apply to the bundled mock provider only; drop --target to use them")}
+	}
 	if target == nil {
-		mock, mockTarget, err := startMock(ctx, opts.Defects)
+		mock, mockTarget, err := startMock(ctx, opts.Defects, opts.MockSettings)
 		if err != nil {
 			return types.Report{}, err
 		}
@@ -164,6 +179,7 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 
 	e := newEnv(ctx, target, issuer, screenshotDir)
 	e.browserURL = opts.BrowserURL
+	e.strict = opts.Strict
 	var report types.Report
 	e.declare()
 	ginkgo.ReportAfterSuite("grantbench results", func(r types.Report) {
@@ -196,17 +212,36 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 	return report, nil
 }
 
-// startMock starts the bundled mock provider with a fresh admin token and the
-// given defects, and returns it with its target profile.
-func startMock(ctx context.Context, defects []string) (*mockprovider.Local, *flows.Target, error) {
-	mock, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{Defects: defects, AdminToken: true})
+// startMock starts the bundled mock provider with a fresh admin token, the
+// given defects and settings, and returns it with its target profile.
+func startMock(ctx context.Context, defects, settings []string) (*mockprovider.Local, *flows.Target, error) {
+	mock, err := mockprovider.StartBundled(ctx, mockprovider.LocalOptions{Defects: defects, Settings: settings, AdminToken: true})
 	if errors.Is(err, mockprovider.ErrLocalConfig) {
 		return nil, nil, &ConfigError{Err: err}
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("suites: %w", err)
 	}
-	return mock, flows.MockTarget(mock.Issuer(), mock.AdminToken), nil
+	return mock, mockProfile(mock), nil
+}
+
+// mockProfile is the target profile of a running bundled mock: what its
+// configuration serves (lifetimes, access token format, optional behaviours),
+// as a profile for a real provider would state it. Defects are not part of it:
+// a profile describes the provider as it should behave.
+func mockProfile(mock *mockprovider.Local) *flows.Target {
+	t := flows.MockTarget(mock.Issuer(), mock.AdminToken)
+	cfg := mock.Config
+	t.Lifetimes = flows.Lifetimes{
+		AccessToken:  cfg.Lifetimes.AccessToken,
+		RefreshToken: cfg.Lifetimes.RefreshToken,
+		Code:         cfg.Lifetimes.AuthorizationCode,
+		DeviceCode:   cfg.Lifetimes.DeviceCode,
+		IDToken:      cfg.Lifetimes.IDToken,
+	}
+	t.Features.JWTAccessTokens = cfg.AccessTokenFormat == mockprovider.AccessTokenJWT
+	t.Features.SlowDown = !cfg.Behaviour.NeverSlowDown
+	return t
 }
 
 // lenientMetadata reads the discovery document without the checks flows makes

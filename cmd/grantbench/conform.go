@@ -8,10 +8,13 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/grantbench/grantbench/flows"
+	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
@@ -27,10 +30,13 @@ type conformOptions struct {
 	labelFilter string
 	out         string
 	defects     stringList
+	settings    stringList
+	listSetting bool
 	noColor     bool
 	verbose     bool
 	browserURL  string
 	noReports   bool
+	strict      bool
 }
 
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,12 +47,15 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter selecting checks, e.g. AC2, rfc9700, 'authcode && !browser'")
 	fs.StringVar(&opts.out, "out", "out", "directory for junit.xml, results.json and screenshots")
 	fs.Var(&opts.defects, "defect", "switch on a defect mode of the bundled mock (repeatable)")
+	fs.Var(&opts.settings, "mock-setting", "apply a `setting` of the bundled mock: a behaviour the specifications allow besides its default, which every check must pass (repeatable; see --list-mock-settings)")
+	fs.BoolVar(&opts.listSetting, "list-mock-settings", false, "print every setting of the bundled mock, and exit")
 	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
 	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
 	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
 	fs.BoolVar(&opts.noReports, "no-reports", false, "write only junit.xml and results.json, not report.html and summary.md")
+	fs.BoolVar(&opts.strict, "strict", false, "turn warnings (a SHOULD the provider does not meet) into failures (exit 1)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--browser-url ADDR]")
+		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--mock-setting NAME ...] [--browser-url ADDR] [--strict]")
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args, "conform"); help || err != nil {
@@ -55,10 +64,20 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkBrowserURL(opts.browserURL); err != nil {
 		return usageErrorf("conform: %v", err)
 	}
+	if opts.listSetting {
+		for _, s := range mockprovider.Settings() {
+			warns := ""
+			if len(s.Warns) > 0 {
+				warns = " (warns: " + strings.Join(s.Warns, ",") + ")"
+			}
+			fmt.Fprintf(stdout, "%-30s %s%s\n", s.Name, s.Does, warns)
+		}
+		return nil
+	}
 
-	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects,
+	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects, MockSettings: opts.settings,
 		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
-		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL}
+		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL, Strict: opts.strict}
 	if opts.target != "" {
 		target, err := flows.LoadTarget(opts.target)
 		if err != nil {
@@ -79,7 +98,10 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return out.write(func(dir string) error { return reports.WriteGinkgoResults(dir, reps, r) })
 		}
 	}
-	_, err := suites.Run(ctx, runOpts)
+	rep, err := suites.Run(ctx, runOpts)
+	if n := warnedChecks(rep); n > 0 && err == nil {
+		fmt.Fprintf(stdout, "%d check(s) passed with a warning (a SHOULD not met; --strict fails them)\n", n)
+	}
 	if out == nil {
 		return conformError(err, "", stdout)
 	}
@@ -109,6 +131,20 @@ func writeConformReports(out string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "report: %s (summary.md beside it)\n", files.HTML)
 	return nil
+}
+
+// warnedChecks counts the passed specs that recorded a warning.
+func warnedChecks(rep types.Report) int {
+	n := 0
+	for _, s := range rep.SpecReports {
+		if s.State != types.SpecStatePassed {
+			continue
+		}
+		if slices.ContainsFunc(s.ReportEntries, func(e types.ReportEntry) bool { return e.Name == reports.EntryWarning }) {
+			n++
+		}
+	}
+	return n
 }
 
 // conformError maps the outcome of a run to the exit codes (main.go).

@@ -217,6 +217,36 @@ func TestConformFailedCheckExitsOne(t *testing.T) {
 	}
 }
 
+// TestConformWarningAndStrict: a SHOULD the provider does not meet is a
+// warning (exit 0, the verdict in junit.xml); --strict makes it a failure.
+func TestConformWarningAndStrict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	out := t.TempDir()
+	code, output := runConformChild(t, "--defect", "code_reuse_keeps_tokens", "--label-filter", "AC2", "--out", out, "--no-color")
+	if code != 0 {
+		t.Fatalf("a warning: exit code %d, want 0:\n%s", code, output)
+	}
+	if !strings.Contains(output, "1 check(s) passed with a warning") {
+		t.Fatalf("the output does not count the warning:\n%s", output)
+	}
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(junit), `<property name="verdict" value="warning">`) {
+		t.Fatalf("junit.xml does not carry the warning verdict:\n%s", junit)
+	}
+	code, output = runConformChild(t, "--strict", "--defect", "code_reuse_keeps_tokens", "--label-filter", "AC2", "--out", t.TempDir(), "--no-color")
+	if code != exitFailed {
+		t.Fatalf("--strict: exit code %d, want %d:\n%s", code, exitFailed, output)
+	}
+	if !strings.Contains(output, "failed because of --strict") {
+		t.Fatalf("--strict: the failure does not say why:\n%s", output)
+	}
+}
+
 func TestConformChromeMissingExitsTwo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs checks in a child process")

@@ -198,7 +198,12 @@ func printDefects(w io.Writer) {
 		if d.ProviderOnly {
 			scope = " (whole provider only)"
 		}
-		fmt.Fprintf(w, "%-30s %-8s %s%s\n", d.Name, strings.Join(d.Checks, ","), d.Breaks, scope)
+		checks := strings.Join(d.Checks, ",")
+		if len(d.Warns) > 0 {
+			// A warning's check: with the defect on it warns instead of failing.
+			checks = strings.TrimPrefix(checks+","+strings.Join(d.Warns, ",")+"(warning)", ",")
+		}
+		fmt.Fprintf(w, "%-30s %-8s %s%s\n", d.Name, checks, d.Breaks, scope)
 	}
 }
 
