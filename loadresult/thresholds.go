@@ -2,6 +2,7 @@ package loadresult
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type Threshold struct {
 	// Limit is the bound in base units (seconds, ratio, per second, count); for a
 	// rate relative to the target it is the factor.
 	Limit float64
+	// Default is true for a threshold the run got without asking (see
+	// WithDefaults).
+	Default bool
 
 	kind         metricKind
 	quantile     float64 // percent, for kindQuantile
@@ -65,6 +69,29 @@ var knownSteps = [...]string{"authorize", "login", "consent", "token", "refresh"
 
 var thresholdPattern = regexp.MustCompile(`^\s*(?:([A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)?)\s*:)?\s*([a-z_]+[0-9.]*)\s*(<=|>=|==|<|>)\s*(.+?)\s*$`)
 var quantilePattern = regexp.MustCompile(`^p([0-9]{1,2}(?:\.[0-9]+)?|100)$`)
+
+// DefaultErrorRate bounds the error rate of a run whose thresholds bound none:
+// without it a run in which every flow failed (a wrong client secret, a target
+// that died halfway) passed, since nothing said failures matter.
+const DefaultErrorRate = "error_rate<1%"
+
+// WithDefaults returns thresholds with DefaultErrorRate appended, marked
+// Default, unless one of them already bounds an error rate (at any scope):
+// writing any error_rate threshold overrides the default, and
+// error_rate<=100% switches it off.
+func WithDefaults(thresholds []Threshold) []Threshold {
+	for _, t := range thresholds {
+		if t.kind == kindErrorRate {
+			return thresholds
+		}
+	}
+	def, err := ParseThreshold(DefaultErrorRate)
+	if err != nil {
+		panic("loadresult: DefaultErrorRate does not parse: " + err.Error())
+	}
+	def.Default = true
+	return append(append([]Threshold(nil), thresholds...), def)
+}
 
 // ParseThresholds parses threshold expressions; the error names the first bad one.
 func ParseThresholds(exprs []string) ([]Threshold, error) {
@@ -154,7 +181,9 @@ func parseRatio(value string) (ratio float64, percent bool, err error) {
 		s, percent = strings.TrimSpace(cut), true
 	}
 	v, perr := strconv.ParseFloat(s, 64)
-	if perr != nil {
+	// ParseFloat reads "NaN" and "Inf": neither is a bound (and neither can be
+	// written to load.json).
+	if perr != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false, fmt.Errorf("%q is not a ratio (write 0.1%% or 0.001)", value)
 	}
 	if percent {
@@ -177,7 +206,7 @@ func parseRate(value string) (factor float64, relToTarget bool, err error) {
 		s, relToTarget = f, true
 	}
 	v, perr := strconv.ParseFloat(s, 64)
-	if perr != nil || v < 0 {
+	if perr != nil || !(v >= 0) || math.IsInf(v, 0) { // NaN fails v >= 0
 		return 0, false, fmt.Errorf("%q is not a rate (write 95, target or 0.98*target)", value)
 	}
 	return v, relToTarget, nil
@@ -275,7 +304,7 @@ func (t Threshold) selectScope(r *Result) selection {
 }
 
 func (t Threshold) judge(r *Result) (Verdict, error) {
-	v := Verdict{Threshold: t.Expr}
+	v := Verdict{Threshold: t.Expr, Default: t.Default}
 	sel := t.selectScope(r)
 	if len(sel.scenarios) == 0 {
 		v.Display = "no data"

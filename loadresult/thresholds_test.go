@@ -33,7 +33,10 @@ func TestParseThreshold(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "p99", "token:p99<250", "p101<1s", "error_rate<150%", "error_rate<abc",
-		"rate>=fast", "latency<1s", "service_error_rate<1%", "dropped<-1", "p99=1s", "token:p99<-1s"} {
+		"rate>=fast", "latency<1s", "service_error_rate<1%", "dropped<-1", "p99=1s", "token:p99<-1s",
+		// NaN and Inf pass ParseFloat; a NaN bound once ran the whole test and then
+		// could not be encoded, so no load.json was written (issue 13).
+		"error_rate<NaN", "error_rate<nan%", "dropped_rate<=Inf", "rate>NaN", "rate>=Inf*target", "rate>+Inf", "error_rate<-Inf"} {
 		if _, err := ParseThreshold(bad); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}

@@ -43,6 +43,30 @@ type FlowCatalog interface {
 // plan does not say.
 const DefaultMaxInFlight = 256
 
+// The bounds of what the runner can schedule. A plan outside them is refused
+// before anything starts, naming the field (or flag): a rate of 1e-300 or
+// 1e300, or a year-long duration, is a typo, not a load test.
+const (
+	// MinRate and MaxRate bound an arrival rate (iterations per second). The
+	// runner starts a goroutine per open-model iteration; a million a second is
+	// well past what one machine's flows reach. Ramping rates may also be 0.
+	MinRate = 0.001
+	MaxRate = 1_000_000
+	// MaxDuration bounds a scenario's length (every stage together), and the
+	// per-second series of a run kept in memory.
+	MaxDuration = 24 * time.Hour
+	// MaxConcurrency bounds workers and max_in_flight: each is a goroutine and
+	// usually a connection, and setup seeds material for each.
+	MaxConcurrency = 100_000
+	// MaxIterations bounds an iteration budget.
+	MaxIterations = 1_000_000_000
+	// MaxStages bounds a ramping plan's stages.
+	MaxStages = 1000
+	// MaxWeight bounds a scenario's weight (weights are relative; their shares
+	// must still give rates inside the bounds above).
+	MaxWeight = 1_000_000
+)
+
 // Stage is one leg of a ramping-arrival-rate executor: the rate moves linearly to
 // Target (iterations per second) over Duration.
 type Stage struct {
@@ -163,8 +187,8 @@ func ParsePlan(data []byte, catalog FlowCatalog) (*Plan, error) {
 			spec.Name = s.Flow
 		}
 		if s.Weight != nil {
-			if *s.Weight <= 0 || math.IsInf(*s.Weight, 0) || math.IsNaN(*s.Weight) {
-				return nil, fmt.Errorf("%s.weight: must be a positive number, got %v", field, *s.Weight)
+			if !(*s.Weight > 0 && *s.Weight <= MaxWeight) {
+				return nil, fmt.Errorf("%s.weight: must be a positive number up to %d, got %v", field, MaxWeight, *s.Weight)
 			}
 			spec.Weight = *s.Weight
 		}
@@ -200,7 +224,13 @@ func ParsePlan(data []byte, catalog FlowCatalog) (*Plan, error) {
 			weights[j] = plan.Scenarios[i].Weight / sharedWeight
 		}
 		for j, i := range shared {
-			plan.Scenarios[i].Executor = shareExecutor(top, weights, j)
+			ex := shareExecutor(top, weights, j)
+			// A share can fall outside the bounds the whole is inside (a
+			// tiny weight's part of a small rate).
+			if err := ex.Validate(fmt.Sprintf("scenarios[%d]", i)); err != nil {
+				return nil, fmt.Errorf("%w (its weight's share of the top-level executor)", err)
+			}
+			plan.Scenarios[i].Executor = ex
 		}
 	} else if f.executorFile.isSet() {
 		return nil, errors.New("(top level): an executor is given but every scenario has its own; remove one")
@@ -224,6 +254,9 @@ func (e executorFile) build(field string) (Executor, error) {
 		d, err := time.ParseDuration(e.Duration)
 		if err != nil || d <= 0 {
 			return Executor{}, fmt.Errorf("%s.duration: %q is not a positive duration (e.g. 30s)", field, e.Duration)
+		}
+		if d > MaxDuration {
+			return Executor{}, fmt.Errorf("%s.duration: %s is longer than the runner schedules (at most %s)", field, e.Duration, MaxDuration)
 		}
 		ex.Duration = d
 	}
@@ -251,6 +284,9 @@ func (e executorFile) build(field string) (Executor, error) {
 	}
 	if e.Iterations != nil {
 		ex.Iterations = *e.Iterations
+	}
+	if len(e.Stages) > MaxStages {
+		return Executor{}, fmt.Errorf("%s.stages: %d stages, at most %d", field, len(e.Stages), MaxStages)
 	}
 	for i, st := range e.Stages {
 		d, err := time.ParseDuration(st.Duration)
@@ -287,17 +323,23 @@ func (ex Executor) validate(fieldName func(string) string) error {
 	bad := func(name, format string, args ...any) error {
 		return fmt.Errorf("%s: %s", fieldName(name), fmt.Sprintf(format, args...))
 	}
-	finite := func(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
-	if ex.MaxInFlight < 0 {
-		return bad("max_in_flight", "must not be negative")
+	// inRate is a rate the pacer schedules; NaN fails every comparison.
+	inRate := func(v float64) bool { return v >= MinRate && v <= MaxRate }
+	rateBounds := fmt.Sprintf("between %g and %g iterations per second", float64(MinRate), float64(MaxRate))
+	durationOK := func(d time.Duration) bool { return d > 0 && d <= MaxDuration }
+	if ex.MaxInFlight < 0 || ex.MaxInFlight > MaxConcurrency {
+		return bad("max_in_flight", "must be between 1 and %d (0: the default %d), got %d", MaxConcurrency, DefaultMaxInFlight, ex.MaxInFlight)
 	}
 	switch ex.Kind {
 	case ExecutorConstantArrivalRate:
-		if ex.Rate <= 0 || !finite(ex.Rate) {
-			return bad("rate", "must be a positive number of iterations per second, got %v", ex.Rate)
+		if !inRate(ex.Rate) {
+			return bad("rate", "must be %s, got %v", rateBounds, ex.Rate)
 		}
 		if ex.Duration <= 0 {
 			return bad("duration", "missing (how long to keep the rate, e.g. 30s)")
+		}
+		if !durationOK(ex.Duration) {
+			return bad("duration", "must be positive and at most %s, got %s", MaxDuration, ex.Duration)
 		}
 		if ex.Workers != 0 || ex.Iterations != 0 {
 			return bad("workers", "workers and iterations belong to constant-workers; the open model uses rate, duration and max_in_flight")
@@ -306,13 +348,24 @@ func (ex Executor) validate(fieldName func(string) string) error {
 		if len(ex.Stages) == 0 {
 			return bad("stages", "missing (a list of {duration, target})")
 		}
-		if ex.StartRate < 0 || !finite(ex.StartRate) {
-			return bad("start_rate", "must not be negative")
+		if len(ex.Stages) > MaxStages {
+			return bad("stages", "%d stages, at most %d", len(ex.Stages), MaxStages)
 		}
+		if ex.StartRate != 0 && !inRate(ex.StartRate) {
+			return bad("start_rate", "must be 0 or %s, got %v", rateBounds, ex.StartRate)
+		}
+		var total time.Duration
 		for i, st := range ex.Stages {
-			if st.Target < 0 || !finite(st.Target) {
-				return bad(fmt.Sprintf("stages[%d].target", i), "must not be negative")
+			if st.Target != 0 && !inRate(st.Target) {
+				return bad(fmt.Sprintf("stages[%d].target", i), "must be 0 or %s, got %v", rateBounds, st.Target)
 			}
+			if !durationOK(st.Duration) {
+				return bad(fmt.Sprintf("stages[%d].duration", i), "must be positive and at most %s, got %s", MaxDuration, st.Duration)
+			}
+			total += st.Duration // no overflow: MaxStages × MaxDuration fits
+		}
+		if total > MaxDuration {
+			return bad("stages", "last %s together, longer than the runner schedules (at most %s)", total, MaxDuration)
 		}
 		if ex.Duration != 0 || ex.Rate != 0 {
 			return bad("duration", "ramping-arrival-rate takes its length and rates from stages; remove duration and rate")
@@ -321,13 +374,16 @@ func (ex Executor) validate(fieldName func(string) string) error {
 			return bad("workers", "workers and iterations belong to constant-workers")
 		}
 	case ExecutorConstantWorkers:
-		if ex.Workers <= 0 {
-			return bad("workers", "must be a positive number, got %d", ex.Workers)
+		if ex.Workers <= 0 || ex.Workers > MaxConcurrency {
+			return bad("workers", "must be between 1 and %d, got %d", MaxConcurrency, ex.Workers)
 		}
-		if ex.Iterations < 0 {
-			return bad("iterations", "must not be negative")
+		if ex.Iterations < 0 || ex.Iterations > MaxIterations {
+			return bad("iterations", "must be between 1 and %d (0: bounded by the duration only), got %d", MaxIterations, ex.Iterations)
 		}
-		if ex.Duration <= 0 && ex.Iterations == 0 {
+		if ex.Duration < 0 || ex.Duration > MaxDuration {
+			return bad("duration", "must be positive and at most %s, got %s", MaxDuration, ex.Duration)
+		}
+		if ex.Duration == 0 && ex.Iterations == 0 {
 			return bad("duration", "constant-workers needs a duration, an iteration count or both")
 		}
 		if ex.Rate != 0 || len(ex.Stages) > 0 {
@@ -424,6 +480,9 @@ func splitInt(total int64, weights []float64, j int) int {
 	return int(shares[j])
 }
 
+// MaxShards bounds a distributed run's shard count.
+const MaxShards = 10_000
+
 // Shard is this runner's part of a distributed run: Index in [1, Count].
 type Shard struct {
 	Index, Count int
@@ -434,8 +493,8 @@ func ParseShard(s string) (Shard, error) {
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return Shard{}, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 2/4", s)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n || n > MaxShards {
+		return Shard{}, fmt.Errorf("--shard %q: want i/n with 1 <= i <= n <= %d, e.g. 2/4", s, MaxShards)
 	}
 	return Shard{Index: i, Count: n}, nil
 }
@@ -499,4 +558,49 @@ func ParseStages(s string) ([]Stage, error) {
 		out = append(out, Stage{Duration: dur, Target: rate})
 	}
 	return out, nil
+}
+
+// ScaleDuration stretches or shrinks the plan in time so that its longest
+// scenario lasts d (the --duration of a scenario file): every duration and
+// stage is multiplied by the same factor, so scenarios keep their lengths
+// relative to each other and a ramp keeps its shape; rates and iteration counts
+// stay. A plan of one duration simply gets d. Scenarios bounded only by an
+// iteration count are left as they are; a plan with no duration at all is an
+// error.
+func (p *Plan) ScaleDuration(d time.Duration) error {
+	if d <= 0 || d > MaxDuration {
+		return fmt.Errorf("--duration: must be positive and at most %s, got %s", MaxDuration, d)
+	}
+	var longest time.Duration
+	for _, s := range p.Scenarios {
+		longest = max(longest, s.Executor.PlannedDuration())
+	}
+	if longest == 0 {
+		return errors.New("--duration: the scenario file's scenarios are bounded by iterations only; there is no duration to scale")
+	}
+	factor := float64(d) / float64(longest)
+	scale := func(x time.Duration) time.Duration {
+		if x == 0 {
+			return 0
+		}
+		// At least a millisecond, so a short stage of a long plan survives.
+		return max(time.Duration(math.Round(float64(x)*factor)), time.Millisecond)
+	}
+	for i := range p.Scenarios {
+		ex := &p.Scenarios[i].Executor
+		if ex.PlannedDuration() == longest && len(ex.Stages) == 0 {
+			ex.Duration = d // exact, whatever the rounding
+		} else {
+			ex.Duration = scale(ex.Duration)
+		}
+		stages := make([]Stage, len(ex.Stages))
+		for j, st := range ex.Stages {
+			stages[j] = Stage{Duration: scale(st.Duration), Target: st.Target}
+		}
+		ex.Stages = stages
+		if err := ex.Validate(fmt.Sprintf("scenarios[%d] (scaled by --duration)", i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -82,11 +82,61 @@ func TestParsePlanErrorsNameTheField(t *testing.T) {
 		"scenarios: [{flow: refresh, workers: 1, duration: 1s, ratee: 3}]":                                  "ratee",
 		"thresholds: [p99]\nscenarios: [{flow: refresh, workers: 1, duration: 1s}]":                         "thresholds",
 		"scenarios: [{flow: refresh, workers: 1, duration: 1s}, {flow: refresh, workers: 1, duration: 1s}]": "scenarios[1].name",
+		// What the runner cannot schedule is refused naming the field (issue 13).
+		"scenarios: [{flow: refresh, rate: 1e-10, duration: 10s}]":                                       "scenarios[0].rate",
+		"scenarios: [{flow: refresh, rate: 1e300, duration: 10s}]":                                       "scenarios[0].rate",
+		"scenarios: [{flow: refresh, rate: .nan, duration: 10s}]":                                        "scenarios[0].rate",
+		"scenarios: [{flow: refresh, rate: 1, duration: 9000h}]":                                         "scenarios[0].duration",
+		"scenarios: [{flow: refresh, rate: 1, duration: 1s, max_in_flight: 1000000000}]":                 "scenarios[0].max_in_flight",
+		"scenarios: [{flow: refresh, workers: 1000000000, duration: 1s}]":                                "scenarios[0].workers",
+		"scenarios: [{flow: refresh, workers: 1, iterations: -5}]":                                       "scenarios[0].iterations",
+		"scenarios: [{flow: refresh, workers: 1, iterations: 100000000000}]":                             "scenarios[0].iterations",
+		"scenarios: [{flow: refresh, start_rate: 1e-300, stages: [{duration: 1s, target: 1}]}]":          "scenarios[0].start_rate",
+		"scenarios: [{flow: refresh, stages: [{duration: 1s, target: 1e12}]}]":                           "scenarios[0].stages[0].target",
+		"scenarios: [{flow: refresh, stages: [{duration: 20h, target: 1}, {duration: 20h, target: 1}]}]": "scenarios[0].stages",
+		"scenarios: [{flow: refresh, weight: .inf, workers: 1, duration: 1s}]":                           "scenarios[0].weight",
+		"rate: 1\nduration: 1s\nscenarios: [{flow: refresh, weight: 100000}, {flow: password}]":          "scenarios[1].rate",
 	} {
 		_, err := ParsePlan([]byte(doc), testFlows)
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s\n  error %v, want one naming %s", doc, err, field)
 		}
+	}
+}
+
+func TestScaleDurationKeepsTheShapeOfThePlan(t *testing.T) {
+	doc := `
+scenarios:
+  - {flow: refresh, rate: 10, duration: 10m}
+  - {flow: password, workers: 2, duration: 5m}
+  - {flow: client_credentials, stages: [{duration: 2m, target: 5}, {duration: 8m, target: 0}]}
+  - {flow: authorization_code, workers: 1, iterations: 7}
+`
+	p, err := ParsePlan([]byte(doc), testFlows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ScaleDuration(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got := []time.Duration{p.Scenarios[0].Executor.Duration, p.Scenarios[1].Executor.Duration,
+		p.Scenarios[2].Executor.Stages[0].Duration, p.Scenarios[2].Executor.Stages[1].Duration, p.Scenarios[3].Executor.Duration}
+	want := []time.Duration{time.Minute, 30 * time.Second, 12 * time.Second, 48 * time.Second, 0}
+	if !slices.Equal(got, want) {
+		t.Errorf("scaled to 1m: durations %v, want %v", got, want)
+	}
+	if p.Scenarios[0].Executor.Rate != 10 || p.Scenarios[3].Executor.Iterations != 7 {
+		t.Errorf("scaling changed rates or counts: %+v", p.Scenarios)
+	}
+	if err := p.ScaleDuration(0); err == nil || !strings.Contains(err.Error(), "--duration") {
+		t.Errorf("a zero --duration: %v", err)
+	}
+	only, err := ParsePlan([]byte("scenarios: [{flow: refresh, workers: 1, iterations: 3}]"), testFlows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := only.ScaleDuration(time.Second); err == nil || !strings.Contains(err.Error(), "iterations only") {
+		t.Errorf("a plan without durations: %v", err)
 	}
 }
 

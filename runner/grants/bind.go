@@ -71,6 +71,10 @@ func Bind(ctx context.Context, plan *runner.Plan, opts BindOptions) (*Bound, err
 			}
 			continue
 		}
+		// A shard's share of a rate can fall below what the runner schedules.
+		if err := ex.Validate("scenarios[" + spec.Name + "]"); err != nil {
+			return nil, errors.Join(fmt.Errorf("shard %s: %w", shard, err), b.Close())
+		}
 		kind, ok := Table.Lookup(spec.Flow)
 		if !ok {
 			_, err := Table.CheckScenario(spec.Flow, spec.Consent)
