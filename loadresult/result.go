@@ -101,8 +101,11 @@ type Result struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// Partial is true when the run was interrupted (Ctrl-C) before its plan ended.
-	Partial   bool             `json:"partial"`
-	Scenarios []ScenarioResult `json:"scenarios"`
+	Partial bool `json:"partial"`
+	// Unanswered, when set, is the run's last stretch in which no iteration got
+	// any response from the target (see StoppedAnswering).
+	Unanswered *UnansweredTail  `json:"unanswered_tail,omitempty"`
+	Scenarios  []ScenarioResult `json:"scenarios"`
 	// Series holds one point per second of the timed phase, all scenarios together.
 	Series []Point `json:"series"`
 	// Thresholds are the verdicts, in the order the thresholds were given.
@@ -127,8 +130,15 @@ type ScenarioResult struct {
 	MaxInFlight       int     `json:"max_in_flight,omitempty"`
 	PlannedSeconds    float64 `json:"planned_seconds"`
 	PlannedIterations int64   `json:"planned_iterations,omitempty"`
-	// ElapsedSeconds is how long the scenario's timed phase actually lasted.
+	// ElapsedSeconds is how long the scenario actually took: from the start of
+	// the timed phase until its last iteration ended (iterations still running
+	// when the schedule ended included), or until it was interrupted.
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// RunningAtScheduleEnd counts iterations that were still running, or
+	// waiting for a browser tab, when the schedule ended: they finished (or
+	// were interrupted) during the graceful stop, and ElapsedSeconds includes
+	// that time.
+	RunningAtScheduleEnd int64 `json:"running_at_schedule_end,omitempty"`
 	// Started counts iterations that began; Dropped those that could not, by reason.
 	Started int64            `json:"started"`
 	Dropped map[string]int64 `json:"dropped"`
@@ -137,9 +147,13 @@ type ScenarioResult struct {
 	// AchievedRate is iterations finished per second of ElapsedSeconds.
 	AchievedRate float64 `json:"achieved_rate"`
 	// Latency is measured from each iteration's intended start (corrected for
-	// coordinated omission); ServiceTime from its actual start.
-	Latency     Histogram `json:"latency"`
-	ServiceTime Histogram `json:"service_time"`
+	// coordinated omission); ServiceTime from its actual start. Both hold
+	// successful iterations only: a refused connection is fast, and counting it
+	// would make a dead target look quick. FailedLatency holds the failed ones
+	// (from the intended start), interrupted iterations aside.
+	Latency       Histogram `json:"latency"`
+	ServiceTime   Histogram `json:"service_time"`
+	FailedLatency Histogram `json:"failed_latency"`
 	// ScheduleLag is how late iterations started against their intended start.
 	ScheduleLag Histogram    `json:"schedule_lag"`
 	Steps       []StepResult `json:"steps"`
@@ -149,9 +163,57 @@ type ScenarioResult struct {
 type StepResult struct {
 	Name string `json:"name"`
 	// Requests counts the step's requests by outcome, status class and RFC error code.
-	Requests    []RequestCount `json:"requests"`
-	Latency     Histogram      `json:"latency"`
-	ServiceTime Histogram      `json:"service_time"`
+	Requests []RequestCount `json:"requests"`
+	// Latency and ServiceTime hold the requests that succeeded (device polls
+	// answered authorization_pending included); FailedLatency the others.
+	Latency       Histogram `json:"latency"`
+	ServiceTime   Histogram `json:"service_time"`
+	FailedLatency Histogram `json:"failed_latency"`
+}
+
+// UnansweredTail is the end of a run during which the target answered nothing:
+// every iteration that ended after the last response failed without one
+// (refused, reset, timed out).
+type UnansweredTail struct {
+	// Since is when the first of those iterations ended; LastResponse when the
+	// last iteration that got a response ended (zero: none ever did).
+	Since        time.Time `json:"since"`
+	LastResponse time.Time `json:"last_response,omitzero"`
+	// Iterations counts them, Outcomes by outcome.
+	Iterations int64            `json:"iterations"`
+	Outcomes   map[string]int64 `json:"outcomes"`
+}
+
+// NoResponse reports whether an outcome means no response came from the target.
+func NoResponse(outcome string) bool {
+	switch outcome {
+	case OutcomeRefused, OutcomeReset, OutcomeTimeout, OutcomeTransport:
+		return true
+	}
+	return false
+}
+
+// When the target has stopped answering for good: at least this many
+// iterations in a row at the end of the run got no response, over at least
+// MinUnansweredSpan or a tenth of the run, whichever is shorter. One refused
+// connection in the last millisecond is a blip, not a dead target.
+const (
+	MinUnansweredIterations = 10
+	MinUnansweredSpan       = time.Second
+)
+
+// StoppedAnswering returns the run's unanswered tail when it shows that the
+// target stopped answering for good (see MinUnansweredIterations).
+func (r *Result) StoppedAnswering() (*UnansweredTail, bool) {
+	t := r.Unanswered
+	if t == nil || t.Iterations < MinUnansweredIterations {
+		return nil, false
+	}
+	span := min(MinUnansweredSpan, r.End.Sub(r.Start)/10)
+	if r.End.Sub(t.Since) < span {
+		return nil, false
+	}
+	return t, true
 }
 
 // RequestCount is how many requests ended one way.
@@ -208,6 +270,9 @@ type Verdict struct {
 	// Display is Measured in the threshold's own notation ("312ms", "0.25%").
 	Display string `json:"display"`
 	Passed  bool   `json:"passed"`
+	// Default is true for a threshold the run applied without being asked
+	// (loadresult.DefaultErrorRate).
+	Default bool `json:"default,omitempty"`
 }
 
 // ReadResult reads a load.json written by WriteFile.
@@ -271,6 +336,7 @@ func Merge(results ...*Result) (*Result, error) {
 	scenarioIndex := map[string]int{}
 	var thresholds []string
 	seenThreshold := map[string]bool{}
+	defaults := map[string]bool{}
 	seriesBySecond := map[int64]*pointAccumulator{}
 	for i, in := range results {
 		if in == nil {
@@ -294,6 +360,7 @@ func Merge(results ...*Result) (*Result, error) {
 			out.Target = ""
 		}
 		out.Partial = out.Partial || in.Partial
+		out.Unanswered = mergeUnanswered(out.Unanswered, in.Unanswered, i == 0)
 		for _, sc := range in.Scenarios {
 			idx, ok := scenarioIndex[sc.Name]
 			if !ok {
@@ -321,6 +388,7 @@ func Merge(results ...*Result) (*Result, error) {
 				seenThreshold[v.Threshold] = true
 				thresholds = append(thresholds, v.Threshold)
 			}
+			defaults[v.Threshold] = defaults[v.Threshold] || v.Default
 		}
 	}
 	out.RunID = "merged-" + firstN(out.MergedRunIDs, 4)
@@ -347,12 +415,37 @@ func Merge(results ...*Result) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("loadresult: merge: %w", err)
 		}
+		for i := range parsed {
+			parsed[i].Default = defaults[parsed[i].Expr]
+		}
 		out.Thresholds, err = Judge(out, parsed)
 		if err != nil {
 			return nil, fmt.Errorf("loadresult: merge: %w", err)
 		}
 	}
 	return out, nil
+}
+
+// mergeUnanswered merges the unanswered tails of shards: the merged run has one
+// only when every shard's has (the target stopped answering all of them).
+func mergeUnanswered(acc, in *UnansweredTail, first bool) *UnansweredTail {
+	if in == nil || (acc == nil && !first) {
+		return nil
+	}
+	if acc == nil {
+		out := *in
+		out.Outcomes = cloneCounts(in.Outcomes)
+		return &out
+	}
+	if in.Since.Before(acc.Since) {
+		acc.Since = in.Since
+	}
+	if in.LastResponse.After(acc.LastResponse) {
+		acc.LastResponse = in.LastResponse
+	}
+	acc.Iterations += in.Iterations
+	addCounts(acc.Outcomes, in.Outcomes)
+	return acc
 }
 
 func firstN(ids []string, n int) string {
@@ -414,6 +507,7 @@ func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 	dst.PlannedIterations += src.PlannedIterations
 	dst.PlannedSeconds = math.Max(dst.PlannedSeconds, src.PlannedSeconds)
 	dst.ElapsedSeconds = math.Max(dst.ElapsedSeconds, src.ElapsedSeconds)
+	dst.RunningAtScheduleEnd += src.RunningAtScheduleEnd
 	dst.Started += src.Started
 	addCounts(dst.Dropped, src.Dropped)
 	addCounts(dst.Flows, src.Flows)
@@ -426,6 +520,9 @@ func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 	}
 	if dst.ScheduleLag, err = mergeHistograms(dst.ScheduleLag, src.ScheduleLag); err != nil {
 		return fmt.Errorf("loadresult: merge scenario %q schedule lag: %w", dst.Name, err)
+	}
+	if dst.FailedLatency, err = mergeHistograms(dst.FailedLatency, src.FailedLatency); err != nil {
+		return fmt.Errorf("loadresult: merge scenario %q failed latency: %w", dst.Name, err)
 	}
 	for _, st := range src.Steps {
 		found := -1
@@ -448,6 +545,9 @@ func mergeScenario(dst *ScenarioResult, src ScenarioResult) error {
 		}
 		if d.ServiceTime, err = mergeHistograms(d.ServiceTime, st.ServiceTime); err != nil {
 			return fmt.Errorf("loadresult: merge step %s/%s service time: %w", dst.Name, st.Name, err)
+		}
+		if d.FailedLatency, err = mergeHistograms(d.FailedLatency, st.FailedLatency); err != nil {
+			return fmt.Errorf("loadresult: merge step %s/%s failed latency: %w", dst.Name, st.Name, err)
 		}
 	}
 	return nil

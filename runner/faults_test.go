@@ -230,8 +230,9 @@ func TestSeriesKeepsLateArrivalsAndFillsGaps(t *testing.T) {
 	start := time.Unix(100, 0)
 	s := newSeriesRecorder(start)
 	s.record(start.Add(100*time.Millisecond), time.Millisecond, 1, loadresult.OutcomeOK)
-	s.record(start.Add(3500*time.Millisecond), 2*time.Millisecond, 1, loadresult.OutcomeHTTPError)
-	s.record(start.Add(900*time.Millisecond), time.Millisecond, 1, loadresult.OutcomeOK) // late: second 0 is closed
+	s.record(start.Add(3500*time.Millisecond), 2*time.Millisecond, 1, loadresult.OutcomeOK)
+	s.record(start.Add(3600*time.Millisecond), 9*time.Second, 1, loadresult.OutcomeHTTPError) // no latency point
+	s.record(start.Add(900*time.Millisecond), time.Millisecond, 1, loadresult.OutcomeOK)      // late: second 0 is closed
 	s.drop(start.Add(3 * time.Second))
 	pts := s.points(start.Add(4 * time.Second))
 	if len(pts) != 5 {
@@ -241,10 +242,10 @@ func TestSeriesKeepsLateArrivalsAndFillsGaps(t *testing.T) {
 	for _, p := range pts {
 		flows += p.Flows
 	}
-	if flows != 3 || pts[0].Flows != 1 || pts[3].Errors != 1 || pts[3].Dropped != 1 || pts[1].Flows+pts[2].Flows != 1 {
+	if flows != 4 || pts[0].Flows != 1 || pts[3].Errors != 1 || pts[3].Dropped != 1 || pts[1].Flows+pts[2].Flows != 1 {
 		t.Errorf("points %+v", pts)
 	}
-	if pts[3].P99Seconds < 0.00199 || pts[3].HDR == "" {
+	if pts[3].P99Seconds < 0.00199 || pts[3].P99Seconds > 0.0021 || pts[3].HDR == "" {
 		t.Errorf("second 3: p99 %v hdr %q", pts[3].P99Seconds, pts[3].HDR)
 	}
 }

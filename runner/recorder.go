@@ -34,8 +34,9 @@ type scenarioRecorder struct {
 	started     int64
 	dropped     map[string]int64
 	flows       map[string]int64
-	latency     *hdrhistogram.Histogram
-	serviceTime *hdrhistogram.Histogram
+	latency     *hdrhistogram.Histogram // successful iterations only
+	serviceTime *hdrhistogram.Histogram // successful iterations only
+	failed      *hdrhistogram.Histogram // failed iterations' latency
 	lag         *hdrhistogram.Histogram
 	steps       map[string]*stepRecorder
 	stepOrder   []string
@@ -49,13 +50,14 @@ type stepRecorder struct {
 	series      map[stepKey]stepSeries
 	latency     *hdrhistogram.Histogram
 	serviceTime *hdrhistogram.Histogram
+	failed      *hdrhistogram.Histogram
 }
 
 func newScenarioRecorder(flow string, m *Metrics) *scenarioRecorder {
 	return &scenarioRecorder{
 		flow: flow, metrics: m,
 		dropped: map[string]int64{}, flows: map[string]int64{},
-		latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR(), lag: loadresult.NewHDR(),
+		latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR(), failed: loadresult.NewHDR(), lag: loadresult.NewHDR(),
 		steps: map[string]*stepRecorder{}, flowSeries: map[string]flowSeries{},
 	}
 }
@@ -81,6 +83,7 @@ func (r *scenarioRecorder) record(it iteration) {
 	latency := it.ended.Sub(it.started) + lag
 	service := it.ended.Sub(it.started)
 	measured := it.outcome != loadresult.OutcomeInterrupted
+	succeeded := it.outcome == loadresult.OutcomeOK
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -95,17 +98,23 @@ func (r *scenarioRecorder) record(it iteration) {
 		loadresult.RecordDuration(r.lag, lag)
 		r.metrics.scheduleLag.Observe(lag.Seconds())
 	}
-	if measured {
+	switch {
+	case succeeded:
 		loadresult.RecordDuration(r.latency, latency)
 		loadresult.RecordDuration(r.serviceTime, service)
-		fs.duration.Observe(latency.Seconds())
+	case measured:
+		loadresult.RecordDuration(r.failed, latency)
+	}
+	if measured {
+		fs.duration.Observe(latency.Seconds()) // the outcome label keeps them apart
 	}
 	for i, s := range it.steps {
 		outcome := stepOutcome(s, i == len(it.steps)-1, it.outcome)
 		key := stepKey{outcome, statusClass(s.Status), oauthErrorLabel(s.OAuthError)}
 		sr := r.steps[s.Name]
 		if sr == nil {
-			sr = &stepRecorder{counts: map[stepKey]int64{}, series: map[stepKey]stepSeries{}, latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR()}
+			sr = &stepRecorder{counts: map[stepKey]int64{}, series: map[stepKey]stepSeries{},
+				latency: loadresult.NewHDR(), serviceTime: loadresult.NewHDR(), failed: loadresult.NewHDR()}
 			r.steps[s.Name] = sr
 			r.stepOrder = append(r.stepOrder, s.Name)
 		}
@@ -120,8 +129,12 @@ func (r *scenarioRecorder) record(it iteration) {
 			continue
 		}
 		d := max(s.End.Sub(s.Start), 0)
-		loadresult.RecordDuration(sr.latency, d+lag)
-		loadresult.RecordDuration(sr.serviceTime, d)
+		if outcome == loadresult.OutcomeOK || outcome == loadresult.OutcomePending {
+			loadresult.RecordDuration(sr.latency, d+lag)
+			loadresult.RecordDuration(sr.serviceTime, d)
+		} else {
+			loadresult.RecordDuration(sr.failed, d+lag)
+		}
 		series.requestDuration.Observe((d + lag).Seconds())
 		series.serviceTime.Observe(d.Seconds())
 	}
@@ -136,11 +149,13 @@ func (r *scenarioRecorder) fill(out *loadresult.ScenarioResult) {
 	out.Flows = maps.Clone(r.flows)
 	out.Latency = loadresult.Summarize(r.latency)
 	out.ServiceTime = loadresult.Summarize(r.serviceTime)
+	out.FailedLatency = loadresult.Summarize(r.failed)
 	out.ScheduleLag = loadresult.Summarize(r.lag)
 	out.Steps = []loadresult.StepResult{}
 	for _, name := range r.stepOrder {
 		sr := r.steps[name]
-		st := loadresult.StepResult{Name: name, Latency: loadresult.Summarize(sr.latency), ServiceTime: loadresult.Summarize(sr.serviceTime), Requests: []loadresult.RequestCount{}}
+		st := loadresult.StepResult{Name: name, Latency: loadresult.Summarize(sr.latency), ServiceTime: loadresult.Summarize(sr.serviceTime),
+			FailedLatency: loadresult.Summarize(sr.failed), Requests: []loadresult.RequestCount{}}
 		for k, n := range sr.counts {
 			st.Requests = append(st.Requests, loadresult.RequestCount{Outcome: k.outcome, StatusClass: k.class, OAuthError: k.oauthError, Count: n})
 		}
@@ -159,9 +174,14 @@ type seriesRecorder struct {
 	open   map[int64]*openPoint
 	newest int64
 	closed map[int64]loadresult.Point
-	// total is the cumulative flow latency of the run, for progress lines.
+	// total is the cumulative latency of the run's successful flows, for
+	// progress lines.
 	total                 *hdrhistogram.Histogram
 	flows, errors, dropps int64
+	// unanswered is the current run of iterations that got no response, since
+	// the last one that did (lastResponse).
+	unanswered   *loadresult.UnansweredTail
+	lastResponse time.Time
 }
 
 type openPoint struct {
@@ -227,13 +247,58 @@ func (s *seriesRecorder) record(ended time.Time, latency time.Duration, requests
 		p.point.Errors++
 		s.errors++
 	}
-	if outcome != loadresult.OutcomeInterrupted {
+	if outcome == loadresult.OutcomeOK {
 		if p.hist == nil {
 			p.hist = hdrhistogram.New(loadresult.HDRLowestMicros, loadresult.HDRHighestMicros, seriesSigFigs)
 		}
 		loadresult.RecordDuration(p.hist, latency)
 		loadresult.RecordDuration(s.total, latency)
 	}
+	s.trackAnswers(ended, outcome)
+}
+
+// trackAnswers follows whether the target still answers: an iteration without
+// a response extends the unanswered tail, one with a response ends it.
+// Iterations finish out of order by a little; one that got a response but
+// ended before the tail began does not end it.
+func (s *seriesRecorder) trackAnswers(ended time.Time, outcome string) {
+	switch {
+	case outcome == loadresult.OutcomeInterrupted:
+	case loadresult.NoResponse(outcome):
+		if s.unanswered == nil {
+			s.unanswered = &loadresult.UnansweredTail{Since: ended, LastResponse: s.lastResponse, Outcomes: map[string]int64{}}
+		}
+		s.unanswered.Since = minTime(s.unanswered.Since, ended)
+		s.unanswered.Iterations++
+		s.unanswered.Outcomes[outcome]++
+	default:
+		if ended.After(s.lastResponse) {
+			s.lastResponse = ended
+		}
+		if s.unanswered != nil && !ended.Before(s.unanswered.Since) {
+			s.unanswered = nil
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// unansweredTail is a copy of the run's unanswered tail (nil: the last
+// iteration got a response).
+func (s *seriesRecorder) unansweredTail() *loadresult.UnansweredTail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unanswered == nil {
+		return nil
+	}
+	out := *s.unanswered
+	out.Outcomes = maps.Clone(s.unanswered.Outcomes)
+	return &out
 }
 
 func (s *seriesRecorder) drop(at time.Time) {

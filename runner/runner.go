@@ -75,7 +75,17 @@ type Options struct {
 	// the timed phase and once at its end with Final set.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
+	// Abandon, when closed, ends the run at once, even while setup or flows
+	// ignore their context (a hung browser, a flow with a bug): Run returns
+	// the partial result of what has finished, counting iterations still
+	// running as interrupted, and leaves their goroutines behind. It is for a
+	// process about to exit (a second Ctrl-C, SIGTERM); cancelling ctx is the
+	// orderly stop.
+	Abandon <-chan struct{}
 }
+
+// ErrAbandoned is the error of a run abandoned during setup (Options.Abandon).
+var ErrAbandoned = errors.New("runner: run abandoned")
 
 // Progress is a snapshot of a running load test.
 type Progress struct {
@@ -134,6 +144,19 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 	}
 	metrics.runInfo.WithLabelValues(opts.RunID, opts.Version).Set(1)
 
+	ctx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	abandon := opts.Abandon
+	if abandon != nil {
+		go func() {
+			select {
+			case <-abandon:
+				cancelRun()
+			case <-ctx.Done():
+			}
+		}()
+	}
+
 	// Setup: untimed, before the clock of the timed phase starts.
 	for _, sc := range scenarios {
 		p, ok := sc.Flow.(Preparer)
@@ -141,7 +164,11 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 			continue
 		}
 		need := SetupNeed{Concurrency: concurrencyOf(sc.Executor), Iterations: plannedIterations(sc.Executor)}
-		if err := p.Prepare(ctx, need); err != nil {
+		err, abandoned := unlessAbandoned(abandon, func() error { return p.Prepare(ctx, need) })
+		if abandoned {
+			return nil, fmt.Errorf("%w during setup of scenario %s", ErrAbandoned, sc.Name)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("runner: setup of scenario %s: %w", sc.Name, err)
 		}
 	}
@@ -156,7 +183,7 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 		if classify == nil {
 			classify = ClassifyError
 		}
-		states[i] = &scenarioState{Scenario: sc, classify: classify, rec: newScenarioRecorder(sc.Flow.Name(), metrics)}
+		states[i] = &scenarioState{Scenario: sc, classify: classify, rec: newScenarioRecorder(sc.Flow.Name(), metrics), maxInFlight: concurrencyOf(sc.Executor)}
 		planned = max(planned, sc.Executor.PlannedDuration())
 	}
 
@@ -179,7 +206,7 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 			r.runScenario(ctx, st)
 		}()
 	}
-	wg.Wait()
+	_, abandoned := unlessAbandoned(abandon, func() error { wg.Wait(); return nil })
 	stopProgress()
 	<-progressDone
 	end := r.clock.Now()
@@ -187,22 +214,37 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 	res := &loadresult.Result{
 		Schema: loadresult.ResultSchema, RunID: opts.RunID, Version: opts.Version, Target: opts.Target,
 		Shard: opts.Shard.String(), Start: r.start, End: end, Partial: ctx.Err() != nil,
+		Unanswered: r.series.unansweredTail(),
 	}
 	for _, st := range states {
+		elapsed := time.Duration(st.elapsed.Load())
+		if abandoned {
+			elapsed = end.Sub(r.start) // the scenario's goroutine may still run
+		}
 		sr := loadresult.ScenarioResult{
 			Name: st.Name, Flow: st.Flow.Name(), Consent: st.Consent, Executor: st.Executor.Kind,
 			Weight: st.Weight, TargetRate: st.Executor.TargetRate(), Workers: st.Executor.Workers,
 			MaxInFlight: st.maxInFlight, PlannedSeconds: st.Executor.PlannedDuration().Seconds(),
-			PlannedIterations: plannedIterations(st.Executor), ElapsedSeconds: st.elapsed.Seconds(),
+			PlannedIterations: plannedIterations(st.Executor), ElapsedSeconds: elapsed.Seconds(),
+			RunningAtScheduleEnd: st.runningAtEnd.Load(),
+		}
+		if st.Executor.Kind == ExecutorConstantWorkers {
+			sr.MaxInFlight = 0
 		}
 		st.rec.fill(&sr)
-		if sr.ElapsedSeconds > 0 {
-			var finished int64
-			for outcome, n := range sr.Flows {
-				if outcome != loadresult.OutcomeInterrupted {
-					finished += n
-				}
+		var finished int64
+		for outcome, n := range sr.Flows {
+			if outcome != loadresult.OutcomeInterrupted {
+				finished += n
 			}
+		}
+		if abandoned {
+			// Iterations that started and have not ended were cut off.
+			if running := sr.Started - sumFlows(sr.Flows); running > 0 {
+				sr.Flows[loadresult.OutcomeInterrupted] += running
+			}
+		}
+		if sr.ElapsedSeconds > 0 {
 			sr.AchievedRate = float64(finished) / sr.ElapsedSeconds
 		}
 		res.Scenarios = append(res.Scenarios, sr)
@@ -221,6 +263,30 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*loadresult.R
 	return res, nil
 }
 
+// unlessAbandoned runs f and returns its error, or returns at once with
+// abandoned set when abandon closes first (f keeps running on its own).
+func unlessAbandoned(abandon <-chan struct{}, f func() error) (err error, abandoned bool) {
+	if abandon == nil {
+		return f(), false
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err, false
+	case <-abandon:
+		return nil, true
+	}
+}
+
+func sumFlows(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 func concurrencyOf(ex Executor) int {
 	if ex.Kind == ExecutorConstantWorkers {
 		return ex.Workers
@@ -234,7 +300,7 @@ func concurrencyOf(ex Executor) int {
 func plannedIterations(ex Executor) int64 {
 	switch ex.Kind {
 	case ExecutorConstantArrivalRate:
-		return constantPacer{rate: ex.Rate, duration: ex.Duration}.plannedIterations()
+		return newConstantPacer(ex.Rate, ex.Duration).plannedIterations()
 	case ExecutorRampingArrivalRate:
 		return newRampingPacer(ex.StartRate, ex.Stages).plannedIterations()
 	}
@@ -259,15 +325,44 @@ type scenarioState struct {
 	classify    Classifier
 	rec         *scenarioRecorder
 	maxInFlight int
-	// elapsed is the scenario's timed phase: its planned duration when it ran to
-	// the end, or until it was interrupted or ran out of iterations.
-	elapsed time.Duration
+	// elapsed is how long the scenario took (a time.Duration): until its last
+	// iteration ended, and at least its planned duration when it ran to the
+	// end, or until it was interrupted. Atomic, since an abandoned run reads
+	// the state while the scenario's goroutine may still write it.
+	elapsed atomic.Int64
+	// lastEnd is when its latest iteration ended, as an offset from the start.
+	lastEnd atomic.Int64
+	// inFlight counts its iterations running; runningAtEnd is what inFlight was
+	// when the schedule ended.
+	inFlight     atomic.Int64
+	runningAtEnd atomic.Int64
+}
+
+// noteEnd records an iteration's end for the scenario's elapsed time.
+func (st *scenarioState) noteEnd(offset time.Duration) {
+	for {
+		last := st.lastEnd.Load()
+		if int64(offset) <= last || st.lastEnd.CompareAndSwap(last, int64(offset)) {
+			return
+		}
+	}
+}
+
+// finish sets the scenario's elapsed time once its iterations are done: at
+// least the planned length (a schedule that ran to its end lasted that long,
+// even if its last iteration ended early), and until the last iteration ended.
+func (r *run) finish(ctx context.Context, st *scenarioState, planned time.Duration) {
+	if ctx.Err() != nil {
+		st.elapsed.Store(int64(r.clock.Now().Sub(r.start)))
+		return
+	}
+	st.elapsed.Store(max(int64(planned), st.lastEnd.Load()))
 }
 
 func (r *run) runScenario(ctx context.Context, st *scenarioState) {
 	switch st.Executor.Kind {
 	case ExecutorConstantArrivalRate:
-		r.runOpen(ctx, st, constantPacer{rate: st.Executor.Rate, duration: st.Executor.Duration})
+		r.runOpen(ctx, st, newConstantPacer(st.Executor.Rate, st.Executor.Duration))
 	case ExecutorRampingArrivalRate:
 		r.runOpen(ctx, st, newRampingPacer(st.Executor.StartRate, st.Executor.Stages))
 	case ExecutorConstantWorkers:
@@ -280,10 +375,6 @@ func (r *run) runScenario(ctx context.Context, st *scenarioState) {
 // iteration is dropped and counted, never queued: queueing would hide the overload
 // that an open model exists to show.
 func (r *run) runOpen(ctx context.Context, st *scenarioState, p pacer) {
-	st.maxInFlight = st.Executor.MaxInFlight
-	if st.maxInFlight <= 0 {
-		st.maxInFlight = DefaultMaxInFlight
-	}
 	limit := int64(st.maxInFlight)
 	flowCtx, cancelFlows := context.WithCancel(ctx)
 	defer cancelFlows()
@@ -311,12 +402,13 @@ func (r *run) runOpen(ctx context.Context, st *scenarioState, p pacer) {
 			r.iterate(flowCtx, st, intended, true)
 		}()
 	}
-	if ctx.Err() != nil {
-		st.elapsed = r.clock.Now().Sub(r.start)
-	} else {
-		st.elapsed = st.Executor.PlannedDuration()
+	// The schedule ends at its planned end, not at its last start: what still
+	// runs then is reported, and outlasts the schedule by the drain.
+	if err := r.clock.SleepUntil(ctx, r.start.Add(st.Executor.PlannedDuration())); err == nil {
+		st.runningAtEnd.Store(inFlight.Load())
 	}
 	r.drain(ctx, cancelFlows, &running)
+	r.finish(ctx, st, st.Executor.PlannedDuration())
 }
 
 // runClosed is the closed model: Workers loops, each starting its next iteration
@@ -334,7 +426,7 @@ func (r *run) runClosed(ctx context.Context, st *scenarioState) {
 	var budget atomic.Int64
 	budget.Store(ex.Iterations)
 	var workers sync.WaitGroup
-	var lastEnd atomic.Int64
+	var atEnd sync.Once // the first worker to see the end notes who still runs
 	for w := 0; w < ex.Workers; w++ {
 		workers.Add(1)
 		r.metrics.workers.Inc()
@@ -344,15 +436,13 @@ func (r *run) runClosed(ctx context.Context, st *scenarioState) {
 			for ctx.Err() == nil {
 				now := r.clock.Now()
 				if !end.IsZero() && !now.Before(end) {
+					atEnd.Do(func() { st.runningAtEnd.Store(st.inFlight.Load()) })
 					return
 				}
 				if ex.Iterations > 0 && budget.Add(-1) < 0 {
 					return
 				}
 				r.iterate(flowCtx, st, now, false)
-				if t := r.clock.Now().Sub(r.start); t > time.Duration(lastEnd.Load()) {
-					lastEnd.Store(int64(t)) // racy max is fine: it only shortens by one iteration
-				}
 			}
 		}()
 	}
@@ -376,14 +466,13 @@ func (r *run) runClosed(ctx context.Context, st *scenarioState) {
 	workers.Wait()
 	stopWatching()
 	<-watchDone
-	switch {
-	case ctx.Err() != nil:
-		st.elapsed = r.clock.Now().Sub(r.start)
-	case ex.Duration > 0 && (ex.Iterations == 0 || time.Duration(lastEnd.Load()) >= ex.Duration):
-		st.elapsed = ex.Duration
-	default:
-		st.elapsed = time.Duration(lastEnd.Load())
+	// A budget spent before the duration ends the scenario early: its length
+	// is then until the last iteration ended.
+	planned := ex.Duration
+	if ex.Iterations > 0 && budget.Load() <= 0 {
+		planned = 0
 	}
+	r.finish(ctx, st, planned)
 }
 
 func (r *run) graceful() time.Duration {
@@ -419,12 +508,15 @@ func (r *run) drain(ctx context.Context, cancelFlows context.CancelFunc, running
 func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time, open bool) {
 	st.rec.start()
 	r.inFlight.Add(1)
+	st.inFlight.Add(1)
 	r.metrics.inFlight.Inc()
 	started := r.clock.Now()
 	steps, err := runFlow(ctx, st.Flow)
 	ended := r.clock.Now()
 	r.metrics.inFlight.Dec()
+	st.inFlight.Add(-1)
 	r.inFlight.Add(-1)
+	st.noteEnd(ended.Sub(r.start))
 	outcome := loadresult.OutcomeOK
 	if err != nil {
 		outcome = st.classify(ctx, err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,7 +129,7 @@ grantbench_run_info{run_id="r1",version="v"} 1
 func TestConstantArrivalRateRunsThePlan(t *testing.T) {
 	clock := newFakeClock()
 	res, err := Run(context.Background(), []Scenario{{
-		Name: "cc", Flow: okFlow(clock, time.Millisecond), Weight: 1,
+		Name: "cc", Flow: okFlow(clock, 0), Weight: 1,
 		Executor: Executor{Kind: ExecutorConstantArrivalRate, Rate: 50, Duration: 2 * time.Second},
 	}}, Options{Clock: clock})
 	if err != nil {
@@ -198,8 +199,9 @@ func TestConstantWorkersStopsAtTheDuration(t *testing.T) {
 	if n < 100 || n > 101 {
 		t.Errorf("%d iterations in 1 s of 10 ms iterations, want 100 or 101", n)
 	}
-	if res.Scenarios[0].ElapsedSeconds != 1 {
-		t.Errorf("elapsed %v", res.Scenarios[0].ElapsedSeconds)
+	// The last iterations started just before the end and ended after it.
+	if e := res.Scenarios[0].ElapsedSeconds; e < 1 || e > 1.02 {
+		t.Errorf("elapsed %v, want 1 s and the last iterations' 10 ms at most", e)
 	}
 }
 
@@ -341,5 +343,246 @@ func TestProgressReportsRateAndFinal(t *testing.T) {
 	last := reports[len(reports)-1]
 	if !last.Final || last.Flows != 20 || last.Errors != 0 || last.P50 != time.Millisecond {
 		t.Errorf("final progress %+v", last)
+	}
+}
+
+// TestRatesCountTheTimeTheRunTook is the regression test of "7.50/s while the
+// run took 41 s" (issue 13): iterations still running when a 10 s schedule ends
+// keep the run going, and the rate is over the time it really took, with those
+// iterations reported.
+func TestRatesCountTheTimeTheRunTook(t *testing.T) {
+	fake := newFakeClock()
+	var started, finished atomic.Int64
+	release := make(chan struct{})
+	slowTail := funcFlow{name: "authorization_code", run: func(ctx context.Context) ([]trace.Step, error) {
+		defer finished.Add(1)
+		if started.Add(1) > 75 {
+			<-release // the last 25 wait for a browser tab, say
+		}
+		now := fake.Now()
+		return []trace.Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
+	}}
+	// The schedule's end comes once the first 75 are done; then the 25 take
+	// 31 s more.
+	end := fake.Now().Add(10 * time.Second)
+	clock := hookClock{fakeClock: fake, at: end, hook: func() {
+		for finished.Load() < 75 {
+			time.Sleep(time.Millisecond)
+		}
+		go func() {
+			fake.Advance(41 * time.Second)
+			close(release)
+		}()
+	}}
+	res, err := Run(context.Background(), []Scenario{{
+		Name: "code", Flow: slowTail, Weight: 1,
+		Executor: Executor{Kind: ExecutorConstantArrivalRate, Rate: 10, Duration: 10 * time.Second},
+	}}, Options{Clock: &clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := res.Scenarios[0]
+	took := res.End.Sub(res.Start).Seconds()
+	if sc.Flows[loadresult.OutcomeOK] != 100 || took < 41 || sc.ElapsedSeconds != took {
+		t.Fatalf("flows %v, run took %v s, scenario elapsed %v s; want 100 ok over the whole 41+ s", sc.Flows, took, sc.ElapsedSeconds)
+	}
+	if want := 100 / took; sc.AchievedRate != want {
+		t.Errorf("achieved %.2f/s, want %.2f/s (100 flows over %.0f s, not over the 10 s schedule)", sc.AchievedRate, want, took)
+	}
+	if sc.RunningAtScheduleEnd != 25 {
+		t.Errorf("running at the schedule's end: %d, want the 25 that waited", sc.RunningAtScheduleEnd)
+	}
+}
+
+// hookClock is a fakeClock that calls hook once, before the first sleep until
+// at or later.
+type hookClock struct {
+	*fakeClock
+	at   time.Time
+	hook func()
+	once sync.Once
+}
+
+func (c *hookClock) SleepUntil(ctx context.Context, t time.Time) error {
+	if !t.Before(c.at) {
+		c.once.Do(c.hook)
+	}
+	return c.fakeClock.SleepUntil(ctx, t)
+}
+
+// TestFailedFlowsHaveTheirOwnHistogram: a target refusing half the requests
+// fast must not make the success latency look fast (issue 13: token:p99<50ms
+// passed with the target dead half the run).
+func TestFailedFlowsHaveTheirOwnHistogram(t *testing.T) {
+	clock := newFakeClock()
+	var n atomic.Int64
+	halfDead := funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]trace.Step, error) {
+		start := clock.Now()
+		if n.Add(1)%2 == 0 {
+			return []trace.Step{{Name: "token", Start: start, End: start.Add(100 * time.Microsecond), Err: "refused"}}, syscall.ECONNREFUSED
+		}
+		return []trace.Step{{Name: "token", Start: start, End: start.Add(80 * time.Millisecond), Status: 200}}, nil
+	}}
+	res, err := Run(context.Background(), []Scenario{{
+		Name: "cc", Flow: halfDead, Weight: 1,
+		Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 40},
+	}}, Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := res.Scenarios[0]
+	if sc.Latency.Count != 20 || sc.FailedLatency.Count != 20 || sc.ServiceTime.Count != 20 {
+		t.Fatalf("latency %d, failed %d, service %d samples; want 20 each", sc.Latency.Count, sc.FailedLatency.Count, sc.ServiceTime.Count)
+	}
+	st := sc.Steps[0]
+	if st.Latency.Count != 20 || st.FailedLatency.Count != 20 || st.Latency.P50Seconds < 0.079 || st.FailedLatency.MaxSeconds > 0.001 {
+		t.Errorf("token step: %d ok samples (p50 %v), %d failed (max %v)", st.Latency.Count, st.Latency.P50Seconds, st.FailedLatency.Count, st.FailedLatency.MaxSeconds)
+	}
+	ths, err := loadresult.ParseThresholds([]string{"token:p50<50ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts, err := loadresult.Judge(res, ths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verdicts[0].Passed {
+		t.Errorf("token:p50<50ms passed with every success taking 80 ms: %+v", verdicts[0])
+	}
+}
+
+// TestUnansweredTailCountsWhatFollowedTheLastResponse: a target killed halfway
+// leaves a tail of iterations without a response, counted by outcome.
+func TestUnansweredTailCountsWhatFollowedTheLastResponse(t *testing.T) {
+	clock := newFakeClock()
+	var n atomic.Int64
+	dies := funcFlow{name: "client_credentials", run: func(ctx context.Context) ([]trace.Step, error) {
+		start := clock.Now()
+		clock.Advance(time.Millisecond)
+		if n.Add(1) > 30 {
+			return []trace.Step{{Name: "token", Start: start, End: clock.Now(), Err: "refused"}}, syscall.ECONNREFUSED
+		}
+		return []trace.Step{{Name: "token", Start: start, End: clock.Now(), Status: 200}}, nil
+	}}
+	res, err := Run(context.Background(), []Scenario{{
+		Name: "cc", Flow: dies, Weight: 1,
+		Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 100},
+	}}, Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := res.Unanswered
+	if tail == nil || tail.Iterations != 70 || tail.Outcomes[loadresult.OutcomeRefused] != 70 || tail.LastResponse.IsZero() || !tail.Since.After(tail.LastResponse) {
+		t.Fatalf("unanswered tail %+v, want the last 70 refused after a last response", tail)
+	}
+	if _, stopped := res.StoppedAnswering(); !stopped {
+		t.Error("70 refused iterations over the last 70 % of the run are not a target that stopped answering")
+	}
+	// A target that answers again ends the tail.
+	n.Store(0)
+	res, err = Run(context.Background(), []Scenario{{
+		Name: "cc", Flow: dies, Weight: 1,
+		Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 20},
+	}}, Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unanswered != nil {
+		t.Errorf("a run whose every iteration got a response has an unanswered tail %+v", res.Unanswered)
+	}
+}
+
+// ignoringFlow blocks until release closes, whatever its context says: a flow
+// with a bug, or a browser that hangs.
+type ignoringFlow struct {
+	release  chan struct{}
+	prepare  bool
+	started  atomic.Int64
+	finished atomic.Int64
+}
+
+func (f *ignoringFlow) Name() string { return "client_credentials" }
+func (f *ignoringFlow) Run(ctx context.Context) ([]trace.Step, error) {
+	defer f.finished.Add(1)
+	if f.started.Add(1) > 3 {
+		<-f.release
+	}
+	now := time.Now()
+	return []trace.Step{{Name: "token", Start: now, End: now, Status: 200}}, nil
+}
+
+type preparingIgnoringFlow struct{ *ignoringFlow }
+
+func (f preparingIgnoringFlow) Prepare(ctx context.Context, need SetupNeed) error {
+	<-f.release
+	return nil
+}
+
+// TestAbandonEndsARunWhoseFlowsIgnoreTheirContext: cancelling ctx is not enough
+// when a flow ignores it; Abandon (a second Ctrl-C, SIGTERM) returns at once
+// with the partial result, the stuck iterations counted interrupted.
+func TestAbandonEndsARunWhoseFlowsIgnoreTheirContext(t *testing.T) {
+	flow := &ignoringFlow{release: make(chan struct{})}
+	defer func() {
+		close(flow.release) // let the stuck goroutines go, for goleak
+		for flow.finished.Load() < flow.started.Load() {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	abandon := make(chan struct{})
+	go func() {
+		for flow.started.Load() < 5 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel() // the first Ctrl-C: the stuck flows ignore it
+		time.Sleep(50 * time.Millisecond)
+		close(abandon)
+	}()
+	type outcome struct {
+		res *loadresult.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := Run(ctx, []Scenario{{
+			Name: "cc", Flow: flow, Weight: 1,
+			Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 2, Duration: time.Hour},
+		}}, Options{Abandon: abandon, GracefulStop: time.Hour})
+		done <- outcome{res, err}
+	}()
+	var got outcome
+	select {
+	case got = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Abandon closed")
+	}
+	if got.err != nil || got.res == nil || !got.res.Partial {
+		t.Fatalf("abandoned run: result %+v, error %v; want a partial result", got.res, got.err)
+	}
+	sc := got.res.Scenarios[0]
+	if sc.Flows[loadresult.OutcomeOK] != 3 || sc.Flows[loadresult.OutcomeInterrupted] != 2 {
+		t.Errorf("flows %v, want the 3 that finished ok and the 2 stuck ones interrupted", sc.Flows)
+	}
+
+	// Setup that ignores its context is abandoned too.
+	stuck := preparingIgnoringFlow{&ignoringFlow{release: make(chan struct{})}}
+	defer close(stuck.release)
+	abandonSetup := make(chan struct{})
+	time.AfterFunc(20*time.Millisecond, func() { close(abandonSetup) })
+	setupDone := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), []Scenario{{Name: "cc", Flow: stuck, Weight: 1,
+			Executor: Executor{Kind: ExecutorConstantWorkers, Workers: 1, Iterations: 1}}}, Options{Abandon: abandonSetup})
+		setupDone <- err
+	}()
+	select {
+	case err := <-setupDone:
+		if !errors.Is(err, ErrAbandoned) {
+			t.Errorf("abandoned setup: %v, want ErrAbandoned", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Abandon closed during setup")
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,7 +64,8 @@ func (l *repeatedFlag) String() string     { return strings.Join(*l, ", ") }
 func (l *repeatedFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // executorFlags are the flag-form executor settings; none may be combined with
-// --scenario. (--consent may: it is the default for scenarios that set none.)
+// --scenario but --duration, which scales the file's durations (--consent may
+// too: it is the default for scenarios that set none).
 var executorFlags = []string{"rate", "start-rate", "duration", "workers", "iterations", "max-in-flight", "stages"}
 
 // loadGCPercent is the GOGC a load run uses unless the environment sets one.
@@ -77,11 +80,51 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if run.outDir, err = prepareOutDir("load", "--out", run.out); err != nil {
 		return err // before the run: a result nobody can save is not worth running
 	}
-	res, err := run.execute(ctx, stderr)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, abandon, stopWatching := watchStopSignals(ctx, sigs, stderr)
+	defer stopWatching()
+	res, err := run.execute(ctx, abandon, stderr)
 	if err != nil {
 		return err
 	}
 	return run.report(ctx, res, stdout, stderr)
+}
+
+// watchStopSignals turns signals into the two ways a run stops. The first
+// Ctrl-C (SIGINT) cancels the returned context: no new iterations, those in
+// flight are interrupted, the partial result is written. A second Ctrl-C, or
+// SIGTERM at any time (what a container runtime or CI sends before SIGKILL),
+// also closes abandon: the run stops waiting for anything that ignores its
+// context and writes what it has at once. stop ends the watching.
+func watchStopSignals(parent context.Context, sigs <-chan os.Signal, stderr io.Writer) (ctx context.Context, abandon <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	abandoned := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		interrupts := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				if sig == os.Interrupt {
+					interrupts++
+				}
+				if sig == os.Interrupt && interrupts == 1 {
+					fmt.Fprintln(stderr, "load: interrupted: stopping the run and writing the partial result (Ctrl-C again to stop at once)")
+					cancel()
+					continue
+				}
+				fmt.Fprintf(stderr, "load: %s: stopping at once and writing the partial result\n", sig)
+				cancel()
+				close(abandoned)
+				return
+			}
+		}
+	}()
+	return ctx, abandoned, func() { close(done); cancel() }
 }
 
 // loadRun is a load run as the flags describe it, checked before anything starts.
@@ -107,9 +150,12 @@ func parseLoad(args []string, stderr io.Writer) (*loadRun, error) {
                        [--consent http|browser [--tabs N] [--browser-url ADDR]] [--shard i/n]
 
 Replays OAuth flows concurrently against a target (without --target, the bundled
-mock provider started in this process) and writes DIR/load.json. Exit status: 0 all
-thresholds passed, 1 a threshold was breached or the run was interrupted, 2 bad
-usage, 3 the target could not be reached.
+mock provider started in this process) and writes DIR/load.json. Unless a
+threshold bounds the error rate, the run gets `+loadresult.DefaultErrorRate+`. Exit
+status: 0 all thresholds passed, 1 a threshold was breached or the run was
+interrupted (Ctrl-C stops in order, a second Ctrl-C or SIGTERM at once; the
+partial result is written either way), 2 bad usage, 3 the target could not be
+reached or stopped answering for good.
 
 `)
 		fs.PrintDefaults()
@@ -120,7 +166,7 @@ usage, 3 the target could not be reached.
 	fs.Float64Var(&o.rate, "rate", 0, "open model: iterations started per second (constant-arrival-rate)")
 	fs.StringVar(&o.stages, "stages", "", "open model with a moving rate (ramping-arrival-rate): `duration:rate,...`, e.g. 30s:100,2m:100")
 	fs.Float64Var(&o.startRate, "start-rate", 0, "rate at the start of the first of --stages")
-	fs.DurationVar(&o.duration, "duration", 0, "how long to keep the rate, or the workers busy")
+	fs.DurationVar(&o.duration, "duration", 0, "how long to keep the rate, or the workers busy; with --scenario, the length of the file's longest scenario (the others and every stage scaled alike)")
 	fs.IntVar(&o.workers, "workers", 0, "closed model: concurrent workers, each starting its next iteration when the last ends (constant-workers)")
 	fs.Int64Var(&o.iterations, "iterations", 0, "closed model: total iterations to run (with or instead of --duration)")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open model: most iterations running at once; later ones are dropped and counted (default %d)", runner.DefaultMaxInFlight))
@@ -160,6 +206,7 @@ usage, 3 the target could not be reached.
 	if err != nil {
 		return nil, usageErrorf("load: %v", err)
 	}
+	r.thresholds = loadresult.WithDefaults(r.thresholds)
 	var flowNames, scenarioNames []string
 	for _, s := range r.plan.Scenarios {
 		flowNames, scenarioNames = append(flowNames, s.Flow), append(scenarioNames, s.Name)
@@ -182,8 +229,8 @@ usage, 3 the target could not be reached.
 	default:
 		return nil, usageErrorf("load: --progress %q: want auto, plain or off", o.progress)
 	}
-	if o.linger < 0 || o.grace < 0 || o.remoteWriteInterval <= 0 {
-		return nil, usageErrorf("load: --linger and --grace must not be negative, --remote-write-interval must be positive")
+	if err := o.checkBounds(); err != nil {
+		return nil, err
 	}
 	if o.linger > 0 && o.metricsAddr == "" {
 		return nil, usageErrorf("load: --linger keeps /metrics up after the run; it needs --metrics-addr")
@@ -196,7 +243,7 @@ usage, 3 the target could not be reached.
 
 // execute starts the target (a profile, or the bundled mock in this process),
 // binds the plan to its grants and runs it with the metrics it serves or pushes.
-func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*loadresult.Result, error) {
+func (r *loadRun) execute(ctx context.Context, abandon <-chan struct{}, stderr io.Writer) (*loadresult.Result, error) {
 	var target *flows.Target
 	if r.target != "" {
 		var err error
@@ -246,6 +293,7 @@ func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*loadresult.Re
 	if err != nil {
 		return nil, err
 	}
+	opts.Abandon = abandon
 	defer stopTelemetry()
 	if r.cpuProfile != "" {
 		f, err := os.Create(r.cpuProfile)
@@ -270,7 +318,7 @@ func (r *loadRun) execute(ctx context.Context, stderr io.Writer) (*loadresult.Re
 	fmt.Fprintf(stderr, "load: run %s: setup, then %s\n", r.runID, describePlan(bound.Scenarios))
 	res, err := runner.Run(ctx, bound.Scenarios, opts)
 	if err != nil && res == nil {
-		if ctx.Err() != nil {
+		if errors.Is(err, runner.ErrAbandoned) || ctx.Err() != nil {
 			return nil, failedErrorf("load: interrupted during setup: %v", err)
 		}
 		if unreachable(err) {
@@ -364,6 +412,15 @@ func (r *loadRun) report(ctx context.Context, res *loadresult.Result, stdout, st
 	if res.Partial {
 		return failedErrorf("load: interrupted after %s; partial result in %s", res.End.Sub(res.Start).Round(time.Millisecond), path)
 	}
+	// A target that stopped answering is exit 3 even though thresholds broke
+	// too: the run measured the outage, not the target.
+	if allTransportFailures(res) {
+		return unreachableErrorf("load: no iteration got a response from %s (see %s)", r.targetLabel, path)
+	}
+	if tail, stopped := res.StoppedAnswering(); stopped {
+		return unreachableErrorf("load: %s stopped answering %s into the run: the last %d iterations got no response (%s); see %s",
+			r.targetLabel, tail.Since.Sub(res.Start).Round(time.Millisecond), tail.Iterations, describeCounts(tail.Outcomes), path)
+	}
 	if failed := res.Failed(); len(failed) > 0 {
 		var parts []string
 		for _, v := range failed {
@@ -371,10 +428,42 @@ func (r *loadRun) report(ctx context.Context, res *loadresult.Result, stdout, st
 		}
 		return failedErrorf("load: threshold breached: %s", strings.Join(parts, "; "))
 	}
-	if allTransportFailures(res) {
-		return unreachableErrorf("load: no iteration got a response from %s (see %s)", r.targetLabel, path)
-	}
 	return r.outDir.problem()
+}
+
+// describeCounts writes counts by outcome: "connection_refused 3006, timeout 2".
+func describeCounts(counts map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Bounds of the flags that are not part of a plan (runner.Executor.Validate
+// bounds those): each is far past any sensible value, and refusing it names the
+// flag instead of misbehaving later.
+const (
+	maxGrace        = time.Hour
+	maxLinger       = time.Hour
+	minPushInterval = 100 * time.Millisecond
+	maxPushInterval = time.Hour
+	maxTabs         = 256
+)
+
+// checkBounds refuses out-of-range values of the flags outside the plan.
+func (o *loadOptions) checkBounds() error {
+	switch {
+	case o.grace < 0 || o.grace > maxGrace:
+		return usageErrorf("load: --grace: must be between 0 and %s, got %s", maxGrace, o.grace)
+	case o.linger < 0 || o.linger > maxLinger:
+		return usageErrorf("load: --linger: must be between 0 and %s, got %s", maxLinger, o.linger)
+	case o.remoteWriteInterval < minPushInterval || o.remoteWriteInterval > maxPushInterval:
+		return usageErrorf("load: --remote-write-interval: must be between %s and %s, got %s", minPushInterval, maxPushInterval, o.remoteWriteInterval)
+	case o.tabs < 1 || o.tabs > maxTabs:
+		return usageErrorf("load: --tabs: must be between 1 and %d, got %d", maxTabs, o.tabs)
+	}
+	return nil
 }
 
 // buildPlan builds the run's plan from --scenario or from the flag form.
@@ -384,13 +473,18 @@ func (o *loadOptions) buildPlan(set map[string]bool) (*runner.Plan, error) {
 		return nil, usageErrorf("load: give --scenario or --flow, not both")
 	case o.scenario != "":
 		for _, f := range executorFlags {
-			if set[f] {
+			if set[f] && f != "duration" {
 				return nil, usageErrorf("load: --%s belongs to the --flow form; with --scenario, set it in the file", f)
 			}
 		}
 		plan, err := runner.LoadPlan(o.scenario, grants.Table)
 		if err != nil {
 			return nil, usageErrorf("load: --scenario %v", err)
+		}
+		if set["duration"] {
+			if err := plan.ScaleDuration(o.duration); err != nil {
+				return nil, usageErrorf("load: %v", err)
+			}
 		}
 		return plan, nil
 	case o.flow == "":
@@ -409,8 +503,8 @@ func (o *loadOptions) buildPlan(set map[string]bool) (*runner.Plan, error) {
 		ex.Kind = runner.ExecutorConstantArrivalRate
 	case set["workers"] || set["iterations"]:
 		ex.Kind = runner.ExecutorConstantWorkers
-		if ex.Workers == 0 {
-			ex.Workers = 1
+		if !set["workers"] {
+			ex.Workers = 1 // --iterations alone: one worker
 		}
 	default:
 		return nil, usageErrorf("load: --flow %s needs --rate (open model), --stages (ramping) or --workers (closed model)", o.flow)
@@ -490,10 +584,10 @@ func allTransportFailures(res *loadresult.Result) bool {
 	var total int64
 	for _, sc := range res.Scenarios {
 		for outcome, n := range sc.Flows {
-			switch outcome {
-			case loadresult.OutcomeRefused, loadresult.OutcomeReset, loadresult.OutcomeTimeout, loadresult.OutcomeTransport:
+			switch {
+			case loadresult.NoResponse(outcome):
 				total += n
-			case loadresult.OutcomeInterrupted:
+			case outcome == loadresult.OutcomeInterrupted:
 			default:
 				return false
 			}
@@ -534,13 +628,21 @@ func printSummary(w io.Writer, res *loadresult.Result, path string) {
 		for _, n := range sc.Dropped {
 			dropped += n
 		}
-		fmt.Fprintf(w, "  flows     %d ok, %d failed, %d interrupted, %d dropped; %.2f/s%s\n",
-			ok, failed, sc.Flows[loadresult.OutcomeInterrupted], dropped, sc.AchievedRate, target)
+		fmt.Fprintf(w, "  flows     %d ok, %d failed, %d interrupted, %d dropped; %.2f/s over %s%s\n",
+			ok, failed, sc.Flows[loadresult.OutcomeInterrupted], dropped, sc.AchievedRate,
+			time.Duration(sc.ElapsedSeconds*float64(time.Second)).Round(time.Millisecond), target)
+		if sc.RunningAtScheduleEnd > 0 {
+			fmt.Fprintf(w, "  tail      %d iterations were still running or queued when the %s schedule ended\n",
+				sc.RunningAtScheduleEnd, time.Duration(sc.PlannedSeconds*float64(time.Second)))
+		}
 		if len(failures) > 0 {
 			fmt.Fprintf(w, "  failures  %s\n", strings.Join(failures, ", "))
 		}
-		fmt.Fprintf(w, "  latency   %s  (from intended start)\n", percentiles(sc.Latency))
+		fmt.Fprintf(w, "  latency   %s  (successful flows, from intended start)\n", percentiles(sc.Latency))
 		fmt.Fprintf(w, "  service   %s\n", percentiles(sc.ServiceTime))
+		if sc.FailedLatency.Count > 0 {
+			fmt.Fprintf(w, "  failed    %s\n", percentiles(sc.FailedLatency))
+		}
 		for _, st := range sc.Steps {
 			var total int64
 			var detail []string
@@ -567,8 +669,16 @@ func printSummary(w io.Writer, res *loadresult.Result, path string) {
 			if !v.Passed {
 				verdict = "FAIL"
 			}
-			fmt.Fprintf(w, "  %s  %-28s measured %s\n", verdict, v.Threshold, v.Display)
+			note := ""
+			if v.Default {
+				note = "  (default; any --threshold error_rate... replaces it)"
+			}
+			fmt.Fprintf(w, "  %s  %-28s measured %s%s\n", verdict, v.Threshold, v.Display, note)
 		}
+	}
+	if tail := res.Unanswered; tail != nil && tail.Iterations > 0 {
+		fmt.Fprintf(w, "\nno response from the target for the last %d iterations, from %s into the run (%s)\n",
+			tail.Iterations, tail.Since.Sub(res.Start).Round(time.Millisecond), describeCounts(tail.Outcomes))
 	}
 	fmt.Fprintf(w, "\nresult: %s\n", path)
 }

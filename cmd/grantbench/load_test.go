@@ -3,21 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/exp/api/remote"
 
 	"github.com/grantbench/grantbench/loadresult"
+	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/runner/grants"
 )
 
@@ -34,6 +40,14 @@ func TestLoadUsageErrorsNameTheFlag(t *testing.T) {
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "s.yaml")
 	if err := os.WriteFile(scenario, []byte("scenarios: [{flow: password, rate: 0, duration: 1s}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("scenarios: [{flow: password, rate: 1, duration: 1s}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tiny := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(tiny, []byte("scenarios: [{flow: password, rate: 1e-300, duration: 10s}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -59,6 +73,30 @@ func TestLoadUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--target", filepath.Join(dir, "missing.yaml")}, "--target"},
 		{[]string{"--flow", "authorization_code", "--workers", "1", "--iterations", "1", "--browser-url", "127.0.0.1:9222"}, "--browser-url"},
 		{[]string{"--bogus"}, "bogus"},
+		// Absurd numbers are refused at parse time naming the flag (issues 13, 14):
+		// 1e-10 once hung setup at 100 % CPU, and --workers 0 silently ran one worker.
+		{[]string{"--flow", "password", "--rate", "1e-10", "--duration", "10s"}, "--rate:"},
+		{[]string{"--flow", "password", "--rate", "1e-300", "--duration", "10s"}, "--rate:"},
+		{[]string{"--flow", "password", "--rate", "1e300", "--duration", "10s"}, "--rate:"},
+		{[]string{"--flow", "password", "--rate", "1e12", "--duration", "10s"}, "--rate:"},
+		{[]string{"--flow", "password", "--rate", "NaN", "--duration", "10s"}, "--rate:"},
+		{[]string{"--flow", "password", "--rate", "5", "--duration", "100000h"}, "--duration:"},
+		{[]string{"--flow", "password", "--rate", "5", "--duration", "1s", "--max-in-flight", "1000000000"}, "--max-in-flight:"},
+		{[]string{"--flow", "password", "--stages", "10s:1e300"}, "--stages:"},
+		{[]string{"--flow", "password", "--stages", "10s:5", "--start-rate", "1e-300"}, "--start-rate:"},
+		{[]string{"--flow", "password", "--workers", "0", "--duration", "1s"}, "--workers:"},
+		{[]string{"--flow", "password", "--workers", "1000000000", "--duration", "1s"}, "--workers:"},
+		{[]string{"--flow", "password", "--iterations", "-5"}, "--iterations:"},
+		{[]string{"--flow", "password", "--workers", "2", "--iterations", "1e12"}, "-iterations"},
+		{[]string{"--flow", "password", "--workers", "2", "--iterations", "10000000000"}, "--iterations:"},
+		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--grace", "1000h"}, "--grace:"},
+		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--tabs", "0"}, "--tabs:"},
+		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--remote-write-interval", "1ns"}, "--remote-write-interval:"},
+		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--shard", "1/100000000"}, "--shard"},
+		{[]string{"--flow", "password", "--workers", "1", "--iterations", "1", "--threshold", "error_rate<NaN"}, "error_rate<NaN"},
+		{[]string{"--scenario", good, "--duration", "0s"}, "--duration:"},
+		{[]string{"--scenario", good, "--duration", "48h"}, "--duration:"},
+		{[]string{"--scenario", tiny}, "scenarios[0].rate"},
 	} {
 		code, _, stderr := runLoadCmd(t, context.Background(), tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
@@ -126,7 +164,7 @@ func TestLoadWeightedScenarioFile(t *testing.T) {
 	plan := `
 executor: constant-arrival-rate
 rate: 40
-duration: 500ms
+duration: 10m
 scenarios:
   - flow: client_credentials
     weight: 3
@@ -136,7 +174,8 @@ thresholds: ["client_credentials:rate>=0.5*target"]
 	if err := os.WriteFile(scenario, []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runLoadCmd(t, context.Background(), "--scenario", scenario, "--out", dir, "--progress", "off")
+	// --duration scales the file's 10 minutes down to half a second (issue 14).
+	code, stdout, stderr := runLoadCmd(t, context.Background(), "--scenario", scenario, "--duration", "500ms", "--out", dir, "--progress", "off")
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -144,7 +183,8 @@ thresholds: ["client_credentials:rate>=0.5*target"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Scenarios) != 2 || res.Scenarios[0].PlannedIterations != 15 || res.Scenarios[1].PlannedIterations != 5 {
+	if len(res.Scenarios) != 2 || res.Scenarios[0].PlannedIterations != 15 || res.Scenarios[1].PlannedIterations != 5 ||
+		res.Scenarios[0].PlannedSeconds != 0.5 {
 		t.Errorf("scenarios %+v", res.Scenarios)
 	}
 }
@@ -247,4 +287,218 @@ func TestLoadBrokenDiscoveryIsNotUnreachable(t *testing.T) {
 	if code != exitFailed || !strings.Contains(stderr, "openid-configuration: the metadata is not JSON: got text/html") || !strings.Contains(stderr, "Welcome to nginx") {
 		t.Errorf("exit %d, want 1 saying what came back; stderr %s", code, stderr)
 	}
+}
+
+// mockProfile starts the bundled mock and writes a target profile for it with
+// the confidential client's secret given.
+func mockProfile(t *testing.T, secret string) (*mockprovider.Local, string) {
+	t.Helper()
+	srv, err := mockprovider.StartBundled(context.Background(), mockprovider.LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	profile := filepath.Join(t.TempDir(), "target.yaml")
+	body := fmt.Sprintf("issuer: %s\nclients:\n  confidential: {client_id: demo, client_secret: %s, auth_method: client_secret_basic, scopes: [api.read]}\n", srv.Issuer(), secret)
+	if err := os.WriteFile(profile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return srv, profile
+}
+
+// TestLoadEveryFlowFailingExitsOne is the regression test of "0 ok, 40 failed"
+// and exit 0 (issue 13): with no error-rate threshold given, the default one
+// holds, and the summary says it is the default.
+func TestLoadEveryFlowFailingExitsOne(t *testing.T) {
+	_, profile := mockProfile(t, "wrong-secret")
+	code, stdout, stderr := runLoadCmd(t, context.Background(), "--target", profile, "--flow", "client_credentials", "--workers", "2", "--iterations", "40",
+		"--out", t.TempDir(), "--progress", "off")
+	if code != exitFailed || !strings.Contains(stdout, "0 ok, 40 failed") || !strings.Contains(stdout, "FAIL  "+loadresult.DefaultErrorRate) ||
+		!strings.Contains(stdout, "(default") || !strings.Contains(stderr, "threshold breached") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// Any error_rate threshold replaces the default.
+	code, stdout, stderr = runLoadCmd(t, context.Background(), "--target", profile, "--flow", "client_credentials", "--workers", "1", "--iterations", "5",
+		"--threshold", "error_rate<=100%", "--out", t.TempDir(), "--progress", "off")
+	if code != exitOK || strings.Contains(stdout, loadresult.DefaultErrorRate) {
+		t.Errorf("with error_rate<=100%%: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestLoadTargetKilledHalfwayExitsThree is the regression test of a target
+// killed halfway (issue 13): thousands of refused connections and exit 0. Now
+// it is exit 3 with the count, and the refusals stay out of the success latency.
+func TestLoadTargetKilledHalfwayExitsThree(t *testing.T) {
+	srv, profile := mockProfile(t, "demo-secret")
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Kill the target once the run has shown progress for a while.
+	pr, pw := io.Pipe()
+	go func() {
+		buf := make([]byte, 4096)
+		killed := false
+		for {
+			n, err := pr.Read(buf)
+			if !killed && strings.Contains(string(buf[:n]), "running") {
+				time.Sleep(300 * time.Millisecond)
+				srv.Close()
+				killed = true
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var stdout bytes.Buffer
+	err := run(ctx, []string{"load", "--target", profile, "--flow", "client_credentials", "--rate", "100", "--duration", "3s",
+		"--threshold", "token:p99<5s", "--out", out, "--progress", "plain"}, &stdout, pw)
+	pw.Close()
+	if code := exitCode(err, io.Discard); code != exitUnreachable || !strings.Contains(err.Error(), "stopped answering") {
+		t.Fatalf("exit %d, error %v\nstdout:\n%s", code, err, stdout.String())
+	}
+	res, rerr := loadresult.ReadResult(filepath.Join(out, "load.json"))
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	sc := res.Scenarios[0]
+	tail := res.Unanswered
+	if tail == nil || tail.Iterations < loadresult.MinUnansweredIterations || !strings.Contains(err.Error(), fmt.Sprintf("last %d iterations", tail.Iterations)) {
+		t.Fatalf("unanswered tail %+v, error %v", tail, err)
+	}
+	if sc.Latency.Count != sc.Flows[loadresult.OutcomeOK] || sc.FailedLatency.Count == 0 {
+		t.Errorf("latency holds %d samples for %d ok flows, failed latency %d; flows %v", sc.Latency.Count, sc.Flows[loadresult.OutcomeOK], sc.FailedLatency.Count, sc.Flows)
+	}
+}
+
+// TestLoadSignalsStopTheRun: the first Ctrl-C cancels, a second one or any
+// SIGTERM abandons (issue 13: later signals were swallowed).
+func TestLoadSignalsStopTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		signals []os.Signal
+		abandon bool
+	}{
+		{"one Ctrl-C", []os.Signal{os.Interrupt}, false},
+		{"two Ctrl-C", []os.Signal{os.Interrupt, os.Interrupt}, true},
+		{"SIGTERM", []os.Signal{syscall.SIGTERM}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sigs := make(chan os.Signal, len(tc.signals))
+			ctx, abandon, stop := watchStopSignals(context.Background(), sigs, io.Discard)
+			defer stop()
+			for _, s := range tc.signals {
+				sigs <- s
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("the run's context was not cancelled")
+			}
+			select {
+			case <-abandon:
+				if !tc.abandon {
+					t.Error("one Ctrl-C abandoned the run; it should stop it in order")
+				}
+			case <-time.After(200 * time.Millisecond):
+				if tc.abandon {
+					t.Error("the run was not abandoned")
+				}
+			}
+		})
+	}
+}
+
+// TestLoadProcessEndsOnSIGTERM runs grantbench load as a process against a
+// target whose token endpoint never answers, with an hour's graceful stop, and
+// sends it SIGTERM: it must exit at once with the partial result written.
+func TestLoadProcessEndsOnSIGTERM(t *testing.T) {
+	if os.Getenv("GRANTBENCH_LOAD_CHILD") != "" {
+		return
+	}
+	hang := make(chan struct{})
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":%q,"authorization_endpoint":%q,"jwks_uri":%q,"response_types_supported":["code"]}`,
+				srv.URL, srv.URL+"/token", srv.URL+"/authorize", srv.URL+"/jwks")
+			return
+		}
+		select { // the token endpoint hangs
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "target.yaml")
+	if err := os.WriteFile(profile, []byte(fmt.Sprintf("issuer: %s\nclients:\n  confidential: {client_id: a, client_secret: b}\n", srv.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GRANTBENCH_LOAD_CHILD=load --target "+profile+" --flow client_credentials --rate 20 --duration 1h --grace 1h --progress plain --out "+dir)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(stderr.String(), "running") {
+		if ctx.Err() != nil {
+			t.Fatalf("the child never got running: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	took := time.Since(sent)
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitFailed || took > 5*time.Second {
+		t.Fatalf("after SIGTERM: %v after %v; want exit 1 within seconds\nstderr:\n%s", err, took, stderr.String())
+	}
+	res, rerr := loadresult.ReadResult(filepath.Join(dir, "load.json"))
+	if rerr != nil {
+		t.Fatalf("no partial result: %v\nstderr:\n%s", rerr, stderr.String())
+	}
+	if !res.Partial || res.Scenarios[0].Started == 0 {
+		t.Errorf("result partial %v, started %d", res.Partial, res.Scenarios[0].Started)
+	}
+}
+
+// TestLoadChild is the child process of TestLoadProcessEndsOnSIGTERM: it runs
+// main's signal handling and command line with the arguments in its
+// environment.
+func TestLoadChild(t *testing.T) {
+	args := os.Getenv("GRANTBENCH_LOAD_CHILD")
+	if args == "" {
+		t.Skip("only runs as TestLoadProcessEndsOnSIGTERM's child")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, strings.Fields(args), io.Discard, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// lockedBuffer is a bytes.Buffer safe for a child's output and the test reading it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
