@@ -86,3 +86,25 @@ func TestFaults(t *testing.T) {
 		t.Errorf("config fault error: %v", err)
 	}
 }
+
+// TestFaultOutwaitedByTheClientIsCountedAbandoned: a latency fault longer
+// than the client's patience ends with no answer sent; the request is
+// counted as abandoned, not as a 200 nobody received.
+func TestFaultOutwaitedByTheClientIsCountedAbandoned(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Faults = []Fault{{Endpoint: "jwks", Latency: Duration(5 * time.Second)}}
+	})
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := client.Get(f.url("/jwks")); err == nil {
+		resp.Body.Close()
+		t.Fatal("answered within the latency")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for f.p.Stats()["abandoned"]["jwks"] == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stats := f.p.Stats()
+	if stats["abandoned"]["jwks"] != 1 || stats["responses"]["jwks:2xx"] != 0 {
+		t.Errorf("abandoned %d, 2xx %d; want 1 and 0", stats["abandoned"]["jwks"], stats["responses"]["jwks:2xx"])
+	}
+}

@@ -41,6 +41,10 @@ func TestMetricsEndpointCountsRequestsIssuanceAndErrors(t *testing.T) {
 		`grantbench_provider_dropped_total{endpoint="token"} 0`,
 		`grantbench_provider_abandoned_total{endpoint="token"} 0`,
 		`grantbench_provider_server_refused_total 0`,
+		`grantbench_provider_state_entries{kind="access_tokens"} 1`,
+		`grantbench_provider_state_bytes{kind="access_tokens"} `,
+		`grantbench_provider_state_evicted_total{kind="access_tokens"} 0`,
+		`grantbench_provider_state_limit_bytes 1.34217728e+08`,
 		`grantbench_provider_state_entries{kind=`,
 	} {
 		if !strings.Contains(text, want) {
