@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -70,6 +71,7 @@ func (r ginkgoRedaction) specReport(spec types.SpecReport) (types.SpecReport, er
 
 func (r ginkgoRedaction) failure(f types.Failure) types.Failure {
 	f.Message = r.String(f.Message)
+	f.Location.FullStackTrace = withoutArguments(r.String(f.Location.FullStackTrace))
 	f.ForwardedPanic = r.String(f.ForwardedPanic)
 	f.ProgressReport = r.progressReport(f.ProgressReport)
 	if f.AdditionalFailure != nil {
@@ -153,4 +155,16 @@ func redactAll(r ginkgoRedaction, list []string) []string {
 		out[i] = r.String(s)
 	}
 	return out
+}
+
+// stackArguments is the argument list of a call in a Go stack trace:
+// "suites.(*env).idToken(0xc0001, {0x119a8e8?, ...})". Those are raw words
+// of memory (addresses, lengths, at times a secret's bytes), of use to no
+// reader of a report.
+var stackArguments = regexp.MustCompile(`(?m)\((?:0x|\{|\.\.\.)[^\n]*\)$`)
+
+// withoutArguments keeps a stack trace's calls and lines, not their
+// arguments.
+func withoutArguments(trace string) string {
+	return stackArguments.ReplaceAllString(trace, "(...)")
 }

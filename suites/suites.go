@@ -191,7 +191,8 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		// output unredacted, and their JUnit has no per-check ID and source.
 		gomega.Expect(opts.WriteResults(opts.OutDir, []types.Report{r}, e.redactor)).To(gomega.Succeed())
 	})
-	gomega.RegisterFailHandler(ginkgo.Fail)
+	// Failure messages without Go types and addresses (failmessages.go).
+	gomega.RegisterFailHandler(failureHandler())
 	passed := ginkgo.RunSpecs(t, "grantbench conformance: "+target.Name, suiteConfig, reporterConfig)
 
 	if err := e.chromeMissing(); err != nil {

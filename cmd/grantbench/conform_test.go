@@ -322,3 +322,35 @@ func TestConformBrokenDiscoveryExitsOne(t *testing.T) {
 		t.Errorf("UnreachableError: exit %d, want 3", code)
 	}
 }
+
+// TestDefectRunOutputsHaveNoGoInternals is issue 14's `<*fmt.wrapError |
+// 0x21482ceabd60>` in the console, the JUnit message and summary.md: after a
+// run with failures, no output shows a Go type or an address, and the
+// failure reads as a sentence.
+func TestDefectRunOutputsHaveNoGoInternals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	out := t.TempDir()
+	code, console := runConformChild(t, "--defect", "alg_none", "--out", out, "--no-color")
+	if code != exitFailed {
+		t.Fatalf("exit code %d, want 1 (alg_none fails T1):\n%s", code, console)
+	}
+	internals := regexp.MustCompile(`\b0x[0-9a-f]{8,}\b|\*fmt\.`)
+	outputs := map[string]string{"console": console}
+	for _, name := range []string{"junit.xml", "summary.md", "report.html", "results.json"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[name] = string(data)
+	}
+	for name, text := range outputs {
+		for _, m := range internals.FindAllStringIndex(text, 3) {
+			t.Errorf("%s shows Go internals: …%s…", name, text[max(0, m[0]-80):min(len(text), m[1]+40)])
+		}
+	}
+	if want := `ID token signature: jwt: header: unexpected signature algorithm "none"`; !strings.Contains(outputs["summary.md"], want) {
+		t.Errorf("summary.md does not say %q:\n%s", want, outputs["summary.md"])
+	}
+}
