@@ -72,6 +72,8 @@ type CheckResult struct {
 	// Evidence attached by the spec, redacted.
 	Exchanges   []trace.Exchange
 	Screenshots []Screenshot
+	// JWTs are the tokens of the exchanges, decoded (see EntryJWT).
+	JWTs []DecodedJWT
 }
 
 // Screenshot is a browser screenshot attached to a spec.
@@ -85,6 +87,8 @@ type Screenshot struct {
 type Conformance struct {
 	Suites []SuiteInfo
 	Checks []CheckResult
+	// Runs says what each suite report judged, in the order of Suites.
+	Runs []RunInfo
 }
 
 // SuiteInfo summarises one Ginkgo suite report.
@@ -137,6 +141,7 @@ func NewConformance(reports []types.Report, r *redact.Redactor, baseDir string) 
 			Succeeded:      rep.SuiteSucceeded,
 			FailureReasons: redactAll(ginkgoRedaction{r}, rep.SpecialSuiteFailureReasons),
 		})
+		c.Runs = append(c.Runs, runInfoOf(rep, r))
 		for _, spec := range rep.SpecReports {
 			suiteLevel := spec.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes)
 			if suiteLevel && !spec.State.Is(types.SpecStateFailureStates) {
@@ -235,6 +240,7 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *red
 		cr.Sources = sourcesFromLabels(labels)
 	}
 
+	var raw []trace.Exchange
 	for _, entry := range spec.ReportEntries {
 		switch entry.Name {
 		case EntryExchange:
@@ -243,17 +249,28 @@ func newCheckResult(suite string, spec types.SpecReport, suiteLevel bool, r *red
 				cr.Exchanges = append(cr.Exchanges, trace.Exchange{Err: r.String(err.Error())})
 				continue
 			}
+			raw = append(raw, exchanges...)
 			for _, e := range exchanges {
 				cr.Exchanges = append(cr.Exchanges, truncateBodies(r.Exchange(e)))
 			}
 		case EntryScreenshot:
 			cr.Screenshots = append(cr.Screenshots, readScreenshot(entryString(entry), baseDir))
+		case EntryJWT:
+			for _, j := range jwtsOf(entry) {
+				// Redacted again: results.json may have been edited since.
+				cr.JWTs = append(cr.JWTs, DecodedJWT{Where: r.String(j.Where), Short: r.String(j.Short), Header: r.String(j.Header), Claims: r.String(j.Claims)})
+			}
 		case EntryWarning:
 			if cr.Verdict == VerdictPassed || cr.Verdict == VerdictWarning {
 				cr.Verdict = VerdictWarning
 				cr.Message = strings.TrimSpace(cr.Message + "\n" + r.String(entryString(entry)))
 			}
 		}
+	}
+	if cr.JWTs == nil {
+		// A report handed over in-process, not redacted yet: its tokens are
+		// whole. (In a results.json they are shortened, and found nothing.)
+		cr.JWTs = decodeJWTs(ginkgoRedaction{r}, raw)
 	}
 	return cr
 }

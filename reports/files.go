@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -93,6 +94,20 @@ func writeFileAtomic(path string, data []byte) error {
 // GenerateJSONReport and GenerateJUnitReport, which write failure messages,
 // captured output and report entries as they are.
 func WriteGinkgoResults(dir string, reps []types.Report, r *redact.Redactor) error {
+	return WriteGinkgoResultsWith(dir, reps, r, nil)
+}
+
+// WriteGinkgoResultsWith is WriteGinkgoResults that also records what the run
+// judged (info, when not nil) in results.json, for every report made from it.
+func WriteGinkgoResultsWith(dir string, reps []types.Report, r *redact.Redactor, info *RunInfo) error {
+	if info != nil && len(reps) > 0 {
+		reps = slices.Clone(reps)
+		run := *info
+		if run.Start.IsZero() {
+			run.Start = reps[0].StartTime
+		}
+		reps[0].SpecReports = append(types.SpecReports{runSpec(run)}, reps[0].SpecReports...)
+	}
 	redacted, err := RedactGinkgoReports(r, reps)
 	if err != nil {
 		return err
@@ -197,6 +212,7 @@ func ReadFilesWith(opts ReadOptions, paths ...string) (Input, error) {
 				in.Conformance = c
 			} else {
 				in.Conformance.Suites = append(in.Conformance.Suites, c.Suites...)
+				in.Conformance.Runs = append(in.Conformance.Runs, c.Runs...)
 				in.Conformance.Checks = append(in.Conformance.Checks, c.Checks...)
 				in.Conformance.sortChecks()
 			}

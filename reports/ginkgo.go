@@ -59,12 +59,29 @@ func (r ginkgoRedaction) specReport(spec types.SpecReport) (types.SpecReport, er
 		spec.SpecEvents[i].Message = r.String(spec.SpecEvents[i].Message)
 	}
 	spec.ReportEntries = slices.Clone(spec.ReportEntries)
+	var tokens []DecodedJWT
+	var last types.ReportEntry
+	decoded := false
 	for i, entry := range spec.ReportEntries {
+		switch entry.Name {
+		case EntryJWT:
+			decoded = true // redacted before: the tokens are decoded already
+		case EntryExchange:
+			// Decoded from the evidence as sent, before redaction shortens
+			// every token.
+			if exchanges, err := exchangesOf(entry); err == nil {
+				tokens = append(tokens, decodeJWTs(r, exchanges)...)
+				last = entry
+			}
+		}
 		value, err := r.entryValue(entry)
 		if err != nil {
 			return spec, err
 		}
 		spec.ReportEntries[i].Value = value
+	}
+	if len(tokens) > 0 && !decoded {
+		spec.ReportEntries = append(spec.ReportEntries, jwtEntry(tokens[:min(len(tokens), maxJWTsPerSpec)], last))
 	}
 	return spec, nil
 }

@@ -48,6 +48,7 @@ type htmlPage struct {
 	Failed      bool
 	Generated   string
 	Version     string
+	Judged      []judgedRow
 	Conformance *htmlConformance
 	Load        *htmlLoad
 }
@@ -55,7 +56,15 @@ type htmlPage struct {
 type htmlConformance struct {
 	Passed, Failed, Skipped int
 	SuiteProblems           []string
+	RootCauses              []htmlRootCause
 	Areas                   []htmlArea
+}
+
+// htmlRootCause is a RootCause with links to its checks' rows.
+type htmlRootCause struct {
+	Cause   string
+	Defects string
+	Checks  []htmlLink
 }
 
 type htmlArea struct {
@@ -98,6 +107,7 @@ type htmlLoad struct {
 	Duration         string
 	Target           string
 	Partial          bool
+	Unanswered       string
 	ThresholdsFailed int
 	Thresholds       []thresholdRow
 	Scenarios        []scenarioRow
@@ -108,13 +118,16 @@ type htmlLoad struct {
 
 type thresholdRow struct {
 	Threshold, Display string
-	Passed             bool
+	Passed, Default    bool
 }
 
 type scenarioRow struct {
 	Name, Flow, Executor, Achieved, Planned, ErrorRate string
 	Flows, Dropped                                     int64
 	P50, P95, P99, Max, ServiceP99                     string
+	// FailedP50 and FailedP99 are the failed iterations' latency, kept
+	// apart so a fast refusal does not pass for a fast answer.
+	FailedP50, FailedP99 string
 }
 
 type stepRow struct {
@@ -124,8 +137,8 @@ type stepRow struct {
 }
 
 type htmlChart struct {
-	ID, Title string
-	SVG       template.HTML
+	ID, Title, Note string
+	SVG             template.HTML
 }
 
 func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
@@ -138,6 +151,7 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 		Failed:    in.Failed(),
 		Generated: generated.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Version:   opts.Version,
+		Judged:    in.judged(),
 	}
 	if page.Version == "" {
 		page.Version = "(unknown version)"
@@ -168,6 +182,21 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 			}
 			hc.Areas = append(hc.Areas, ha)
 		}
+		anchors := map[string]string{}
+		for _, a := range hc.Areas {
+			for _, ch := range a.Checks {
+				if _, ok := anchors[ch.ID]; !ok && ch.Verdict == VerdictFailed {
+					anchors[ch.ID] = ch.Anchor
+				}
+			}
+		}
+		for _, rc := range c.RootCauses() {
+			hr := htmlRootCause{Cause: rc.Cause, Defects: strings.Join(rc.Defects, ", ")}
+			for _, cr := range rc.Checks {
+				hr.Checks = append(hr.Checks, htmlLink{Name: cr.ID, Anchor: anchors[cr.ID]})
+			}
+			hc.RootCauses = append(hc.RootCauses, hr)
+		}
 		page.Conformance = hc
 	}
 	if r := in.Load; r != nil {
@@ -194,7 +223,10 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 			hl.ErrorRate = formatPercent(float64(flowsFailed) / float64(flowsDone))
 		}
 		for _, v := range r.Thresholds {
-			hl.Thresholds = append(hl.Thresholds, thresholdRow{Threshold: v.Threshold, Display: v.Display, Passed: v.Passed})
+			hl.Thresholds = append(hl.Thresholds, thresholdRow{Threshold: v.Threshold, Display: v.Display, Passed: v.Passed, Default: v.Default})
+		}
+		if tail, ok := r.StoppedAnswering(); ok {
+			hl.Unanswered = unansweredLine(tail)
 		}
 		for _, sc := range r.Scenarios {
 			rate, _, total := flowErrorRate(sc)
@@ -213,6 +245,7 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 				P50: formatSeconds(sc.Latency.P50Seconds), P95: formatSeconds(sc.Latency.P95Seconds),
 				P99: formatSeconds(sc.Latency.P99Seconds), Max: formatSeconds(sc.Latency.MaxSeconds),
 				ServiceP99: formatSeconds(sc.ServiceTime.P99Seconds),
+				FailedP50:  formatSeconds(sc.FailedLatency.P50Seconds), FailedP99: formatSeconds(sc.FailedLatency.P99Seconds),
 			}
 			if sc.TargetRate > 0 {
 				row.Planned = formatRate(sc.TargetRate)
@@ -229,7 +262,7 @@ func newHTMLPage(in Input, opts HTMLOptions) (*htmlPage, error) {
 		}
 		for _, ch := range charts {
 			// The SVG comes from our own renderer, not from the results.
-			hl.Charts = append(hl.Charts, htmlChart{ID: ch.ID, Title: ch.Title, SVG: template.HTML(ch.SVG)})
+			hl.Charts = append(hl.Charts, htmlChart{ID: ch.ID, Title: ch.Title, Note: ch.Note, SVG: template.HTML(ch.SVG)})
 		}
 		page.Load = hl
 	}

@@ -114,14 +114,16 @@ func checkHistograms(r *loadresult.Result) error {
 		return nil
 	}
 	for _, sc := range r.Scenarios {
-		for name, h := range map[string]loadresult.Histogram{"latency": sc.Latency, "service_time": sc.ServiceTime, "schedule_lag": sc.ScheduleLag} {
+		for name, h := range map[string]loadresult.Histogram{"latency": sc.Latency, "service_time": sc.ServiceTime, "failed_latency": sc.FailedLatency, "schedule_lag": sc.ScheduleLag} {
 			if err := check(fmt.Sprintf("scenario %q %s", sc.Name, name), h); err != nil {
 				return err
 			}
 		}
 		for _, st := range sc.Steps {
-			if err := check(fmt.Sprintf("scenario %q step %q latency", sc.Name, st.Name), st.Latency); err != nil {
-				return err
+			for name, h := range map[string]loadresult.Histogram{"latency": st.Latency, "service_time": st.ServiceTime, "failed_latency": st.FailedLatency} {
+				if err := check(fmt.Sprintf("scenario %q step %q %s", sc.Name, st.Name, name), h); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -38,6 +38,12 @@ func (in Input) Failed() bool {
 func WriteMarkdown(w io.Writer, in Input) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", mdEscape(in.title()), verdictWord(!in.Failed()))
+	if rows := in.judged(); len(rows) > 0 {
+		for _, row := range rows {
+			fmt.Fprintf(&b, "- **%s**: %s\n", mdEscape(row.Name), mdEscape(row.Value))
+		}
+		b.WriteString("\n")
+	}
 	if c := in.Conformance; c != nil {
 		writeConformanceMarkdown(&b, c)
 	}
@@ -81,27 +87,45 @@ func writeConformanceMarkdown(b *strings.Builder, c *Conformance) {
 		return
 	}
 	b.WriteString("### Failures\n\n")
-	for _, cr := range c.Checks {
-		if cr.Verdict != VerdictFailed {
-			continue
-		}
-		line := fmt.Sprintf("- **%s** %s", mdEscape(cr.ID), mdEscape(strings.TrimSpace(strings.TrimPrefix(cr.Text, cr.ID+":"))))
-		if cr.ID == "" {
-			line = "- " + mdEscape(cr.Text)
-		}
-		if len(cr.Sources) > 0 {
-			var links []string
-			for _, s := range cr.Sources {
-				links = append(links, mdLink(s))
-			}
-			line += " (" + strings.Join(links, ", ") + ")"
-		}
-		if cr.Message != "" {
-			line += ": " + mdCode(oneLine(cr.Message))
+	grouped := map[string]bool{}
+	for _, rc := range c.RootCauses() {
+		line := fmt.Sprintf("- **Root cause of %d checks**: %s", len(rc.Checks), mdCode(rc.Cause))
+		if len(rc.Defects) > 0 {
+			line += fmt.Sprintf(" (defect %s switched on)", mdEscape(strings.Join(rc.Defects, ", ")))
 		}
 		b.WriteString(line + "\n")
+		for _, cr := range rc.Checks {
+			grouped[cr.ID] = true
+			b.WriteString("  " + failureLine(cr, causeOf(cr.Message) != rc.Cause) + "\n")
+		}
+	}
+	for _, cr := range c.Checks {
+		if cr.Verdict != VerdictFailed || grouped[cr.ID] {
+			continue
+		}
+		b.WriteString(failureLine(cr, true) + "\n")
 	}
 	b.WriteString("\n")
+}
+
+// failureLine is one failed check as a Markdown list item: ID, text, sources
+// and, with message, the failure message.
+func failureLine(cr CheckResult, message bool) string {
+	line := fmt.Sprintf("- **%s** %s", mdEscape(cr.ID), mdEscape(strings.TrimSpace(strings.TrimPrefix(cr.Text, cr.ID+":"))))
+	if cr.ID == "" {
+		line = "- " + mdEscape(cr.Text)
+	}
+	if len(cr.Sources) > 0 {
+		var links []string
+		for _, s := range cr.Sources {
+			links = append(links, mdLink(s))
+		}
+		line += " (" + strings.Join(links, ", ") + ")"
+	}
+	if message && cr.Message != "" {
+		line += ": " + mdCode(oneLine(cr.Message))
+	}
+	return line
 }
 
 func writeLoadMarkdown(b *strings.Builder, r *loadresult.Result) {
@@ -123,17 +147,24 @@ func writeLoadMarkdown(b *strings.Builder, r *loadresult.Result) {
 	if r.Partial {
 		b.WriteString(" **Partial run**: interrupted before its plan ended.")
 	}
+	if tail, ok := r.StoppedAnswering(); ok {
+		b.WriteString(" **" + unansweredLine(tail) + "**")
+	}
 	b.WriteString("\n\n")
 
 	if len(r.Thresholds) > 0 {
 		b.WriteString("| Threshold | Measured | Verdict |\n|---|---|---|\n")
 		for _, v := range r.Thresholds {
-			fmt.Fprintf(b, "| %s | %s | %s |\n", mdCode(v.Threshold), mdEscape(v.Display), verdictBadge(passFail(v.Passed)))
+			name := mdCode(v.Threshold)
+			if v.Default {
+				name += " (default)"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s |\n", name, mdEscape(v.Display), verdictBadge(passFail(v.Passed)))
 		}
 		b.WriteString("\n")
 	}
 
-	b.WriteString("| Scenario | Flow | Achieved | Planned | Flows | Error rate | Dropped | p50 | p95 | p99 |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| Scenario | Flow | Achieved | Planned | Flows | Error rate | Dropped | p50 | p95 | p99 | failed p99 |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, sc := range r.Scenarios {
 		rate, _, total := flowErrorRate(sc)
 		var drop int64
@@ -148,9 +179,10 @@ func writeLoadMarkdown(b *strings.Builder, r *loadresult.Result) {
 		if sc.Consent != "" {
 			flow += " (" + sc.Consent + " consent)"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %d | %s | %s | %s |\n", mdEscape(sc.Name), mdEscape(flow),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %s | %d | %s | %s | %s | %s |\n", mdEscape(sc.Name), mdEscape(flow),
 			formatRate(sc.AchievedRate), planned, total, formatPercent(rate), drop,
-			formatSeconds(sc.Latency.P50Seconds), formatSeconds(sc.Latency.P95Seconds), formatSeconds(sc.Latency.P99Seconds))
+			formatSeconds(sc.Latency.P50Seconds), formatSeconds(sc.Latency.P95Seconds), formatSeconds(sc.Latency.P99Seconds),
+			formatSeconds(sc.FailedLatency.P99Seconds))
 	}
 	b.WriteString("\n")
 
@@ -162,7 +194,7 @@ func writeLoadMarkdown(b *strings.Builder, r *loadresult.Result) {
 				formatSeconds(st.Latency.P50Seconds), formatSeconds(st.Latency.P95Seconds), formatSeconds(st.Latency.P99Seconds))
 		}
 	}
-	b.WriteString("\nLatency is measured from each iteration's intended start (corrected for coordinated omission).\n\n")
+	b.WriteString("\nLatency is measured from each iteration's intended start (corrected for coordinated omission), of the flows that succeeded; failed flows have their own.\n\n")
 
 	if errs := ErrorsByCode(r); len(errs) > 0 {
 		b.WriteString("| Failed requests | Count |\n|---|--:|\n")
@@ -252,4 +284,13 @@ func mdLink(s catalog.Source) string {
 		return mdEscape(s.Text)
 	}
 	return "[" + mdEscape(s.Text) + "](" + s.URL + ")"
+}
+
+// unansweredLine says that the target stopped answering, and since when.
+func unansweredLine(t *loadresult.UnansweredTail) string {
+	line := fmt.Sprintf("The target stopped answering: the last %d iterations, from %s on, got no response", t.Iterations, t.Since.UTC().Format("15:04:05"))
+	if !t.LastResponse.IsZero() {
+		line += fmt.Sprintf(" (last response %s)", t.LastResponse.UTC().Format("15:04:05.000"))
+	}
+	return line + "."
 }

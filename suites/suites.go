@@ -71,6 +71,10 @@ type Options struct {
 	BrowserURL string
 	// Strict turns warnings (a SHOULD of the catalogue not met) into failures.
 	Strict bool
+	// Started, when set, is called with the target once it is known (the
+	// bundled mock started, discovery done) and before any check runs: the
+	// command line names it in the reports.
+	Started func(target *flows.Target)
 }
 
 // UnreachableError means the target could not be reached (its discovery
@@ -177,6 +181,9 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		screenshotDir = filepath.Join(opts.OutDir, "screenshots")
 	}
 
+	if opts.Started != nil {
+		opts.Started(target)
+	}
 	e := newEnv(ctx, target, issuer, screenshotDir)
 	e.browserURL = opts.BrowserURL
 	e.strict = opts.Strict

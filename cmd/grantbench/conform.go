@@ -88,6 +88,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		runOpts.Target = target
 	}
+	// What the run judges, for the top of every report made from it.
+	info := &reports.RunInfo{Command: "conform", Version: version, Defects: opts.defects, MockSettings: opts.settings, LabelFilter: opts.labelFilter}
+	runOpts.Started = func(t *flows.Target) { info.Profile, info.Issuer = t.Name, t.Issuer }
 	var out *outputDir
 	if opts.out != "" {
 		var err error
@@ -95,7 +98,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		runOpts.WriteResults = func(dir string, reps []types.Report, r *redact.Redactor) error {
-			return out.write(func(dir string) error { return reports.WriteGinkgoResults(dir, reps, r) })
+			return out.write(func(dir string) error { return reports.WriteGinkgoResultsWith(dir, reps, r, info) })
 		}
 	}
 	rep, err := suites.Run(ctx, runOpts)

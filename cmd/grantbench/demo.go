@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/grantbench/grantbench/flows"
@@ -66,7 +67,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// 1. The conformance catalogue, browser included.
 	target := flows.MockTarget(srv.Issuer(), srv.AdminToken)
 	defer target.CloseIdleConnections()
-	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, WriteResults: reports.WriteGinkgoResults, NoColor: o.noColor})
+	info := &reports.RunInfo{Command: "demo", Version: version, Profile: target.Name, Issuer: target.Issuer}
+	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: o.noColor,
+		WriteResults: func(dir string, reps []types.Report, r *redact.Redactor) error {
+			return reports.WriteGinkgoResultsWith(dir, reps, r, info)
+		}})
 	var failed *suites.FailedError
 	if conformErr != nil && !errors.As(conformErr, &failed) {
 		// Chrome missing, a config error or an unreachable target: no point going on.
