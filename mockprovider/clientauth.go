@@ -115,11 +115,11 @@ func (p *Provider) allows(c *Client, grant string) bool {
 	}
 	switch grant {
 	case GrantPassword:
-		return !c.Public && p.defect(c, dPasswordAlwaysOn)
+		return !c.Public && (p.defect(c, dPasswordAlwaysOn) || p.defect(c, dGrantNotRestrictedHidden))
 	case GrantImplicit:
 		return p.defect(c, dImplicitAlwaysOn)
 	default:
-		return p.defect(c, dGrantNotRestricted)
+		return p.defect(c, dGrantNotRestricted) || !c.Public && p.defect(c, dGrantNotRestrictedHidden)
 	}
 }
 

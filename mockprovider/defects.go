@@ -83,6 +83,10 @@ const (
 	dRevokeKeepsAccessTokens
 	dFamilyAccessTokensSurvive
 	dLargeBodyReset
+	dGrantNotRestrictedHidden
+	dUnadvertisedAlg
+	dAccessTokenAlgNone
+	dAccessTokenBadSignature
 	defectCount
 )
 
@@ -169,6 +173,10 @@ var defectCatalogue = [defectCount]DefectInfo{
 	dRevokeNotBound:            {"revoke_not_bound", []string{"V2"}, nil, "a client can revoke another client's token", false},
 	dCodeReuseKeepsTokens:      {"code_reuse_keeps_tokens", nil, []string{"AC2"}, "a reused code is refused, but the tokens of its first redemption stay valid", false},
 	dRevokeKeepsAccessTokens:   {"revoke_keeps_access_tokens", nil, []string{"E3"}, "revoking a refresh token leaves the access tokens of its grant active", false},
+	dUnadvertisedAlg:           {"unadvertised_alg", []string{"T1"}, nil, "the discovery documents advertise the signing algorithm the provider does not use (ES256 for RS256 tokens)", true},
+	dAccessTokenAlgNone:        {"access_token_alg_none", []string{"T1", "T2", "T3", "T5"}, nil, "JWT access tokens (not ID tokens) are unsigned (alg none)", false},
+	dAccessTokenBadSignature:   {"access_token_bad_signature", []string{"T1", "T2", "T3", "T5"}, nil, "JWT access token (not ID token) signatures are corrupted", false},
+	dGrantNotRestrictedHidden:  {"grant_not_restricted_hidden", []string{"C4", "L1"}, nil, "confidential clients may use every grant, password included, while a public client asking for client_credentials is turned away as invalid_client", false},
 	dLargeBodyReset:            {"large_body_reset", []string{"C8"}, nil, "a token request body over limits.max_body_bytes drops the connection without a response", false},
 	dFamilyAccessTokensSurvive: {"family_access_tokens_survive", []string{"R4"}, nil, "replaying a rotated refresh token revokes the family's refresh tokens but not its access tokens", false},
 }

@@ -148,6 +148,11 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 		resp, _ := f.postForm(t, "/token", ccForm(), "demo-legacy", "legacy-secret")
 		return resp.StatusCode == 200
 	},
+	"grant_not_restricted_hidden": func(t *testing.T, f *fixture) bool {
+		public, _ := f.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"demo-public"}}, "", "")
+		password, _ := f.postForm(t, "/token", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wonderland"}}, "demo", "demo-secret")
+		return public.StatusCode == http.StatusUnauthorized && password.StatusCode == 200
+	},
 	"wrong_error_code": func(t *testing.T, f *fixture) bool {
 		resp, body := f.postForm(t, "/token", url.Values{"grant_type": {"urn:nope"}}, "demo", "demo-secret")
 		return resp.StatusCode == 400 && body["error"] != oauth.UnsupportedGrantType.String()
@@ -304,6 +309,28 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 			t.Fatal(err)
 		}
 		return len(fetchJWKS(t, f).Keys) == 1
+	},
+	"unadvertised_alg": func(t *testing.T, f *fixture) bool {
+		req, _ := http.NewRequest(http.MethodGet, f.url("/.well-known/openid-configuration"), nil)
+		_, doc := doJSON(t, f.srv.Client(), req)
+		algs, _ := doc["id_token_signing_alg_values_supported"].([]any)
+		alg, _ := jwtPart(t, demoIDToken(t, f), 0)["alg"].(string)
+		return len(algs) == 1 && algs[0] != alg
+	},
+	"access_token_alg_none": func(t *testing.T, f *fixture) bool {
+		return jwtPart(t, ccToken(t, f), 0)["alg"] == "none" && jwtPart(t, demoIDToken(t, f), 0)["alg"] != "none"
+	},
+	"access_token_bad_signature": func(t *testing.T, f *fixture) bool {
+		keys := fetchJWKS(t, f)
+		verifies := func(token string) bool {
+			parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims map[string]any
+			return parsed.Claims(keys, &claims) == nil
+		}
+		return !verifies(ccToken(t, f)) && verifies(demoIDToken(t, f))
 	},
 	"weak_tokens": func(t *testing.T, f *fixture) bool {
 		_, tok := freshTokens(t, f, "api.read")

@@ -10,8 +10,9 @@ import (
 // renderMetadata builds the discovery document once (RFC 8414 2, OIDC
 // Discovery 3); both well-known paths serve it.
 // issuerField is the issuer the document names: p.issuer, except for the
-// metadata_issuer_mismatch defect's copy.
-func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
+// metadata_issuer_mismatch defect's copy; alg is the signing algorithm it
+// advertises: the configured one, except for the unadvertised_alg defect's.
+func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 	grants := []string{}
 	responseTypes := []string{}
 	seen := map[string]bool{}
@@ -50,7 +51,7 @@ func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
 		"response_modes_supported":                       []string{"query", "fragment"},
 		"grant_types_supported":                          grants,
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{p.cfg.SigningAlg},
+		"id_token_signing_alg_values_supported":          []string{alg},
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
@@ -61,7 +62,7 @@ func (p *Provider) renderMetadata(issuerField string) ([]byte, error) {
 		"prompt_values_supported": []string{"none", "login", "consent"},
 	}
 	if p.cfg.AccessTokenFormat == AccessTokenJWT {
-		doc["access_token_signing_alg_values_supported"] = []string{p.cfg.SigningAlg}
+		doc["access_token_signing_alg_values_supported"] = []string{alg}
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }
@@ -77,6 +78,10 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Origin", "*")
 	if p.defect(nil, dMetadataIssuerMismatch) {
 		_, _ = w.Write(p.metadataMismatch)
+		return
+	}
+	if p.defect(nil, dUnadvertisedAlg) {
+		_, _ = w.Write(p.metadataOtherAlg)
 		return
 	}
 	_, _ = w.Write(p.metadata)

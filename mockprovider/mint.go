@@ -176,7 +176,10 @@ func (p *Provider) mintAccessToken(c *Client, g *grant, scopes scopeSet, scope s
 	if p.defect(c, dWrongTyp) {
 		signer, typ = key.id, "JWT"
 	}
-	token, err := p.sign(c, signer, typ, claims.bytes())
+	// The access_token_* defects bend access tokens alone, so that T1 can
+	// show each of its assertions failing on its own.
+	token, err := p.signBent(signer, typ, claims.bytes(), p.defect(c, dAlgNone) || p.defect(c, dAccessTokenAlgNone),
+		p.defect(c, dBadSignature) || p.defect(c, dAccessTokenBadSignature))
 	return token, rec, err
 }
 

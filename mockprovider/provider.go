@@ -44,6 +44,9 @@ type Provider struct {
 	// is the metadata_issuer_mismatch defect's copy.
 	metadata         []byte
 	metadataMismatch []byte
+	// metadataOtherAlg advertises the signing algorithm the provider does not
+	// use (the unadvertised_alg defect).
+	metadataOtherAlg []byte
 
 	store    *store
 	counters counters
@@ -158,10 +161,17 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, err := io.ReadFull(rand.Reader, p.csrfKey); err != nil {
 		return nil, fmt.Errorf("mockprovider: csrf key: %w", err)
 	}
-	if p.metadata, err = p.renderMetadata(p.issuer); err != nil {
+	if p.metadata, err = p.renderMetadata(p.issuer, cfg.SigningAlg); err != nil {
 		return nil, err
 	}
-	if p.metadataMismatch, err = p.renderMetadata(p.issuer + "/"); err != nil {
+	if p.metadataMismatch, err = p.renderMetadata(p.issuer+"/", cfg.SigningAlg); err != nil {
+		return nil, err
+	}
+	otherAlg := AlgES256
+	if cfg.SigningAlg == AlgES256 {
+		otherAlg = AlgRS256
+	}
+	if p.metadataOtherAlg, err = p.renderMetadata(p.issuer, otherAlg); err != nil {
 		return nil, err
 	}
 	settings := DefectSettings{Provider: slices.Clone(cfg.Defects), Clients: map[string][]string{}}

@@ -8,6 +8,9 @@ import (
 // grantClientCredentials is RFC 6749 4.4: confidential clients only, no
 // refresh token (4.4.3).
 func (p *Provider) grantClientCredentials(client *Client, form url.Values, now time.Time) (tokenResponse, *oauthError) {
+	if client.Public && p.defect(client, dGrantNotRestrictedHidden) {
+		return tokenResponse{}, invalidClient("a public client cannot authenticate")
+	}
 	if !p.allows(client, GrantClientCredentials) {
 		return tokenResponse{}, unauthorizedClient("this client may not use client_credentials")
 	}

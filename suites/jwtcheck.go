@@ -97,6 +97,35 @@ func VerifyJWT(raw string, jwks *jose.JSONWebKeySet, allowedAlgs []string) (*Ver
 	return nil, lastErr
 }
 
+// AsymmetricAlgs are the JWS algorithms a provider's public JWK set can
+// verify (RFC 7518 3.1, RFC 8037): what a token's signature may use before
+// T1 asks whether its alg is the advertised one.
+var AsymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// HeaderAlg returns the alg of a compact JWS's protected header without
+// verifying anything, so that a check can judge the alg ("none", one not
+// advertised) apart from the signature.
+func HeaderAlg(raw string) (string, error) {
+	first, _, ok := strings.Cut(raw, ".")
+	if !ok || strings.Count(raw, ".") != 2 {
+		return "", errors.New("jwt: not a compact JWS (want three dot-separated parts)")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(first)
+	if err != nil {
+		return "", fmt.Errorf("jwt: header is not base64url: %w", err)
+	}
+	var header struct {
+		Alg *string `json:"alg"`
+	}
+	if err := json.Unmarshal(b, &header); err != nil {
+		return "", fmt.Errorf("jwt: header is not a JSON object: %w", err)
+	}
+	if header.Alg == nil {
+		return "", errors.New("jwt: header has no alg")
+	}
+	return *header.Alg, nil
+}
+
 // Claims is a JWT payload. Numbers are json.Number so that large values survive.
 type Claims map[string]any
 

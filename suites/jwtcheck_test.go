@@ -19,7 +19,7 @@ type testKey struct {
 	jwk  jose.JSONWebKey
 }
 
-func newRSAKey(t *testing.T, kid string) testKey {
+func newRSAKey(t testing.TB, kid string) testKey {
 	t.Helper()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -28,7 +28,7 @@ func newRSAKey(t *testing.T, kid string) testKey {
 	return testKey{priv: priv, jwk: jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"}}
 }
 
-func sign(t *testing.T, k testKey, alg jose.SignatureAlgorithm, kid, typ string, claims map[string]any) string {
+func sign(t testing.TB, k testKey, alg jose.SignatureAlgorithm, kid, typ string, claims map[string]any) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
 	if typ != "" {
@@ -179,16 +179,66 @@ func mustHalfHash(t *testing.T, v, alg string) string {
 	return h
 }
 
-// FuzzVerifyJWT: whatever arrives, VerifyJWT returns an error or a verified token
-// and never panics.
+// FuzzVerifyJWT: whatever arrives, VerifyJWT against a real key set (an RSA
+// and an EC key, each with its kid) returns an error or a token whose
+// signature go-jose itself verifies with the key its kid names, never panics,
+// and never takes alg none. The seeds include tokens those keys signed, so the
+// fuzzer starts from inputs that verify and mutates them.
 func FuzzVerifyJWT(f *testing.F) {
-	f.Add("eyJhbGciOiJub25lIn0.e30.")
-	f.Add("a.b.c")
-	f.Add("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJ4In0.c2ln")
-	set := &jose.JSONWebKeySet{}
+	rsaKey := newRSAKey(f, "rsa1")
+	ecPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ecKey := testKey{priv: ecPriv, jwk: jose.JSONWebKey{Key: &ecPriv.PublicKey, KeyID: "ec1", Algorithm: "ES256", Use: "sig"}}
+	set := &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{rsaKey.jwk, ecKey.jwk}}
+	claims := map[string]any{"iss": "https://issuer.example", "aud": "client", "exp": 1 << 40}
+	for _, seed := range []string{
+		sign(f, rsaKey, jose.RS256, "rsa1", "JWT", claims),
+		sign(f, ecKey, jose.ES256, "ec1", "at+jwt", claims),
+		sign(f, rsaKey, jose.RS256, "ec1", "JWT", claims), // kid of the other key
+		"eyJhbGciOiJub25lIn0.e30.",
+		"a.b.c",
+	} {
+		f.Add(seed)
+	}
+	if _, err := VerifyJWT(sign(f, rsaKey, jose.RS256, "rsa1", "JWT", claims), set, AsymmetricAlgs); err != nil {
+		f.Fatalf("a token the key set's RSA key signed does not verify: %v", err)
+	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		if got, err := VerifyJWT(raw, set, []string{"RS256", "ES256"}); err == nil {
-			t.Fatalf("verified against an empty key set: %+v", got)
+		got, err := VerifyJWT(raw, set, AsymmetricAlgs)
+		if err != nil {
+			return
+		}
+		if strings.EqualFold(got.Alg, "none") {
+			t.Fatalf("verified a token with alg none: %q", raw)
+		}
+		keys := set.Key(got.Kid)
+		if len(keys) != 1 {
+			t.Fatalf("verified with kid %q, which names %d keys", got.Kid, len(keys))
+		}
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(got.Alg)})
+		if err != nil {
+			t.Fatalf("VerifyJWT took %q, go-jose cannot parse it: %v", raw, err)
+		}
+		if _, err := jws.Verify(keys[0].Public()); err != nil {
+			t.Fatalf("VerifyJWT took %q, its signature does not verify with key %q: %v", raw, got.Kid, err)
 		}
 	})
+}
+
+func TestHeaderAlg(t *testing.T) {
+	for raw, want := range map[string]string{
+		"eyJhbGciOiJub25lIn0.e30.": "none",
+		base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":"k"}`)) + ".e30.sig": "RS256",
+	} {
+		if got, err := HeaderAlg(raw); err != nil || got != want {
+			t.Errorf("HeaderAlg(%q) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for _, bad := range []string{"a.b", "!!.e30.x", base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"k"}`)) + ".e30.x", "bnVsbA.e30.x"} {
+		if _, err := HeaderAlg(bad); err == nil {
+			t.Errorf("HeaderAlg(%q): no error", bad)
+		}
+	}
 }

@@ -28,9 +28,11 @@ func (e *env) issue(ctx context.Context) issuedTokens {
 	return issuedTokens{client: c, auth: auth, tr: tr, now: e.providerNow(ctx)}
 }
 
-// idToken verifies the ID token's signature and returns it.
+// idToken verifies the ID token's signature and returns it. Any asymmetric
+// alg the JWK set can verify is taken: whether it is the advertised one is
+// T1's to judge, the other T checks judge the claims.
 func (e *env) idToken(ctx context.Context, it issuedTokens) *VerifiedJWT {
-	tok, err := VerifyJWT(it.tr.IDToken, e.jwks(ctx), e.signingAlgs())
+	tok, err := VerifyJWT(it.tr.IDToken, e.jwks(ctx), AsymmetricAlgs)
 	Expect(err).NotTo(HaveOccurred(), "ID token signature")
 	return tok
 }
@@ -40,7 +42,7 @@ func (e *env) idToken(ctx context.Context, it issuedTokens) *VerifiedJWT {
 func (e *env) jwtAccessToken(ctx context.Context, it issuedTokens) *VerifiedJWT {
 	e.need(e.target.Features.JWTAccessTokens, "jwt_access_tokens")
 	Expect(strings.Count(it.tr.AccessToken, ".")).To(Equal(2), "the profile claims JWT access tokens; the access token is not a compact JWS")
-	tok, err := VerifyJWT(it.tr.AccessToken, e.jwks(ctx), e.signingAlgs())
+	tok, err := VerifyJWT(it.tr.AccessToken, e.jwks(ctx), AsymmetricAlgs)
 	Expect(err).NotTo(HaveOccurred(), "JWT access token signature")
 	return tok
 }
@@ -49,11 +51,22 @@ func (e *env) declareToken() {
 	Describe("token validation", Label("token"), func() {
 		It("T1: the ID token and a JWT access token verify with a jwks_uri key found by kid, with an advertised alg, never none", check("T1", "oidc", "rfc9068", "rfc7517"), func(ctx SpecContext) {
 			it := e.issue(ctx)
-			id := e.idToken(ctx, it)
-			Expect(e.signingAlgs()).To(ContainElement(id.Alg), "ID token alg is advertised in id_token_signing_alg_values_supported")
+			jwks := e.jwks(ctx)
+			// Each property is its own assertion, in this order, so the
+			// failure names the one that is wrong.
+			alg, err := HeaderAlg(it.tr.IDToken)
+			Expect(err).NotTo(HaveOccurred(), "ID token header")
+			Expect(strings.EqualFold(alg, "none")).To(BeFalse(), "the ID token is unsigned (alg none); OIDC Core 2: ID tokens MUST be signed")
+			Expect(e.signingAlgs()).To(ContainElement(alg), "ID token alg %q is not among the advertised id_token_signing_alg_values_supported", alg)
+			_, err = VerifyJWT(it.tr.IDToken, jwks, []string{alg})
+			Expect(err).NotTo(HaveOccurred(), "ID token signature with the jwks_uri key named by its kid")
 			if e.target.Features.JWTAccessTokens {
-				at := e.jwtAccessToken(ctx, it)
-				Expect(at.Alg).NotTo(Equal("none"), "access token alg")
+				Expect(strings.Count(it.tr.AccessToken, ".")).To(Equal(2), "the profile claims JWT access tokens; the access token is not a compact JWS")
+				atAlg, err := HeaderAlg(it.tr.AccessToken)
+				Expect(err).NotTo(HaveOccurred(), "JWT access token header")
+				Expect(strings.EqualFold(atAlg, "none")).To(BeFalse(), "the JWT access token is unsigned (alg none); RFC 9068 2.1: it MUST NOT use none")
+				_, err = VerifyJWT(it.tr.AccessToken, jwks, []string{atAlg})
+				Expect(err).NotTo(HaveOccurred(), "JWT access token signature with the jwks_uri key named by its kid")
 			}
 		})
 
