@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/grantbench/grantbench/internal/h1client"
 )
 
 // Metadata is the provider's discovery document (OIDC Discovery 3, RFC 8414 2).
@@ -282,6 +284,10 @@ type httpState struct {
 	client  *http.Client
 	base    http.RoundTripper
 	timeout time.Duration
+	// wire sends prepared token requests to plain-HTTP endpoints without
+	// net/http (see PreparedTokenRequest); nil once SetTransport replaced the
+	// pool, so a custom transport sees every request.
+	wire *h1client.Transport
 }
 
 // HTTPClient returns the target's shared HTTP client: a recording transport over
@@ -314,7 +320,9 @@ func (t *Target) http() *httpState {
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       t.tlsConfig,
 	}
-	return t.setBaseLocked(transport)
+	st := t.setBaseLocked(transport)
+	st.wire = h1client.New(transport.MaxIdleConnsPerHost, 10*time.Second, 30*time.Second)
+	return st
 }
 
 func (t *Target) setBaseLocked(base http.RoundTripper) *httpState {
@@ -343,6 +351,9 @@ func (t *Target) SetTransport(base http.RoundTripper) {
 func (t *Target) CloseIdleConnections() {
 	if st := t.httpState.Load(); st != nil {
 		st.client.CloseIdleConnections()
+		if st.wire != nil {
+			st.wire.CloseIdleConnections()
+		}
 	}
 }
 

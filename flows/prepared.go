@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"github.com/segmentio/encoding/json"
 	"golang.org/x/oauth2"
 
+	"github.com/grantbench/grantbench/internal/h1client"
 	"github.com/grantbench/grantbench/oauth"
 	"github.com/grantbench/grantbench/trace"
 )
@@ -40,6 +43,13 @@ type PreparedTokenRequest struct {
 	// adds per request for redirects, which the flows never follow.
 	transport http.RoundTripper
 	timeout   time.Duration
+	// wire and wireRequest send the request without net/http when the token
+	// endpoint is plain HTTP on the target's own pool: net/http's per-request
+	// goroutine hand-offs were most of grantbench's CPU per request against a
+	// fast server (internal/h1client). nil: net/http (HTTPS, a custom
+	// transport).
+	wire        *h1client.Transport
+	wireRequest *h1client.Request
 	// authorization is the Authorization header value, "" when the client
 	// authenticates in the body or not at all.
 	authorization string
@@ -96,9 +106,53 @@ func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOption
 		}
 	}
 	p.body = params.Encode()
-	p.transport, p.timeout = t.http().base, t.requestTimeout()
+	st := t.http()
+	p.transport, p.timeout = st.base, t.requestTimeout()
+	if st.wire != nil && tokenURL.Scheme == "http" {
+		addr := tokenURL.Host
+		if tokenURL.Port() == "" {
+			addr = net.JoinHostPort(tokenURL.Hostname(), "80")
+		}
+		// The headers net/http sends for this request, but Accept-Encoding:
+		// a response is read as it comes, never decompressed.
+		headers := [][2]string{{"User-Agent", "Go-http-client/1.1"}, {"Content-Type", formContentType[0]}}
+		if p.authorization != "" {
+			headers = append(headers, [2]string{"Authorization", p.authorization})
+		}
+		if p.wireRequest, err = h1client.NewRequest(http.MethodPost, addr, tokenURL.Host, tokenURL.RequestURI(), headers); err == nil {
+			p.wire = st.wire
+		}
+	}
 	return p, nil
 }
+
+// sendWire is Send over internal/h1client: the same request bytes, the same
+// verdicts, the same typed errors.
+func (p *PreparedTokenRequest) sendWire(ctx context.Context, body string, step trace.Step) (TokenResponse, trace.Step, error) {
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	defer putResponseBuffer(buf)
+	resp, err := p.wire.Do(ctx, p.wireRequest, body, step.Start.Add(p.timeout), buf, maxTokenResponse)
+	step.End, step.Status = time.Now(), resp.Status
+	switch {
+	case errors.Is(err, h1client.ErrBodyTooLarge):
+		step.Err = "token response larger than 1 MB"
+		return TokenResponse{}, step, &ResponseError{Step: p.step, Status: resp.Status, Reason: "unusable token response (larger than 1 MB)", Err: err}
+	case err != nil && resp.Status != 0:
+		step.Err = "reading body: " + err.Error()
+		return TokenResponse{}, step, &TransportError{Step: p.step, Err: err}
+	case err != nil:
+		step.Err = err.Error()
+		return TokenResponse{}, step, &TransportError{Step: p.step, Err: err}
+	}
+	tok, err := p.judgeParts(resp.Status, resp.ContentType, buf.Bytes())
+	if oe, ok := err.(*OAuthError); ok {
+		step.OAuthError = oe.Code
+	}
+	return tok, step, err
+}
+
+// maxTokenResponse bounds a token response body.
+const maxTokenResponse = 1 << 20
 
 // Send sends the request with extra parameters appended to the fixed ones (nil
 // for none; a refresh token, say) and returns the response, the timed step
@@ -110,6 +164,9 @@ func (p *PreparedTokenRequest) Send(ctx context.Context, extra url.Values) (Toke
 		body += "&" + extra.Encode()
 	}
 	step := trace.Step{Name: p.step, Start: time.Now()}
+	if p.wire != nil {
+		return p.sendWire(ctx, body, step)
+	}
 	// The timeout covers the body too: cancel runs once it has been read.
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
@@ -132,14 +189,14 @@ func (p *PreparedTokenRequest) Send(ctx context.Context, extra url.Values) (Toke
 	}
 	buf := responseBuffers.Get().(*bytes.Buffer)
 	defer putResponseBuffer(buf)
-	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20))
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxTokenResponse))
 	resp.Body.Close()
 	step.End, step.Status = time.Now(), resp.StatusCode
 	if readErr != nil {
 		step.Err = "reading body: " + readErr.Error()
 		return TokenResponse{}, step, &TransportError{Step: p.step, Err: readErr}
 	}
-	tok, err := p.judge(resp, buf.Bytes())
+	tok, err := p.judgeParts(resp.StatusCode, resp.Header.Get("Content-Type"), buf.Bytes())
 	if oe, ok := err.(*OAuthError); ok {
 		step.OAuthError = oe.Code
 	}
@@ -198,18 +255,21 @@ func (e *expiresIn) UnmarshalJSON(b []byte) error {
 // anything else as JSON; an error status or an error member is an error; a
 // success needs access_token. It adds RFC 6749 5.1's token_type, which x/oauth2
 // lets pass.
-func (p *PreparedTokenRequest) judge(resp *http.Response, body []byte) (TokenResponse, error) {
-	failed := resp.StatusCode < 200 || resp.StatusCode > 299
+func (p *PreparedTokenRequest) judgeParts(status int, contentType string, body []byte) (TokenResponse, error) {
+	failed := status < 200 || status > 299
 	var tj tokenResponseJSON
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	mt := "application/json" // the common case, without mime's allocations
+	if contentType != mt {
+		mt, _, _ = mime.ParseMediaType(contentType)
+	}
 	switch mt {
 	case "application/x-www-form-urlencoded", "text/plain":
 		v, err := url.ParseQuery(string(body))
 		if err != nil {
 			if failed {
-				return TokenResponse{}, p.errorStatus(resp.StatusCode, nil)
+				return TokenResponse{}, p.errorStatus(status, nil)
 			}
-			return TokenResponse{}, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "unusable token response", Err: err}
+			return TokenResponse{}, &ResponseError{Step: p.step, Status: status, Reason: "unusable token response", Err: err}
 		}
 		tj = tokenResponseJSON{AccessToken: v.Get("access_token"), TokenType: v.Get("token_type"), RefreshToken: v.Get("refresh_token"),
 			Scope: v.Get("scope"), IDToken: v.Get("id_token"), Error: v.Get("error"), ErrorDescription: v.Get("error_description"), ErrorURI: v.Get("error_uri")}
@@ -219,21 +279,21 @@ func (p *PreparedTokenRequest) judge(resp *http.Response, body []byte) (TokenRes
 	default:
 		if err := json.Unmarshal(body, &tj); err != nil {
 			if failed {
-				return TokenResponse{}, p.errorStatus(resp.StatusCode, nil)
+				return TokenResponse{}, p.errorStatus(status, nil)
 			}
-			return TokenResponse{}, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "unusable token response", Err: err}
+			return TokenResponse{}, &ResponseError{Step: p.step, Status: status, Reason: "unusable token response", Err: err}
 		}
 	}
 	if failed || tj.Error != "" {
-		return TokenResponse{}, p.errorStatus(resp.StatusCode, &tj)
+		return TokenResponse{}, p.errorStatus(status, &tj)
 	}
 	tok := TokenResponse{AccessToken: tj.AccessToken, TokenType: tj.TokenType, RefreshToken: tj.RefreshToken, Scope: tj.Scope, IDToken: tj.IDToken}
 	tok.ExpiresIn = tj.ExpiresIn.seconds
 	switch {
 	case tok.AccessToken == "":
-		return tok, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "token response without access_token"}
+		return tok, &ResponseError{Step: p.step, Status: status, Reason: "token response without access_token"}
 	case tok.TokenType == "":
-		return tok, &ResponseError{Step: p.step, Status: resp.StatusCode, Reason: "token response without token_type (RFC 6749 5.1)"}
+		return tok, &ResponseError{Step: p.step, Status: status, Reason: "token response without token_type (RFC 6749 5.1)"}
 	}
 	return tok, nil
 }
