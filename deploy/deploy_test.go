@@ -194,6 +194,7 @@ func TestComposeFileWiresTheServices(t *testing.T) {
 			Volumes    []string `yaml:"volumes"`
 			Ports      []string `yaml:"ports"`
 		} `yaml:"services"`
+		Volumes map[string]any `yaml:"volumes"`
 	}
 	readYAML(t, "../docker-compose.yml", &compose)
 	for _, name := range []string{"provider", "runner", "prometheus", "grafana"} {
@@ -204,11 +205,18 @@ func TestComposeFileWiresTheServices(t *testing.T) {
 	for name, svc := range compose.Services {
 		for _, v := range svc.Volumes {
 			host, _, _ := strings.Cut(v, ":")
-			if host == "./out" {
-				continue // created by the run
+			if !strings.HasPrefix(host, ".") && !strings.HasPrefix(host, "/") {
+				// A named volume: it must be declared, and starts with the
+				// image's content and ownership at the mount point.
+				if _, ok := compose.Volumes[host]; !ok {
+					t.Errorf("service %s mounts the volume %s, which the file does not declare", name, host)
+				}
+				continue
 			}
+			// A bind mount of a path a fresh clone lacks is created by Docker,
+			// root-owned, where a non-root container cannot write.
 			if _, err := os.Stat(filepath.Join("..", host)); err != nil {
-				t.Errorf("service %s mounts %s, which does not exist", name, host)
+				t.Errorf("service %s mounts %s, which a fresh clone does not have", name, host)
 			}
 		}
 		for _, p := range svc.Ports {
@@ -221,6 +229,29 @@ func TestComposeFileWiresTheServices(t *testing.T) {
 	for _, flag := range []string{"grantbench load", "--metrics-addr 0.0.0.0:9464", "--scenario", "--target", "--linger"} {
 		if !strings.Contains(runnerCmd, flag) {
 			t.Errorf("runner command lacks %q: %s", flag, runnerCmd)
+		}
+	}
+	// The runner's results go to a named volume mounted at /out, which the
+	// image creates owned by the user it runs as.
+	outMounted := false
+	for _, v := range compose.Services["runner"].Volumes {
+		host, rest, _ := strings.Cut(v, ":")
+		mount, _, _ := strings.Cut(rest, ":")
+		mount = strings.Fields(mount)[0]
+		if mount == "/out" {
+			outMounted = !strings.HasPrefix(host, ".") && !strings.HasPrefix(host, "/")
+		}
+	}
+	if !outMounted || !strings.Contains(runnerCmd, "--out /out/") {
+		t.Errorf("the runner writes %q; want --out under /out on a named volume (volumes %v)", runnerCmd, compose.Services["runner"].Volumes)
+	}
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"chown 65532:65532 /out", "USER 65532:65532"} {
+		if !bytes.Contains(dockerfile, []byte(want)) {
+			t.Errorf("the Dockerfile lacks %q: the named volume would not be writable for the runner", want)
 		}
 	}
 	if !slices.Contains(compose.Services["prometheus"].Command, "--enable-feature=native-histograms") {
