@@ -43,21 +43,25 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var opts conformOptions
 	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&opts.target, "target", "", "target profile (YAML); default: start the bundled mock provider on 127.0.0.1")
-	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter selecting checks, e.g. AC2, rfc9700, 'authcode && !browser'")
-	fs.StringVar(&opts.out, "out", "out", "directory for junit.xml, results.json and screenshots")
-	fs.Var(&opts.defects, "defect", "switch on a defect mode of the bundled mock (repeatable)")
+	fs.StringVar(&opts.target, "target", "", "target profile YAML `file` (see examples/targets/template.yaml); default: start the bundled mock provider on 127.0.0.1")
+	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter `expr` selecting checks, e.g. AC2, rfc9700, 'authcode && !browser'")
+	fs.StringVar(&opts.out, "out", "out", "write junit.xml, results.json, report.html, summary.md and screenshots to `dir` (\"\" for none)")
+	fs.Var(&opts.defects, "defect", "switch on the defect mode `name` of the bundled mock (repeatable; grantbench provider --list-defects lists them)")
 	fs.Var(&opts.settings, "mock-setting", "apply a `setting` of the bundled mock: a behaviour the specifications allow besides its default, which every check must pass (repeatable; see --list-mock-settings)")
 	fs.BoolVar(&opts.listSetting, "list-mock-settings", false, "print every setting of the bundled mock, and exit")
-	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
+	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output (none either when stdout is not a terminal or NO_COLOR is set)")
 	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
 	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
 	fs.BoolVar(&opts.noReports, "no-reports", false, "write only junit.xml and results.json, not report.html and summary.md")
 	fs.BoolVar(&opts.strict, "strict", false, "turn warnings (a SHOULD the provider does not meet) into failures (exit 1)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--mock-setting NAME ...] [--browser-url ADDR] [--strict]")
-		fs.PrintDefaults()
-	}
+	setHelp(fs, helpText{
+		usage: "grantbench conform [--target FILE] [--label-filter EXPR] [--out DIR] [--defect NAME ...] [--mock-setting SETTING ...] [--browser-url ADDRESS] [--strict] [--no-reports] [--no-color] [-v]",
+		purpose: "Runs the conformance checks of docs/checks.md (OAuth 2.0, OpenID Connect, the security BCP) against a provider: " +
+			"the bundled mock, started on 127.0.0.1, or the provider a target profile names. Logins and consent go through headless Chromium. " +
+			"Writes junit.xml (one test case per check), results.json, report.html and summary.md to --out.",
+		exits:   "0 every check passed (warnings included); 1 a check failed (or a warning with --strict); 2 bad usage or configuration (the message names the flag or field); 3 the target could not be reached",
+		example: "grantbench conform --label-filter AC2\ngrantbench conform --target examples/targets/zitadel.yaml --out out/zitadel",
+	})
 	if help, err := parseFlags(fs, args, "conform"); help || err != nil {
 		return err
 	}
@@ -76,8 +80,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	runOpts := suites.Options{LabelFilter: opts.labelFilter, OutDir: opts.out, Defects: opts.defects, MockSettings: opts.settings,
-		// Colours only on a terminal (isTerminal is load.go's), never in CI logs.
-		NoColor: opts.noColor || !isTerminal(stdout), Verbose: opts.verbose, BrowserURL: opts.browserURL, Strict: opts.strict}
+		// Colours only on a terminal without NO_COLOR, never in CI logs.
+		NoColor: !useColor(stdout, opts.noColor), Verbose: opts.verbose, BrowserURL: opts.browserURL, Strict: opts.strict}
 	if opts.target != "" {
 		target, err := flows.LoadTarget(opts.target)
 		if err != nil {

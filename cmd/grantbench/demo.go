@@ -44,15 +44,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("grantbench demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.out, "out", "out", "write junit.xml, results.json, load.json, report.html and summary.md to `DIR`")
-	fs.DurationVar(&o.loadDuration, "load-duration", 5*time.Second, "how long each load scenario runs")
+	fs.DurationVar(&o.loadDuration, "load-duration", 5*time.Second, "how long (a `duration`) each load scenario runs")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:0", "serve Prometheus /metrics on this `host:port` during the load run")
 	fs.Var(&o.thresholds, "threshold", "load threshold `expression`, repeatable; replaces the built-in "+strings.Join(demoThresholds, ", "))
-	fs.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the conformance output")
+	fs.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output (none either when stdout is not a terminal or NO_COLOR is set)")
+	setHelp(fs, helpText{
+		usage: "grantbench demo [--out DIR] [--load-duration DURATION] [--metrics-addr HOST:PORT] [--threshold EXPR ...] [--no-color]",
+		purpose: "The main job (make run): starts the bundled mock provider on 127.0.0.1, runs the whole conformance catalogue against it " +
+			"(logins and consent in headless Chromium), the client-application checks against the bundled Go example app, then a short load run " +
+			"(client credentials, authorization code with HTTP consent, refresh) with /metrics served, and writes junit.xml, results.json, load.json, " +
+			"report.html and summary.md to --out, and the rp run's outputs to DIR/rp.",
+		exits:   exitCodesChecks + " (a load threshold breached is 1 too)",
+		example: "grantbench demo --out out --load-duration 10s",
+	})
 	if help, err := parseFlags(fs, args, "demo"); help || err != nil {
 		return err
 	}
 	if o.loadDuration <= 0 || o.loadDuration > 10*time.Minute {
 		return usageErrorf("demo: --load-duration %s: want more than 0 and at most 10m", o.loadDuration)
+	}
+	if _, err := prepareOutDir("demo", "--out", o.out); err != nil {
+		return err // before minutes of checks whose results could not be kept
 	}
 	started := time.Now()
 
@@ -68,7 +80,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	target := flows.MockTarget(srv.Issuer(), srv.AdminToken)
 	defer target.CloseIdleConnections()
 	info := &reports.RunInfo{Command: "demo", Version: version, Profile: target.Name, Issuer: target.Issuer}
-	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: o.noColor,
+	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: !useColor(stdout, o.noColor),
 		WriteResults: func(dir string, reps []types.Report, r *redact.Redactor) error {
 			return reports.WriteGinkgoResultsWith(dir, reps, r, info)
 		}})

@@ -30,7 +30,14 @@ func runExampleApp(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("example-app", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: grantbench example-app   (settings from the environment: ISSUER, CLIENT_ID, CLIENT_SECRET, AUTH_METHOD, REDIRECT_URI, PORT, BUGS)\n\nbug switches (BUGS=a,b):")
+		writeHelp(stderr, fs, helpText{
+			usage: "grantbench example-app   (settings from the environment: ISSUER, CLIENT_ID, CLIENT_SECRET, AUTH_METHOD, REDIRECT_URI, PORT, BUGS)",
+			purpose: "Serves the bundled Go example client application (examples/apps/goapp) on 127.0.0.1:$PORT until interrupted: " +
+				"the app grantbench rp checks in the README and in make run. BUGS switches on bugs on purpose, one per P check.",
+			exits:   "0 stopped by Ctrl-C or SIGTERM; 2 a missing or bad setting (the message names the variable)",
+			example: "ISSUER=http://127.0.0.1:9000 CLIENT_ID=goapp CLIENT_SECRET=goapp-secret PORT=8080 grantbench example-app",
+		})
+		fmt.Fprintln(stderr, "\nBug switches (BUGS=a,b):")
 		for _, b := range goapp.Bugs() {
 			fmt.Fprintf(stderr, "  %-27s %-4s %s\n", b.Name, b.Check, b.Effect)
 		}

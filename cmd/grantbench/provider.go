@@ -34,6 +34,18 @@ type providerOptions struct {
 	listDefects   bool
 }
 
+// providerAddrEnv, when set, replaces 127.0.0.1:9000 as the default --addr:
+// the README's provider commands are run as written by a test on a port of
+// its own, and a user can move the default without editing commands.
+const providerAddrEnv = "GRANTBENCH_PROVIDER_ADDR"
+
+func defaultProviderAddr() string {
+	if addr := os.Getenv(providerAddrEnv); addr != "" {
+		return addr
+	}
+	return "127.0.0.1:9000"
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -44,10 +56,10 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var o providerOptions
 	fs := flag.NewFlagSet("grantbench provider", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:9000", "listen address `host:port` (port 0 picks a free one)")
+	fs.StringVar(&o.addr, "addr", defaultProviderAddr(), "listen address `host:port` (port 0 picks a free one; the default is $"+providerAddrEnv+" when set)")
 	fs.StringVar(&o.configFile, "config", "", "provider configuration YAML `file` (default: the embedded demo config)")
-	fs.StringVar(&o.alg, "alg", "", "signing algorithm: RS256 or ES256 (overrides the config)")
-	fs.StringVar(&o.accessToken, "access-token", "", "access-token format: jwt or opaque (overrides the config)")
+	fs.StringVar(&o.alg, "alg", "", "signing algorithm `alg`: RS256 or ES256 (overrides the config)")
+	fs.StringVar(&o.accessToken, "access-token", "", "access-token `format`: jwt or opaque (overrides the config)")
 	fs.StringVar(&o.adminToken, "admin-token", "", "turn on the admin API under /admin/, guarded by this bearer `token` (visible to ps: prefer --admin-token-file or $"+adminTokenEnv+")")
 	fs.StringVar(&o.adminFile, "admin-token-file", "", "read the admin API's bearer token from the first line of this `file`")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)")
@@ -56,6 +68,15 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&o.verbose, "v", false, "log requests the provider refuses and key rotations to stderr")
 	fs.Var(&o.defects, "defect", "switch on a defect `mode` for the whole provider, or CLIENT:MODE for one client (repeatable; see --list-defects)")
 	fs.BoolVar(&o.listDefects, "list-defects", false, "print every defect mode with the checks it breaks, and exit")
+	setHelp(fs, helpText{
+		usage: "grantbench provider [--addr HOST:PORT] [--config FILE] [--alg ALG] [--access-token FORMAT] [--admin-token TOKEN | --admin-token-file FILE] [--defect MODE ...] " +
+			"[--tls-cert FILE --tls-key FILE | --tls-self-signed] [-v] | --list-defects",
+		purpose: "Runs the bundled mock OAuth 2.0 / OpenID Connect authorization server until interrupted, printing its issuer, demo clients and user. " +
+			"Point an application or grantbench conform --target at it; --defect makes it misbehave on purpose, and an admin token (--admin-token, --admin-token-file or $GRANTBENCH_ADMIN_TOKEN) turns on the admin API " +
+			"(moving its clock, rotating keys, counters; docs/mockprovider.md).",
+		exits:   "0 stopped by Ctrl-C or SIGTERM; 1 the server failed while running; 2 bad usage or configuration (the message names the flag or field)",
+		example: "grantbench provider --alg ES256 --admin-token s3cret-admin\ngrantbench provider --list-defects",
+	})
 	if help, err := parseFlags(fs, args, "provider"); help || err != nil {
 		return err
 	}

@@ -25,21 +25,17 @@ type reportOptions struct {
 	force    bool
 }
 
-const reportUsage = `usage: grantbench report FILE... [-o report.html] [--markdown summary.md] [--junit junit.xml] [--title TEXT] [--force]
-       grantbench report merge [-o merged.json] [--force] load.json...
-
-Renders saved results: results.json (conformance, a Ginkgo JSON report) and
-load.json (a load run), told apart by content. Several load.json files are
-merged first. "-" as an output writes it to stdout, and then only it: the
-default report.html is written only when -o names it. Secrets in the results
-are shown shortened. The merge form combines load results (shards of one run)
-with their HDR histograms and judges their thresholds again: exit 1 on a
-breach. A file given twice, or two files of the same run and shard, are
-refused; so are runs against different targets or of different plans, unless
---force.
-
-flags:
-`
+var reportHelp = helpText{
+	usage: "grantbench report FILE... [-o FILE] [--markdown FILE] [--junit FILE] [--title TEXT] [--force]\n       grantbench report merge [-o FILE] [--force] FILE...",
+	purpose: "Renders saved results: results.json (conformance, a Ginkgo JSON report) and load.json (a load run), told apart by content, " +
+		"to one self-contained HTML page, a Markdown summary (for CI step summaries) and JUnit XML. Several load.json files are merged first. " +
+		"\"-\" as an output writes it to stdout, and then only it: the default report.html is written only when -o names it. " +
+		"Secrets in the results are shown shortened. The merge form combines load results (shards of one run) with their HDR histograms " +
+		"and judges their thresholds again. A file given twice, or two files of the same run and shard, are refused; so are runs against " +
+		"different targets or of different plans, unless --force.",
+	exits:   "0 written; 1 report merge: a threshold was breached on the merged result; 2 bad usage, an unreadable result file or an output that cannot be written (the message names the flag or file)",
+	example: "grantbench report out/results.json out/load.json -o out/report.html --markdown out/summary.md\ngrantbench report merge -o out/merged.json out/shard-*/load.json",
+}
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "merge" {
@@ -108,10 +104,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func reportFlags(o *reportOptions, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("grantbench report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, reportUsage)
-		fs.PrintDefaults()
-	}
+	setHelp(fs, reportHelp)
 	fs.StringVar(&o.html, "o", "report.html", "write the HTML report to `file` (\"\" for none)")
 	fs.StringVar(&o.markdown, "markdown", "", "write the Markdown summary to `file`")
 	fs.StringVar(&o.junit, "junit", "", "write JUnit XML to `file` (needs results.json)")
@@ -124,10 +117,7 @@ func reportFlags(o *reportOptions, stderr io.Writer) *flag.FlagSet {
 func runReportMerge(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grantbench report merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, reportUsage)
-		fs.PrintDefaults()
-	}
+	setHelp(fs, reportHelp)
 	outPath := fs.String("o", "merged.json", "write the merged load result to `file`")
 	force := fs.Bool("force", false, "merge load results of different plans or targets")
 	files, err := parseInterspersed(fs, args)

@@ -33,41 +33,29 @@ type rpOptions struct {
 	noColor     bool
 }
 
-const rpHelp = `usage: grantbench rp --app APP.yaml [--label-filter EXPR] [--out DIR] [--browser-url ADDR] [--strict] [-v]
-
-Checks a client application's OAuth 2.0 / OpenID Connect login (the P checks of
-docs/checks.md): grantbench starts the bundled mock provider on 127.0.0.1 with the
-app's client registered, starts the app (or uses the running one the profile names),
-and for each check gives the app one bad response (a forged ID token, a dropped
-state, a token endpoint failure, ...) while a headless Chromium logs in through the
-app; the profile's logged_in signal alone tells whether the user got in.
-Writes junit.xml, results.json, report.html, summary.md and app.log to --out.
-
-Exit codes: 0 every check passed (warnings included) or was skipped; 1 a check
-failed (or a warning with --strict; or P0, which stops the run); 2 bad usage or
-profile (the message names the field); 3 the app did not start, died, or never
-answered its ready path within 30 s (the message shows its log's tail).
-
-Example:
-  grantbench rp --app examples/apps/goapp/app.yaml --out out/rp
-
-Flags:`
+var rpHelp = helpText{
+	usage: "grantbench rp --app FILE [--label-filter EXPR] [--out DIR] [--browser-url ADDRESS] [--strict] [--no-color] [-v]",
+	purpose: "Checks a client application's OAuth 2.0 / OpenID Connect login (the P checks of docs/checks.md): grantbench starts the bundled mock provider on 127.0.0.1 " +
+		"with the app's client registered, starts the app (or uses the running one the profile names), and for each check gives the app one bad response " +
+		"(a forged ID token, a dropped state, a token endpoint failure, ...) while a headless Chromium logs in through the app; the profile's logged_in signal " +
+		"alone tells whether the user got in. Writes junit.xml, results.json, report.html, summary.md and app.log to --out.",
+	exits: "0 every check passed (warnings included) or was skipped; 1 a check failed (or a warning with --strict; or P0, which stops the run); " +
+		"2 bad usage or profile (the message names the field); 3 the app did not start, died, or never answered its ready path within 30 s (the message shows its log's tail)",
+	example: "grantbench rp --app examples/apps/goapp/app.yaml --out out/rp",
+}
 
 func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var opts rpOptions
 	fs := flag.NewFlagSet("rp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&opts.app, "app", "", "application profile (YAML; see the README's `grantbench rp`)")
-	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter selecting checks, e.g. P1, 'rp && !P17', oidc")
-	fs.StringVar(&opts.out, "out", "out/rp", "directory for junit.xml, results.json, report.html, summary.md, app.log and screenshots")
+	fs.StringVar(&opts.app, "app", "", "application profile YAML `file` (see the README's grantbench rp)")
+	fs.StringVar(&opts.labelFilter, "label-filter", "", "Ginkgo label filter `expr` selecting checks, e.g. P1, 'rp && !P17', oidc")
+	fs.StringVar(&opts.out, "out", "out/rp", "write junit.xml, results.json, report.html, summary.md, app.log and screenshots to `dir`")
 	fs.StringVar(&opts.browserURL, "browser-url", "", browserURLUsage)
 	fs.BoolVar(&opts.strict, "strict", false, "turn warnings into failures (exit 1)")
 	fs.BoolVar(&opts.verbose, "v", false, "print every check, not only failures")
-	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, rpHelp)
-		fs.PrintDefaults()
-	}
+	fs.BoolVar(&opts.noColor, "no-color", false, "no ANSI colours in the output (none either when stdout is not a terminal or NO_COLOR is set)")
+	setHelp(fs, rpHelp)
 	if help, err := parseFlags(fs, args, "rp"); help || err != nil {
 		return err
 	}
@@ -83,7 +71,7 @@ func runRP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	runOpts := rp.Options{Profile: profile, LabelFilter: opts.labelFilter, OutDir: opts.out,
 		BrowserURL: opts.browserURL, Strict: opts.strict, Verbose: opts.verbose,
-		NoColor: opts.noColor || !isTerminal(stdout)}
+		NoColor: !useColor(stdout, opts.noColor)}
 	var out *outputDir
 	if opts.out != "" {
 		if out, err = prepareOutDir("rp", "--out", opts.out); err != nil {
