@@ -143,48 +143,42 @@ func parseLoad(args []string, stderr io.Writer) (*loadRun, error) {
 	var o loadOptions
 	fs := flag.NewFlagSet("grantbench load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: grantbench load [--target FILE] (--scenario FILE | --flow NAME (--rate R | --stages S | --workers N)
-                       [--duration D] [--iterations N] [--max-in-flight N]) [--threshold EXPR ...]
-                       [--metrics-addr ADDR [--linger D]] [--remote-write URL] [--out DIR]
-                       [--consent http|browser [--tabs N] [--browser-url ADDR]] [--shard i/n]
-
-Replays OAuth flows concurrently against a target (without --target, the bundled
-mock provider started in this process) and writes DIR/load.json. Unless a
-threshold bounds the error rate, the run gets `+loadresult.DefaultErrorRate+`. Exit
-status: 0 all thresholds passed, 1 a threshold was breached or the run was
-interrupted (Ctrl-C stops in order, a second Ctrl-C or SIGTERM at once; the
-partial result is written either way), 2 bad usage, 3 the target could not be
-reached or stopped answering for good.
-
-`)
-		fs.PrintDefaults()
-	}
+	setHelp(fs, helpText{
+		usage: "grantbench load [--target FILE] (--scenario FILE [--duration DURATION] | --flow NAME (--rate N | --stages STAGES | --workers N) [--duration DURATION] [--iterations N] [--max-in-flight N]) " +
+			"[--threshold EXPR ...] [--metrics-addr HOST:PORT [--linger DURATION]] [--remote-write URL] [--out DIR] [--consent http|browser [--tabs N] [--browser-url ADDRESS]] [--shard I/N]",
+		purpose: "Replays OAuth flows concurrently against a target (without --target, the bundled mock provider started in this process), " +
+			"open model (a rate of iterations per second) or closed model (workers), serves Prometheus /metrics or pushes them with Remote-Write while it runs, " +
+			"judges the thresholds on exact HdrHistogram percentiles at the end, and writes DIR/load.json (grantbench report renders it). " +
+			"Unless a threshold bounds the error rate, the run gets " + loadresult.DefaultErrorRate + ".",
+		exits: "0 every threshold passed; 1 a threshold was breached or the run was interrupted (Ctrl-C stops in order, a second Ctrl-C or SIGTERM at once; " +
+			"the partial result is written either way); 2 bad usage or configuration (the message names the flag or field); 3 the target could not be reached or stopped answering for good",
+		example: "grantbench load --flow client_credentials --rate 50 --duration 30s --threshold 'token:p99<500ms'\ngrantbench load --scenario deploy/scenario.yaml --duration 1m --out out",
+	})
 	fs.StringVar(&o.target, "target", "", "target profile YAML `file` (default: start the bundled mock provider in-process on 127.0.0.1)")
 	fs.StringVar(&o.scenario, "scenario", "", "scenario plan YAML `file` (several weighted scenarios, executors, thresholds)")
-	fs.StringVar(&o.flow, "flow", "", "replay one flow: "+strings.Join(grants.Table.FlowNames(), ", "))
-	fs.Float64Var(&o.rate, "rate", 0, "open model: iterations started per second (constant-arrival-rate)")
-	fs.StringVar(&o.stages, "stages", "", "open model with a moving rate (ramping-arrival-rate): `duration:rate,...`, e.g. 30s:100,2m:100")
-	fs.Float64Var(&o.startRate, "start-rate", 0, "rate at the start of the first of --stages")
-	fs.DurationVar(&o.duration, "duration", 0, "how long to keep the rate, or the workers busy; with --scenario, the length of the file's longest scenario (the others and every stage scaled alike)")
-	fs.IntVar(&o.workers, "workers", 0, "closed model: concurrent workers, each starting its next iteration when the last ends (constant-workers)")
-	fs.Int64Var(&o.iterations, "iterations", 0, "closed model: total iterations to run (with or instead of --duration)")
-	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open model: most iterations running at once; later ones are dropped and counted (default %d)", runner.DefaultMaxInFlight))
+	fs.StringVar(&o.flow, "flow", "", "replay the flow `name`: "+strings.Join(grants.Table.FlowNames(), ", "))
+	fs.Float64Var(&o.rate, "rate", 0, "open model: `N` iterations started per second (constant-arrival-rate)")
+	fs.StringVar(&o.stages, "stages", "", "open model with a moving rate (ramping-arrival-rate): `stages` as duration:rate,..., e.g. 30s:100,2m:100")
+	fs.Float64Var(&o.startRate, "start-rate", 0, "the rate `N` at the start of the first of --stages")
+	fs.DurationVar(&o.duration, "duration", 0, "how long (a `duration`: 30s, 10m) to keep the rate, or the workers busy; with --scenario, the length of the file's longest scenario (the others and every stage scaled alike)")
+	fs.IntVar(&o.workers, "workers", 0, "closed model: `N` concurrent workers, each starting its next iteration when the last ends (constant-workers)")
+	fs.Int64Var(&o.iterations, "iterations", 0, "closed model: `N` iterations in all (with or instead of --duration)")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, fmt.Sprintf("open model: at most `N` iterations running at once; later ones are dropped and counted (default %d)", runner.DefaultMaxInFlight))
 	fs.StringVar(&o.browserURL, "browser-url", "", browserURLUsage)
-	fs.IntVar(&o.tabs, "tabs", 4, "browser consent: most Chromium tabs open at once (the bounded pool browser-driven iterations share)")
-	fs.StringVar(&o.consent, "consent", "", "authorization_code login and consent: http (form posts, bundled mock) or browser (headless Chromium); default http for targets that allow it")
+	fs.IntVar(&o.tabs, "tabs", 4, "browser consent: at most `N` Chromium tabs open at once (the bounded pool browser-driven iterations share)")
+	fs.StringVar(&o.consent, "consent", "", "authorization_code login and consent `mode`: http (form posts, bundled mock) or browser (headless Chromium); default http for targets that allow it")
 	fs.Var(&o.thresholds, "threshold", "pass/fail `expression`, repeatable: token:p99<250ms, error_rate<0.1%, rate>=0.98*target")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this `host:port` during the run")
-	fs.DurationVar(&o.linger, "linger", 0, "keep serving /metrics this long after the run, so the last scrape sees the final values")
+	fs.DurationVar(&o.linger, "linger", 0, "keep serving /metrics this `duration` after the run, so the last scrape sees the final values")
 	fs.StringVar(&o.remoteWrite, "remote-write", "", "push metrics to this Prometheus Remote-Write `URL` during the run (e.g. http://prometheus:9090/api/v1/write)")
-	fs.StringVar(&o.remoteWriteProtocol, "remote-write-protocol", runner.RemoteWriteV1, "v1 (any receiver; classic histograms) or v2 (Remote-Write 2.0, e.g. Prometheus 3; native histograms too)")
-	fs.DurationVar(&o.remoteWriteInterval, "remote-write-interval", runner.DefaultRemoteWriteInterval, "how often to push with --remote-write")
+	fs.StringVar(&o.remoteWriteProtocol, "remote-write-protocol", runner.RemoteWriteV1, "Remote-Write `version`: v1 (any receiver; classic histograms) or v2 (Remote-Write 2.0, e.g. Prometheus 3; native histograms too)")
+	fs.DurationVar(&o.remoteWriteInterval, "remote-write-interval", runner.DefaultRemoteWriteInterval, "push with --remote-write every `duration`")
 	fs.StringVar(&o.out, "out", "out", "write the result to `DIR`/load.json")
 	fs.StringVar(&o.shard, "shard", "", "run shard `i/n` of a distributed run: 1/n of the rate, workers and iterations")
-	fs.DurationVar(&o.grace, "grace", runner.DefaultGracefulStop, "how long iterations still running at the end may finish before they are cancelled")
-	fs.StringVar(&o.runID, "run-id", "", "identify the run in results and metrics (default: time and random suffix)")
+	fs.DurationVar(&o.grace, "grace", runner.DefaultGracefulStop, "how long (a `duration`) iterations still running at the end may finish before they are cancelled")
+	fs.StringVar(&o.runID, "run-id", "", "the run's `id` in results and metrics (default: time and random suffix)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed phase to `file` (for tuning the runner)")
-	fs.StringVar(&o.progress, "progress", "auto", "progress display: auto (a live line on a terminal, else a line every 10s), plain, or off")
+	fs.StringVar(&o.progress, "progress", "auto", "progress display `mode`: auto (a live line on a terminal, else a line every 10s), plain, or off")
 	if help, err := parseFlags(fs, args, "load"); help || err != nil {
 		return nil, err
 	}
@@ -200,6 +194,9 @@ reached or stopped answering for good.
 	r := &loadRun{loadOptions: o, shard: runner.Shard{Index: 1, Count: 1}}
 	var err error
 	if r.plan, err = o.buildPlan(set); err != nil {
+		return nil, err
+	}
+	if err := capPlanDurations(r.plan, stderr); err != nil {
 		return nil, err
 	}
 	r.thresholds, err = loadresult.ParseThresholds(append(append([]string(nil), r.plan.Thresholds...), o.thresholds...))

@@ -502,3 +502,35 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestMaxDurationEnvCapsThePlan: GRANTBENCH_MAX_DURATION shortens the
+// README's long runs without editing their command lines.
+func TestMaxDurationEnvCapsThePlan(t *testing.T) {
+	t.Setenv(maxDurationEnv, "1s")
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "s.yaml")
+	plan := "scenarios:\n  - {flow: client_credentials, executor: constant-arrival-rate, rate: 5, duration: 10m}\n" +
+		"  - {flow: password, executor: ramping-arrival-rate, stages: [{duration: 1m, target: 5}, {duration: 3m, target: 5}]}\n"
+	if err := os.WriteFile(scenario, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	r, err := parseLoad([]string{"--scenario", scenario}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.plan.Scenarios[0].Executor.Duration; d != time.Second {
+		t.Errorf("constant-arrival-rate duration %s, want 1s", d)
+	}
+	stages := r.plan.Scenarios[1].Executor.Stages
+	if total := r.plan.Scenarios[1].Executor.PlannedDuration(); total > time.Second || stages[1].Duration != 3*stages[0].Duration {
+		t.Errorf("ramp stages %+v: want the shape kept within 1s", stages)
+	}
+	if !strings.Contains(stderr.String(), maxDurationEnv) {
+		t.Errorf("stderr does not say the durations were capped: %q", stderr.String())
+	}
+	t.Setenv(maxDurationEnv, "soon")
+	if _, err := parseLoad([]string{"--scenario", scenario}, &stderr); err == nil || !strings.Contains(err.Error(), maxDurationEnv) {
+		t.Errorf("a bad %s: %v", maxDurationEnv, err)
+	}
+}
