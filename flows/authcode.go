@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"golang.org/x/oauth2"
+
+	"github.com/grantbench/grantbench/oauth"
 )
 
 // AuthCodeOptions configure [AuthCode].
@@ -227,6 +229,14 @@ func (r *run) authorize(ctx context.Context, req authorizeRequest) (*Authorizati
 	}
 	q := u.Query()
 	q.Set("response_type", req.responseType)
+	for k, v := range r.t.AuthorizeParams {
+		q.Set(k, v)
+	}
+	if slices.Contains(scopes, oauth.ScopeOfflineAccess) && !q.Has("prompt") {
+		// OIDC Core 11: a provider MUST ignore offline_access unless the
+		// request has prompt=consent (or its own rules say consent was given).
+		q.Set("prompt", "consent")
+	}
 	for k, vs := range req.params {
 		if len(vs) == 0 {
 			q.Del(k)

@@ -267,6 +267,7 @@ const (
 	stateConsent
 	stateDeviceCode
 	stateDeviceDone
+	stateDeviceDenied
 )
 
 // seenAttr marks a document the flow has acted on, so the wait after a click
@@ -280,7 +281,7 @@ const seenAttr = "data-grantbench-seen"
 // the authorization response has arrived) ends it with stateCallback, without
 // waiting for the browser to render the callback page.
 func (p *pageStep) waitState(sels map[pageState]string, done <-chan struct{}) (pageState, error) {
-	order := []pageState{stateCallback, stateError, stateLogin, stateConsent, stateDeviceCode, stateDeviceDone}
+	order := []pageState{stateCallback, stateError, stateLogin, stateConsent, stateDeviceCode, stateDeviceDone, stateDeviceDenied}
 	var present []pageState
 	var list []string
 	for _, st := range order {
@@ -307,8 +308,9 @@ func (p *pageStep) waitState(sels map[pageState]string, done <-chan struct{}) (p
 }
 
 // open navigates to the first page. An HTTP error answer ends the step at
-// once: the bundled mock's error page names its code (#error); any other
-// provider's error page would otherwise be waited on until the page timeout.
+// once: the error page names its code (browser.error, #error on the bundled
+// mock); any other error page would otherwise be waited on until the page
+// timeout.
 func (p *pageStep) open(u string) error {
 	actx, cancel := p.actionCtx()
 	defer cancel()
@@ -324,13 +326,19 @@ func (p *pageStep) open(u string) error {
 	if status < 400 {
 		return nil
 	}
-	found, _ := chromedp.Run(actx, hasElement("#error"))
+	found, _ := chromedp.Run(actx, hasElement(p.r.t.Browser.withDefaults().Error))
 	if found {
-		code := p.text("#error")
-		p.end(trace.Step{OAuthError: code})
-		return &OAuthError{Step: p.name, Status: status, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+		return p.errorPage(status)
 	}
 	return p.fail(fmt.Errorf("the provider answered HTTP %d", status))
+}
+
+// errorPage ends the step on the provider's error page (status 0: unknown).
+func (p *pageStep) errorPage(status int) error {
+	sel := p.r.t.Browser.withDefaults()
+	code := p.text(sel.Error)
+	p.end(trace.Step{OAuthError: code})
+	return &OAuthError{Step: p.name, Status: status, Code: code, Description: p.text(sel.ErrorDescription), ErrorPage: true}
 }
 
 func (p *pageStep) do(actions ...chromedp.Action[chromedp.Void]) error {
@@ -400,7 +408,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	}
 	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
-		stateCallback: "#" + callbackDoneID, stateError: "#error",
+		stateCallback: "#" + callbackDoneID, stateError: sel.Error,
 		stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
 	}
 	loginTried := false
@@ -424,9 +432,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 			}
 			return cb, nil
 		case stateError:
-			code := p.text("#error")
-			p.end(trace.Step{OAuthError: code})
-			return nil, &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+			return nil, p.errorPage(0)
 		case stateLogin:
 			if err := p.login(&loginTried); err != nil {
 				return nil, err
@@ -462,8 +468,8 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 	}
 	sel := r.t.Browser.withDefaults()
 	states := map[pageState]string{
-		stateError: "#error", stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
-		stateDeviceCode: sel.Device.UserCode, stateDeviceDone: sel.Done,
+		stateError: sel.Error, stateLogin: sel.Login.Username, stateConsent: sel.Consent.Approve,
+		stateDeviceCode: sel.Device.UserCode, stateDeviceDone: sel.Done, stateDeviceDenied: sel.Device.Denied,
 	}
 	loginTried, codeEntered := false, false
 	for hop := 0; hop < maxPageHops; hop++ {
@@ -475,10 +481,14 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 		case stateDeviceDone:
 			p.end(trace.Step{})
 			return nil
+		case stateDeviceDenied:
+			if !deny {
+				return p.fail(errors.New("the provider showed its device-denied page (browser.device.denied) although the user approved"))
+			}
+			p.end(trace.Step{})
+			return nil
 		case stateError:
-			code := p.text("#error")
-			p.end(trace.Step{OAuthError: code})
-			return &OAuthError{Step: p.name, Code: code, Description: p.text("#error-description"), ErrorPage: true}
+			return p.errorPage(0)
 		case stateDeviceCode:
 			if codeEntered {
 				msg := "user code refused"

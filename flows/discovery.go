@@ -96,6 +96,7 @@ func (t *Target) discoverLocked(ctx context.Context) error {
 	if md.TokenEndpoint == "" {
 		return &ResponseError{Step: "discovery", Status: http.StatusOK, Reason: "metadata has no token_endpoint"}
 	}
+	t.ApplyEndpoints(md)
 	t.Metadata = md
 	return nil
 }

@@ -114,11 +114,48 @@ func TestParsePageFindsForms(t *testing.T) {
 	}
 }
 
-func TestSelectorID(t *testing.T) {
-	for sel, want := range map[string]string{"#approve": "approve", "#a.b": "", "button#x": "", "#a b": "", "": ""} {
-		if got := selectorID(sel); got != want {
-			t.Errorf("selectorID(%q) = %q, want %q", sel, got, want)
+// The HTTP form driver recognises pages by the profile's selectors: a login
+// form whose username field is found by name, a consent form with no
+// "decision" button, an error element of the provider's own; a hidden input
+// that matches the login selector does not make a consent page a login page.
+func TestFormDriverRecognisesProfileSelectors(t *testing.T) {
+	target := &Target{Browser: Selectors{
+		Login:   LoginSelectors{Username: "input[name=login]", Password: "#secret", Submit: "form.signin button[type=submit]"},
+		Consent: ConsentSelectors{Approve: "button[value=allow]", Deny: "button[value=reject]"},
+		Error:   ".oauth-error .code", ErrorDescription: ".oauth-error .detail",
+	}}
+	login := `<form class="signin" method="post" action="/login"><input type="hidden" name="csrf" value="c">
+<input name="login"><input id="secret" name="secret" type="password"><button type="button">Show</button><button type="submit">Go</button></form>`
+	consent := `<form method="post" action="/consent"><input type="hidden" name="login" value="alice">
+<button type="submit" name="action" value="reject">No</button><button type="submit" name="action" value="allow">Yes</button></form>`
+	errorPage := `<div class="oauth-error"><span class="code">invalid_request</span><p class="detail">bad</p></div>`
+	for body, want := range map[string]PageKind{login: PageLogin, consent: PageConsent, errorPage: PageError, "<p>hello</p>": PageUnknown} {
+		if got := target.ClassifyPage([]byte(body)); got != want {
+			t.Errorf("ClassifyPage(%.40q) = %q, want %q", body, got, want)
 		}
+	}
+
+	u, _ := url.Parse("http://127.0.0.1:9/authorize")
+	d := &pageDriver{t: target}
+	page, _ := parsePage(u, 200, []byte(login))
+	tried := false
+	req, step, err := d.answer(page, &tried)
+	if err != nil || step != "login" {
+		t.Fatalf("login page: step %q, err %v", step, err)
+	}
+	req.ParseForm()
+	if req.PostForm.Get("login") != target.User.Username || req.PostForm.Get("secret") != target.User.Password || req.PostForm.Get("csrf") != "c" {
+		t.Errorf("login posted %v", req.PostForm)
+	}
+	page, _ = parsePage(u, 200, []byte(consent))
+	d.deny = true
+	req, step, err = d.answer(page, &tried)
+	if err != nil || step != "consent" {
+		t.Fatalf("consent page: step %q, err %v", step, err)
+	}
+	req.ParseForm()
+	if req.PostForm.Get("action") != "reject" {
+		t.Errorf("deny posted %v", req.PostForm)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 )
 
@@ -33,18 +34,23 @@ const maxPageHops = 12
 type htmlPage struct {
 	url    *url.URL
 	status int
+	doc    *html.Node
 	forms  []htmlForm
 	// texts maps element ids to their text content.
 	texts map[string]string
 }
 
 type htmlForm struct {
+	node               *html.Node
 	id, action, method string
 	inputs             []htmlInput
 	buttons            []htmlInput
 }
 
-type htmlInput struct{ id, name, typ, value string }
+type htmlInput struct {
+	node                 *html.Node
+	id, name, typ, value string
+}
 
 func (f *htmlForm) hasPassword() bool {
 	for _, in := range f.inputs {
@@ -58,6 +64,35 @@ func (f *htmlForm) hasPassword() bool {
 func (f *htmlForm) hasButtonNamed(name string) bool {
 	for _, b := range f.buttons {
 		if b.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// hasField reports whether a field a user can fill (not a hidden input)
+// matches the selector.
+func (f *htmlForm) hasField(selector string) bool {
+	m := compileSelector(selector)
+	if m == nil {
+		return false
+	}
+	for _, in := range f.inputs {
+		if in.typ != "hidden" && m.Match(in.node) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasButton reports whether a button of the form matches the selector.
+func (f *htmlForm) hasButton(selector string) bool {
+	m := compileSelector(selector)
+	if m == nil {
+		return false
+	}
+	for _, b := range f.buttons {
+		if m.Match(b.node) {
 			return true
 		}
 	}
@@ -83,13 +118,46 @@ func (f *htmlForm) values(set map[string]string, clicked *htmlInput) url.Values 
 	return v
 }
 
+// compileSelector compiles a profile's CSS selector with cascadia, the
+// selector engine of Go's HTML tooling; nil when it cannot (a selector only
+// a browser understands never matches a form-post page).
+func compileSelector(selector string) cascadia.Sel {
+	if selector == "" {
+		return nil
+	}
+	m, err := cascadia.Parse(selector)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// first returns the first element of the page that matches the selector.
+func (p *htmlPage) first(selector string) *html.Node {
+	m := compileSelector(selector)
+	if m == nil || p.doc == nil {
+		return nil
+	}
+	return cascadia.Query(p.doc, m)
+}
+
+// text returns the trimmed text of the first element matching selector, and
+// whether there is one.
+func (p *htmlPage) text(selector string) (string, bool) {
+	n := p.first(selector)
+	if n == nil {
+		return "", false
+	}
+	return strings.TrimSpace(textOf(n)), true
+}
+
 // parsePage reads the forms and the id'd elements of an HTML page.
 func parsePage(u *url.URL, status int, body []byte) (*htmlPage, error) {
 	doc, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	p := &htmlPage{url: u, status: status, texts: map[string]string{}}
+	p := &htmlPage{url: u, status: status, doc: doc, texts: map[string]string{}}
 	var form *htmlForm
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
@@ -103,7 +171,7 @@ func parsePage(u *url.URL, status int, body []byte) (*htmlPage, error) {
 			}
 			switch n.Data {
 			case "form":
-				p.forms = append(p.forms, htmlForm{id: attrs["id"], action: attrs["action"], method: strings.ToUpper(attrs["method"])})
+				p.forms = append(p.forms, htmlForm{node: n, id: attrs["id"], action: attrs["action"], method: strings.ToUpper(attrs["method"])})
 				form = &p.forms[len(p.forms)-1]
 				for c := n.FirstChild; c != nil; c = c.NextSibling {
 					walk(c)
@@ -112,7 +180,7 @@ func parsePage(u *url.URL, status int, body []byte) (*htmlPage, error) {
 				return
 			case "input":
 				if form != nil {
-					in := htmlInput{id: attrs["id"], name: attrs["name"], typ: strings.ToLower(attrs["type"]), value: attrs["value"]}
+					in := htmlInput{node: n, id: attrs["id"], name: attrs["name"], typ: strings.ToLower(attrs["type"]), value: attrs["value"]}
 					if in.typ == "submit" {
 						form.buttons = append(form.buttons, in)
 					} else {
@@ -120,8 +188,10 @@ func parsePage(u *url.URL, status int, body []byte) (*htmlPage, error) {
 					}
 				}
 			case "button":
-				if form != nil {
-					form.buttons = append(form.buttons, htmlInput{id: attrs["id"], name: attrs["name"], typ: "submit", value: attrs["value"]})
+				// A button submits unless its type says otherwise (HTML's
+				// default type is submit).
+				if typ := strings.ToLower(attrs["type"]); form != nil && typ != "button" && typ != "reset" {
+					form.buttons = append(form.buttons, htmlInput{node: n, id: attrs["id"], name: attrs["name"], typ: "submit", value: attrs["value"]})
 				}
 			}
 		}
@@ -148,12 +218,62 @@ func textOf(n *html.Node) string {
 	return b.String()
 }
 
-// selectorID returns the id of a "#id" selector, "" for any other selector.
-func selectorID(sel string) string {
-	if strings.HasPrefix(sel, "#") && !strings.ContainsAny(sel[1:], " .#[>:,+~") {
-		return sel[1:]
+// PageKind is what a provider page is, as the HTTP form driver recognises it.
+type PageKind string
+
+// The pages the driver recognises.
+const (
+	PageLogin        PageKind = "login"
+	PageConsent      PageKind = "consent"
+	PageDeviceCode   PageKind = "device code"
+	PageDeviceDone   PageKind = "device done"
+	PageDeviceDenied PageKind = "device denied"
+	PageError        PageKind = "error"
+	// PageUnknown is a page with none of the profile's elements.
+	PageUnknown PageKind = ""
+)
+
+// ClassifyPage says what an HTML page of the provider is, by the profile's
+// selectors (browser:) as the HTTP form driver reads them: for checks that
+// judge a page (B5 judges the login page's headers).
+func (t *Target) ClassifyPage(body []byte) PageKind {
+	page, err := parsePage(&url.URL{}, 0, body)
+	if err != nil {
+		return PageUnknown
 	}
-	return ""
+	sel := t.Browser.withDefaults()
+	if _, ok := page.text(sel.Error); ok {
+		return PageError
+	}
+	if sel.Device.Denied != "" && page.first(sel.Device.Denied) != nil {
+		return PageDeviceDenied
+	}
+	if page.first(sel.Done) != nil {
+		return PageDeviceDone
+	}
+	for i := range page.forms {
+		if kind := formKind(&page.forms[i], sel); kind != PageUnknown {
+			return kind
+		}
+	}
+	return PageUnknown
+}
+
+// formKind recognises a form: a login form by the profile's login fields (or
+// a password field), a consent form by its approve or deny button (or a
+// button named "decision", as on pages built like the bundled mock's), a
+// device form by its user code field. Hidden inputs never count: a consent
+// page may carry the username in one.
+func formKind(f *htmlForm, sel Selectors) PageKind {
+	switch {
+	case f.hasButton(sel.Consent.Approve) || f.hasButton(sel.Consent.Deny) || f.id == "consent-form" || f.hasButtonNamed("decision"):
+		return PageConsent
+	case f.hasField(sel.Device.UserCode) || f.id == "device-form":
+		return PageDeviceCode
+	case f.hasField(sel.Login.Password) || f.hasField(sel.Login.Username) || f.id == "login-form" || f.hasPassword():
+		return PageLogin
+	}
+	return PageUnknown
 }
 
 // pageDriver drives a provider's pages by posting their forms: the ConsentHTTP
@@ -176,6 +296,8 @@ type pageOutcome struct {
 	callback *CallbackResponse
 	// final is the last page, when the interaction ended on a page (device done).
 	final *htmlPage
+	// denied: final is the provider's device-denied page.
+	denied bool
 }
 
 // drive sends req and follows redirects and forms until the provider redirects
@@ -228,13 +350,19 @@ func (d *pageDriver) drive(ctx context.Context, req *http.Request, step string, 
 		if err != nil {
 			return nil, &ResponseError{Step: step, Status: resp.StatusCode, Reason: "unparsable page", Err: err}
 		}
-		if code, ok := page.texts["error"]; ok {
-			return nil, &OAuthError{Step: step, Status: resp.StatusCode, Code: code, Description: page.texts["error-description"], ErrorPage: true}
+		sel := d.t.Browser.withDefaults()
+		if code, ok := page.text(sel.Error); ok {
+			desc, _ := page.text(sel.ErrorDescription)
+			return nil, &OAuthError{Step: step, Status: resp.StatusCode, Code: code, Description: desc, ErrorPage: true}
 		}
-		if id := selectorID(d.t.Browser.withDefaults().Done); id != "" {
-			if _, ok := page.texts[id]; ok {
-				return &pageOutcome{final: page}, nil
+		if sel.Device.Denied != "" && page.first(sel.Device.Denied) != nil {
+			if !d.deny {
+				return nil, &ResponseError{Step: step, Status: resp.StatusCode, Reason: "the provider showed its device-denied page (browser.device.denied) although the user approved"}
 			}
+			return &pageOutcome{final: page, denied: true}, nil
+		}
+		if page.first(sel.Done) != nil {
+			return &pageOutcome{final: page}, nil
 		}
 		next, nextStep, err := d.answer(page, &loginTried)
 		if err != nil {
@@ -253,8 +381,8 @@ func (d *pageDriver) answer(page *htmlPage, loginTried *bool) (*http.Request, st
 	sel := d.t.Browser.withDefaults()
 	for i := range page.forms {
 		f := &page.forms[i]
-		switch {
-		case f.id == "login-form" || f.hasPassword():
+		switch formKind(f, sel) {
+		case PageLogin:
 			if *loginTried {
 				reason := "login refused"
 				if msg := page.texts["login-error"]; msg != "" {
@@ -269,18 +397,18 @@ func (d *pageDriver) answer(page *htmlPage, loginTried *bool) (*http.Request, st
 			}
 			req, err := submit(page, f, set, buttonFor(f, sel.Login.Submit, ""))
 			return req, "login", err
-		case f.id == "consent-form" || f.hasButtonNamed("decision"):
+		case PageConsent:
 			want, value := sel.Consent.Approve, "approve"
 			if d.deny {
 				want, value = sel.Consent.Deny, "deny"
 			}
 			b := buttonFor(f, want, value)
 			if b == nil {
-				return nil, "", &ResponseError{Reason: "consent page without a " + value + " button"}
+				return nil, "", &ResponseError{Reason: fmt.Sprintf("consent page without a %s button (browser.consent.%s: %q)", value, value, want)}
 			}
 			req, err := submit(page, f, nil, b)
 			return req, "consent", err
-		case f.id == "device-form":
+		case PageDeviceCode:
 			if d.userCode == "" {
 				return nil, "", &ResponseError{Reason: "device verification page but no user code to enter"}
 			}
@@ -289,15 +417,15 @@ func (d *pageDriver) answer(page *htmlPage, loginTried *bool) (*http.Request, st
 			return req, "device_verify", err
 		}
 	}
-	return nil, "", &ResponseError{Reason: "unrecognised page (no login, consent or device form)"}
+	return nil, "", &ResponseError{Reason: "unrecognised page (no form matching the profile's browser.login, browser.consent or browser.device selectors, and no browser.error element)"}
 }
 
-// fieldName finds the name of the input a selector points at, falling back to
-// the conventional name.
+// fieldName finds the name of the (visible) input a selector points at,
+// falling back to the conventional name.
 func fieldName(f *htmlForm, selector, fallback string) string {
-	if id := selectorID(selector); id != "" {
+	if m := compileSelector(selector); m != nil {
 		for _, in := range f.inputs {
-			if in.id == id && in.name != "" {
+			if in.typ != "hidden" && in.name != "" && m.Match(in.node) {
 				return in.name
 			}
 		}
@@ -305,12 +433,14 @@ func fieldName(f *htmlForm, selector, fallback string) string {
 	return fallback
 }
 
-// buttonFor finds the button a selector points at, else the one with value.
+// buttonFor finds the button a selector points at, else the one with value,
+// else (with no value asked for) the form's first button.
 func buttonFor(f *htmlForm, selector, value string) *htmlInput {
-	id := selectorID(selector)
-	for i := range f.buttons {
-		if id != "" && f.buttons[i].id == id {
-			return &f.buttons[i]
+	if m := compileSelector(selector); m != nil {
+		for i := range f.buttons {
+			if m.Match(f.buttons[i].node) {
+				return &f.buttons[i]
+			}
 		}
 	}
 	for i := range f.buttons {

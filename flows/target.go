@@ -117,6 +117,10 @@ type ConsentSelectors struct {
 type DeviceSelectors struct {
 	UserCode string `yaml:"user_code"`
 	Submit   string `yaml:"submit"`
+	// Denied is an element only the page after a denial shows, for providers
+	// whose "denied" page differs from their "done" page ("" when the done
+	// element shows after a denial too, as on the bundled mock).
+	Denied string `yaml:"denied"`
 }
 
 // Selectors tell the browser how to drive the provider's pages. Empty fields take
@@ -127,6 +131,11 @@ type Selectors struct {
 	Device  DeviceSelectors  `yaml:"device"`
 	// Done is the element shown once the device verification is finished.
 	Done string `yaml:"done"`
+	// Error is the element of the provider's error page whose text is the
+	// error code (or any text saying what went wrong); ErrorDescription, when
+	// the page has one, holds the description.
+	Error            string `yaml:"error"`
+	ErrorDescription string `yaml:"error_description"`
 }
 
 // DefaultSelectors returns the selectors of the bundled mock provider's pages
@@ -137,6 +146,7 @@ func DefaultSelectors() Selectors {
 		Consent: ConsentSelectors{Approve: "#approve", Deny: "#deny"},
 		Device:  DeviceSelectors{UserCode: "#user-code", Submit: "#device-submit"},
 		Done:    "#device-done",
+		Error:   "#error", ErrorDescription: "#error-description",
 	}
 }
 
@@ -156,6 +166,8 @@ func (s Selectors) withDefaults() Selectors {
 	fill(&s.Device.UserCode, def.Device.UserCode)
 	fill(&s.Device.Submit, def.Device.Submit)
 	fill(&s.Done, def.Done)
+	fill(&s.Error, def.Error)
+	fill(&s.ErrorDescription, def.ErrorDescription)
 	return s
 }
 
@@ -179,12 +191,95 @@ type Features struct {
 	// ResponseIss: authorization responses carry iss (RFC 9207).
 	ResponseIss bool `yaml:"response_iss"`
 	// HTTPConsent: login and consent pages can be driven by plain form posts
-	// (true for the bundled mock).
+	// (true for the bundled mock). The driver finds the login form by the
+	// browser.login selectors (or a password field) and the consent form by
+	// the browser.consent buttons (or a button named "decision").
 	HTTPConsent bool `yaml:"http_consent"`
 	// SlowDown: the device grant answers a poll faster than the interval with
 	// slow_down. RFC 8628 3.5 leaves sending it to the server, so D3 judges it
 	// only when claimed.
 	SlowDown bool `yaml:"slow_down"`
+	// ResourceServerTokens: the access tokens are for a resource server (their
+	// aud is an API), so the provider's userinfo and introspection endpoints
+	// need not accept them; checks that would observe an access token there
+	// are skipped with that reason.
+	ResourceServerTokens bool `yaml:"resource_server_tokens"`
+}
+
+// EndpointAuth is how the harness authenticates at an endpoint the profile
+// names (Endpoints).
+type EndpointAuth string
+
+// The ways to authenticate at a profile's endpoint.
+const (
+	// EndpointAuthClient: the client authenticates as its profile entry says
+	// (the default; RFC 7662 and RFC 7009 endpoints do it so).
+	EndpointAuthClient EndpointAuth = "client"
+	// EndpointAuthBearer: a bearer token of the endpoint's own (an admin
+	// API's), sent as Authorization: Bearer.
+	EndpointAuthBearer EndpointAuth = "bearer"
+	// EndpointAuthNone: nothing; the endpoint is reachable only by the
+	// harness (an admin port), so checks of its authentication are skipped.
+	EndpointAuthNone EndpointAuth = "none"
+)
+
+// Endpoint is an endpoint the profile names because the metadata does not
+// advertise it where the harness can use it. In YAML either a URL, or a
+// mapping with url, auth and token.
+type Endpoint struct {
+	URL string `yaml:"url"`
+	// Auth defaults to client.
+	Auth EndpointAuth `yaml:"auth"`
+	// Token is the bearer token of auth: bearer; usually "${VAR}".
+	Token string `yaml:"token"`
+}
+
+// UnmarshalYAML takes a URL or a mapping; unknown fields of the mapping are
+// errors, as everywhere in a profile.
+func (ep *Endpoint) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		ep.URL = n.Value
+		return nil
+	}
+	// Errors are yaml's own kind, which the profile loader turns into the
+	// dotted path of the field.
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: an endpoint is a URL or a mapping with url, auth and token", n.Line)}}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := n.Content[i].Value; k {
+		case "url", "auth", "token":
+		default:
+			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: field %s not found in type flows.Endpoint", n.Content[i].Line, k)}}
+		}
+	}
+	type plain Endpoint
+	return n.Decode((*plain)(ep))
+}
+
+// Endpoints are endpoints the profile names itself: ones the metadata does
+// not advertise (introspection and revocation on an admin port, say). Each
+// takes the place of the metadata's.
+type Endpoints struct {
+	Introspection       *Endpoint `yaml:"introspection"`
+	Revocation          *Endpoint `yaml:"revocation"`
+	Userinfo            *Endpoint `yaml:"userinfo"`
+	DeviceAuthorization *Endpoint `yaml:"device_authorization"`
+}
+
+// each calls f with each endpoint the profile names, by its YAML name.
+func (e *Endpoints) each(f func(name string, ep *Endpoint) error) error {
+	for _, x := range []struct {
+		name string
+		ep   *Endpoint
+	}{{"introspection", e.Introspection}, {"revocation", e.Revocation}, {"userinfo", e.Userinfo}, {"device_authorization", e.DeviceAuthorization}} {
+		if x.ep != nil {
+			if err := f(x.name, x.ep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Admin locates the admin API of the bundled mock provider.
@@ -205,6 +300,9 @@ type Lifetimes struct {
 	Code         time.Duration `yaml:"code"`
 	DeviceCode   time.Duration `yaml:"device_code"`
 	IDToken      time.Duration `yaml:"id_token"`
+	// ClockSkew is the provider's tolerance past exp: a token may still be
+	// served that long after it expired, and expiry checks wait it out too.
+	ClockSkew time.Duration `yaml:"clock_skew"`
 }
 
 // Target is a provider profile: where it is, who the flows act as, and how to
@@ -220,9 +318,17 @@ type Target struct {
 	Features  Features  `yaml:"features"`
 	Admin     *Admin    `yaml:"admin"`
 	Lifetimes Lifetimes `yaml:"lifetimes"`
-	Metadata  *Metadata `yaml:"-"`
-	Timeouts  Timeouts  `yaml:"timeouts"`
-	TLS       TLS       `yaml:"tls"`
+	// Endpoints name endpoints the metadata does not advertise.
+	Endpoints Endpoints `yaml:"endpoints"`
+	// AuthorizeParams are added to every authorization request (a provider's
+	// audience or acr_values, say); the ones the flows set themselves
+	// (client_id, redirect_uri, response_type, scope, state, nonce, PKCE)
+	// cannot be given. A prompt given here replaces the prompt=consent the
+	// flows send with offline_access.
+	AuthorizeParams map[string]string `yaml:"authorize_params"`
+	Metadata        *Metadata         `yaml:"-"`
+	Timeouts        Timeouts          `yaml:"timeouts"`
+	TLS             TLS               `yaml:"tls"`
 	// metaMu serialises discovery; clientMu guards client. They are separate
 	// because discovery itself uses the client.
 	metaMu    sync.Mutex
@@ -513,13 +619,89 @@ func (t *Target) normalize() error {
 	for name, d := range map[string]time.Duration{
 		"lifetimes.access_token": t.Lifetimes.AccessToken, "lifetimes.refresh_token": t.Lifetimes.RefreshToken,
 		"lifetimes.code": t.Lifetimes.Code, "lifetimes.device_code": t.Lifetimes.DeviceCode,
-		"lifetimes.id_token": t.Lifetimes.IDToken, "timeouts.request": t.Timeouts.Request, "timeouts.page": t.Timeouts.Page,
+		"lifetimes.id_token": t.Lifetimes.IDToken, "lifetimes.clock_skew": t.Lifetimes.ClockSkew,
+		"timeouts.request": t.Timeouts.Request, "timeouts.page": t.Timeouts.Page,
 	} {
 		if d < 0 {
 			return &ProfileError{Field: name, Err: errors.New("must not be negative")}
 		}
 	}
+	if err := t.Endpoints.each(normalizeEndpoint); err != nil {
+		return err
+	}
+	for k := range t.AuthorizeParams {
+		if flowAuthorizeParams[k] {
+			return &ProfileError{Field: "authorize_params." + k, Err: errors.New("is set by the flows themselves and cannot be given")}
+		}
+		if k == "" {
+			return &ProfileError{Field: "authorize_params", Err: errors.New("a parameter name is empty")}
+		}
+	}
 	return nil
+}
+
+// flowAuthorizeParams are the authorization request parameters the flows set
+// themselves; authorize_params cannot override them.
+var flowAuthorizeParams = map[string]bool{"client_id": true, "redirect_uri": true, "response_type": true,
+	"scope": true, "state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true}
+
+func normalizeEndpoint(name string, ep *Endpoint) error {
+	field := "endpoints." + name
+	u, err := url.Parse(ep.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &ProfileError{Field: field + ".url", Err: fmt.Errorf("%q is not an absolute http(s) URL", ep.URL)}
+	}
+	switch ep.Auth {
+	case "":
+		ep.Auth = EndpointAuthClient
+	case EndpointAuthClient, EndpointAuthNone:
+	case EndpointAuthBearer:
+		if ep.Token == "" {
+			return &ProfileError{Field: field + ".token", Err: errors.New("is required with auth: bearer")}
+		}
+		return nil
+	default:
+		return &ProfileError{Field: field + ".auth", Err: fmt.Errorf("%q is not one of client, bearer, none", ep.Auth)}
+	}
+	if ep.Token != "" {
+		return &ProfileError{Field: field + ".token", Err: fmt.Errorf("is only for auth: bearer (auth is %s)", ep.Auth)}
+	}
+	return nil
+}
+
+// EndpointAuthOf returns how the harness authenticates at an endpoint
+// ("introspection", "revocation", "userinfo", "device_authorization"): the
+// profile's endpoint entry when it names one, else the client's own
+// authentication (EndpointAuthClient), and the bearer token for
+// EndpointAuthBearer.
+func (t *Target) EndpointAuthOf(name string) (EndpointAuth, string) {
+	auth, token := EndpointAuthClient, ""
+	t.Endpoints.each(func(n string, ep *Endpoint) error {
+		if n == name {
+			auth, token = ep.Auth, ep.Token
+		}
+		return nil
+	})
+	return auth, token
+}
+
+// ApplyEndpoints puts the endpoints the profile names into md, in place of
+// what the metadata says (discovery does it; a caller that read the metadata
+// some other way calls it too).
+func (t *Target) ApplyEndpoints(md *Metadata) {
+	t.Endpoints.each(func(name string, ep *Endpoint) error {
+		switch name {
+		case "introspection":
+			md.IntrospectionEndpoint = ep.URL
+		case "revocation":
+			md.RevocationEndpoint = ep.URL
+		case "userinfo":
+			md.UserinfoEndpoint = ep.URL
+		case "device_authorization":
+			md.DeviceAuthorizationEndpoint = ep.URL
+		}
+		return nil
+	})
 }
 
 func (t *Target) buildTLS() error {

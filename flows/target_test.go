@@ -69,6 +69,12 @@ func TestParseTargetErrorsNameTheField(t *testing.T) {
 		{"feature not a bool", "issuer: https://a\nclients: {public: {client_id: p}}\nfeatures:\n  device: maybe\n", "features.device"},
 		{"unknown field", "issuer: https://a\n\n\nclients:\n\n  public:\n    client_id: p\n\n    colour: blue\n", "clients.public.colour"},
 		{"unset env", "issuer: https://a\nclients: {public: {client_id: '${GRANTBENCH_TEST_SURELY_UNSET}'}}", "clients.public.client_id"},
+		{"negative clock skew", "issuer: https://a\nclients: {public: {client_id: p}}\nlifetimes: {clock_skew: -5s}", "lifetimes.clock_skew"},
+		{"endpoint not a URL", "issuer: https://a\nclients: {public: {client_id: p}}\nendpoints: {introspection: /introspect}", "endpoints.introspection.url"},
+		{"endpoint bad auth", "issuer: https://a\nclients: {public: {client_id: p}}\nendpoints: {revocation: {url: 'https://a/r', auth: mtls}}", "endpoints.revocation.auth"},
+		{"bearer without token", "issuer: https://a\nclients: {public: {client_id: p}}\nendpoints: {introspection: {url: 'https://a/i', auth: bearer}}", "endpoints.introspection.token"},
+		{"endpoint unknown field", "issuer: https://a\nclients: {public: {client_id: p}}\nendpoints:\n  introspection:\n    url: https://a/i\n    colour: blue\n", "endpoints.introspection.colour"},
+		{"flow parameter in authorize_params", "issuer: https://a\nclients: {public: {client_id: p}}\nauthorize_params: {state: x}", "authorize_params.state"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,5 +193,53 @@ func TestExampleProfilesParse(t *testing.T) {
 		if _, err := LoadTarget(f); err != nil {
 			t.Error(err) // names the file
 		}
+	}
+}
+
+// The profile fields for providers that differ from the bundled mock:
+// endpoints the metadata leaves out, extra authorization parameters, a clock
+// tolerance, and ${VAR} filling a boolean or a number.
+func TestParseTargetProviderDifferences(t *testing.T) {
+	t.Setenv("GB_TEST_ADMIN_TOKEN", "admin-t0ken")
+	t.Setenv("GB_TEST_HTTP_CONSENT", "true")
+	t.Setenv("GB_TEST_TIMEOUT", "45s")
+	doc := minimalProfile + `
+endpoints:
+  introspection: {url: "http://127.0.0.1:4445/admin/oauth2/introspect", auth: bearer, token: "${GB_TEST_ADMIN_TOKEN}"}
+  revocation: https://idp.example.com/oauth2/revoke
+authorize_params: {audience: https://api.example.com, prompt: login}
+lifetimes: {access_token: 5m, clock_skew: 30s}
+features:
+  http_consent: ${GB_TEST_HTTP_CONSENT}
+  resource_server_tokens: true
+timeouts: {page: "${GB_TEST_TIMEOUT}"}
+browser:
+  error: .alert-error
+  device: {denied: "#denied"}
+`
+	tg, err := ParseTarget([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth, token := tg.EndpointAuthOf("introspection"); auth != EndpointAuthBearer || token != "admin-t0ken" {
+		t.Errorf("introspection auth = %q %q, want bearer with the token", auth, token)
+	}
+	if auth, _ := tg.EndpointAuthOf("revocation"); auth != EndpointAuthClient {
+		t.Errorf("revocation auth = %q, want client (the default)", auth)
+	}
+	md := &Metadata{IntrospectionEndpoint: "https://idp.example.com/introspect", UserinfoEndpoint: "https://idp.example.com/userinfo"}
+	tg.ApplyEndpoints(md)
+	if md.IntrospectionEndpoint != "http://127.0.0.1:4445/admin/oauth2/introspect" || md.RevocationEndpoint != "https://idp.example.com/oauth2/revoke" ||
+		md.UserinfoEndpoint != "https://idp.example.com/userinfo" {
+		t.Errorf("metadata after ApplyEndpoints: %+v", md)
+	}
+	if tg.AuthorizeParams["audience"] != "https://api.example.com" || tg.AuthorizeParams["prompt"] != "login" {
+		t.Errorf("authorize_params = %v", tg.AuthorizeParams)
+	}
+	if tg.Lifetimes.ClockSkew != 30*time.Second || !tg.Features.HTTPConsent || !tg.Features.ResourceServerTokens || tg.Timeouts.Page != 45*time.Second {
+		t.Errorf("lifetimes %+v, features %+v, timeouts %+v", tg.Lifetimes, tg.Features, tg.Timeouts)
+	}
+	if tg.Browser.Error != ".alert-error" || tg.Browser.ErrorDescription != "#error-description" || tg.Browser.Device.Denied != "#denied" {
+		t.Errorf("browser selectors %+v", tg.Browser)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,25 +75,48 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	// Implicit responses, errors included, go in the fragment (RFC 6749 4.2.2.1).
 	target.fragment = q.Get("response_type") == oauth.ResponseTypeToken && p.allows(client, GrantImplicit)
 	// From here on the client and redirect URI are trusted: errors go back
-	// to the client (RFC 6749 4.1.2.1).
+	// to the client (RFC 6749 4.1.2.1). A provider may check the rest of the
+	// request only after the user logged in (the defer_authorization_errors
+	// behaviour): the refusal then waits in the interaction.
+	deferErrors := p.cfg.Behaviour.DeferAuthorizationErrors
+	var deferred *oauthError
 	if dup && !dupsAllowed {
-		p.redirectError(w, r, target, oauth.InvalidRequest, fmt.Sprintf("parameter %q is repeated", dupName))
-		return
+		e := invalidRequest(fmt.Sprintf("parameter %q is repeated", dupName))
+		if !deferErrors {
+			p.redirectError(w, r, target, e.code, e.description)
+			return
+		}
+		deferred = e
 	}
 	// Unknown parameters are ignored (RFC 6749 3.1).
 	if unknown := unknownAuthorizeParam(q); unknown != "" && p.defect(client, dUnknownParamRejected) {
 		p.redirectError(w, r, target, oauth.InvalidRequest, fmt.Sprintf("unknown parameter %q", truncate(unknown, 40)))
 		return
 	}
-	responseType, scopes, challenge, method, oerr := p.checkAuthorizeParams(client, q)
+	responseType, scopes, oerr := p.checkResponseTypeAndScope(client, q)
 	if oerr != nil {
 		p.redirectError(w, r, target, oerr.code, oerr.description)
 		return
+	}
+	var challenge, method string
+	if responseType == oauth.ResponseTypeCode {
+		challenge, method, oerr = p.checkChallenge(client, q)
+		if oerr != nil && !deferErrors {
+			p.redirectError(w, r, target, oerr.code, oerr.description)
+			return
+		}
+		if oerr != nil && deferred == nil {
+			deferred = oerr
+		}
 	}
 	prompts, ok := parsePrompt(q.Get("prompt"))
 	if !ok {
 		p.redirectError(w, r, target, oauth.InvalidRequest, "prompt=none cannot be combined with other values")
 		return
+	}
+	if p.cfg.Behaviour.OfflineAccessNeedsConsent && !prompts["consent"] {
+		// OIDC Core 11: without prompt=consent, offline_access is ignored.
+		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == oauth.ScopeOfflineAccess })
 	}
 	now := p.now()
 	in := &interaction{
@@ -106,6 +130,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		nonce:         q.Get("nonce"),
 		challenge:     challenge,
 		method:        method,
+		deferredError: deferred,
 	}
 	session := p.session(r, now)
 	if prompts["none"] {
@@ -121,7 +146,17 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	id := p.saveInteraction(in, now)
 	if session == nil || prompts["login"] {
+		if p.cfg.Behaviour.LoginApp {
+			p.redirectToLoginApp(w, r, id)
+			return
+		}
 		p.renderLogin(w, r, id, client, "")
+		return
+	}
+	if p.cfg.Behaviour.RememberConsent && !prompts["consent"] && subsetOf(scopes, session.consented[client.ID]) {
+		// Approved before in this session: no need to ask again.
+		p.takeInteraction(id, now)
+		p.completeAuthorization(w, r, in, session, now)
 		return
 	}
 	p.renderConsent(w, r, id, in, session)
@@ -147,15 +182,29 @@ func unknownAuthorizeParam(q url.Values) string {
 // checkAuthorizeParams validates response_type, scope and PKCE (RFC 6749
 // 4.1.1, 4.2.1; RFC 7636 4.3).
 func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseType string, scopes []string, challenge, method string, oerr *oauthError) {
+	responseType, scopes, oerr = p.checkResponseTypeAndScope(client, q)
+	if oerr != nil || responseType != oauth.ResponseTypeCode {
+		return responseType, scopes, "", "", oerr
+	}
+	challenge, method, oerr = p.checkChallenge(client, q)
+	if oerr != nil {
+		return "", nil, "", "", oerr
+	}
+	return responseType, scopes, challenge, method, nil
+}
+
+// checkResponseTypeAndScope validates response_type and scope (RFC 6749
+// 4.1.1, 4.2.1, 3.3).
+func (p *Provider) checkResponseTypeAndScope(client *Client, q url.Values) (responseType string, scopes []string, oerr *oauthError) {
 	responseType = q.Get("response_type")
 	switch responseType {
 	case oauth.ResponseTypeCode:
 		if !p.allows(client, GrantAuthorizationCode) {
-			return "", nil, "", "", unauthorizedClient("this client may not use the authorization code flow")
+			return "", nil, unauthorizedClient("this client may not use the authorization code flow")
 		}
 	case oauth.ResponseTypeToken:
 		if !p.allows(client, GrantImplicit) {
-			return "", nil, "", "", unauthorizedClient("this client may not use the implicit flow")
+			return "", nil, unauthorizedClient("this client may not use the implicit flow")
 		}
 	default:
 		if p.defect(client, dResponseTypeUnchecked) {
@@ -163,17 +212,20 @@ func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseT
 			break
 		}
 		if responseType == "" {
-			return "", nil, "", "", invalidRequest("response_type is required")
+			return "", nil, invalidRequest("response_type is required")
 		}
-		return "", nil, "", "", newError(oauth.UnsupportedResponseType, "response_type must be code (or token for implicit clients)")
+		return "", nil, newError(oauth.UnsupportedResponseType, "response_type must be code (or token for implicit clients)")
 	}
 	scopes, oerr = p.resolveScope(client, q.Get("scope"))
 	if oerr != nil {
-		return "", nil, "", "", oerr
+		return "", nil, oerr
 	}
-	if responseType != oauth.ResponseTypeCode {
-		return responseType, scopes, "", "", nil
-	}
+	return responseType, scopes, nil
+}
+
+// checkChallenge validates the code challenge of a code request (RFC 7636 4.3,
+// 4.4.1; RFC 9700 2.1.1).
+func (p *Provider) checkChallenge(client *Client, q url.Values) (challenge, method string, oerr *oauthError) {
 	challenge, method = q.Get("code_challenge"), q.Get("code_challenge_method")
 	plainAllowed := p.defect(client, dPKCEPlainAllowed)
 	switch {
@@ -194,9 +246,9 @@ func (p *Provider) checkAuthorizeParams(client *Client, q url.Values) (responseT
 		oerr = invalidRequest("code_challenge must be 43 base64url characters (S256)")
 	}
 	if oerr != nil {
-		return "", nil, "", "", oerr
+		return "", "", oerr
 	}
-	return responseType, scopes, challenge, method, nil
+	return challenge, method, nil
 }
 
 // resolveRedirectURI applies RFC 6749 3.1.2.3 with RFC 9700 2.1 exact

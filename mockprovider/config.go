@@ -120,6 +120,39 @@ type Behaviour struct {
 	// NeverSlowDown never answers slow_down to a device client polling too
 	// fast (RFC 8628 3.5 lets the server choose; the duty is the client's).
 	NeverSlowDown bool `yaml:"never_slow_down"`
+	// DeferAuthorizationErrors: a repeated parameter or a bad PKCE challenge
+	// at the authorization endpoint is refused only after login and consent,
+	// with an error redirect to the client (AC10, AC11, AC13 must pass).
+	DeferAuthorizationErrors bool `yaml:"defer_authorization_errors"`
+	// LoginApp: the authorization endpoint redirects to a separate login page
+	// bound to a cookie it sets; only that page carries the framing headers
+	// (B5).
+	LoginApp bool `yaml:"login_app"`
+	// ErrorPageStatus is the HTTP status of the error pages (0: 400); some
+	// providers serve them with 500 (B1-B4 warn).
+	ErrorPageStatus int `yaml:"error_page_status"`
+	// OfflineAccessNeedsConsent: offline_access is dropped from a grant (no
+	// refresh token) unless the authorization request has prompt=consent, as
+	// OIDC Core 11 tells a provider to do (R1-R6, E2, E3).
+	OfflineAccessNeedsConsent bool `yaml:"offline_access_needs_consent"`
+	// ClockSkew is a tolerance past exp during which access tokens are still
+	// served by userinfo and introspection (E1, with lifetimes.clock_skew in
+	// the profile).
+	ClockSkew time.Duration `yaml:"clock_skew"`
+	// UnadvertisedEndpoints: the metadata leaves out the introspection and
+	// revocation endpoints, which stay served (I1, I2, V2, with endpoints: in
+	// the profile).
+	UnadvertisedEndpoints bool `yaml:"unadvertised_endpoints"`
+	// RememberConsent: a login session that approved a client's scopes is not
+	// asked again unless the request has prompt=consent (AC15).
+	RememberConsent bool `yaml:"remember_consent"`
+	// CustomPages: the login, consent and error pages use other markup, field
+	// names and buttons than the default ids (CustomPageSelectors), as every
+	// real provider does (the HTTP form driver and the browser).
+	CustomPages bool `yaml:"custom_pages"`
+	// DeviceDeniedPage: a denied device request ends on a page of its own
+	// (#device-denied) rather than the done page.
+	DeviceDeniedPage bool `yaml:"device_denied_page"`
 }
 
 // Unauthenticated introspection refusals (Behaviour.UnauthenticatedIntrospection).
@@ -316,6 +349,9 @@ func (c *Config) Validate() error {
 		if err := f.validate(fmt.Sprintf("faults[%d]", i)); err != nil {
 			return err
 		}
+	}
+	if err := c.Behaviour.validate(); err != nil {
+		return err
 	}
 	names := map[string]bool{}
 	for i, u := range c.Users {

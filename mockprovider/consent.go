@@ -38,6 +38,9 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	decision := form.Get("decision")
+	if p.cfg.Behaviour.CustomPages {
+		decision = map[string]string{customApprove: "approve", customDeny: "deny"}[form.Get(customConsentField)]
+	}
 	if decision != "approve" && decision != "deny" {
 		p.renderError(w, r, oauth.InvalidRequest, "decision must be approve or deny")
 		return
@@ -76,6 +79,10 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 // (RFC 6749 4.1.2) or, for implicit clients, an access token in the fragment
 // and never a refresh token (4.2.2). Both carry state and iss (RFC 9207).
 func (p *Provider) completeAuthorization(w http.ResponseWriter, r *http.Request, in *interaction, s *sessionRecord, now time.Time) {
+	if e := in.deferredError; e != nil {
+		p.redirectError(w, r, in.redirect, e.code, e.description)
+		return
+	}
 	g := &grant{clientID: in.client.ID, user: s.user, subject: s.user.Subject, scopes: in.scopes,
 		authTime: s.authTime, nonce: in.nonce}
 	if in.responseType == oauth.ResponseTypeToken {

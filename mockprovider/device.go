@@ -152,7 +152,11 @@ func (p *Provider) decideDevice(w http.ResponseWriter, r *http.Request, in *inte
 		p.renderError(w, r, oauth.ExpiredToken, "the device request expired or was already decided")
 		return
 	}
-	p.renderPage(w, r, http.StatusOK, "device-done", pageData{Title: "Device " + result, Result: result, client: in.client})
+	page := "device-done"
+	if result == "denied" && p.cfg.Behaviour.DeviceDeniedPage {
+		page = "device-denied"
+	}
+	p.renderPage(w, r, http.StatusOK, page, pageData{Title: "Device " + result, Result: result, client: in.client})
 }
 
 func minTime(a, b time.Time) time.Time {

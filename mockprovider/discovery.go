@@ -64,6 +64,14 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 	if p.cfg.AccessTokenFormat == AccessTokenJWT {
 		doc["access_token_signing_alg_values_supported"] = []string{alg}
 	}
+	if p.cfg.Behaviour.UnadvertisedEndpoints {
+		// Served all the same, as a provider whose introspection and
+		// revocation live on an admin port serves them elsewhere.
+		for _, k := range []string{"introspection_endpoint", "revocation_endpoint",
+			"introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"} {
+			delete(doc, k)
+		}
+	}
 	return json.MarshalIndent(doc, "", "  ")
 }
 

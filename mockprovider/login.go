@@ -1,6 +1,7 @@
 package mockprovider
 
 import (
+	"crypto/hmac"
 	"mime"
 	"net/http"
 	"net/url"
@@ -51,6 +52,10 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, oauth.InvalidRequest, "this sign-in has expired; start again from the application")
 			return
 		}
+		if p.cfg.Behaviour.LoginApp && in.kind == interactionAuthorize && !p.hasLoginAppCookie(r, id) {
+			p.renderError(w, r, oauth.InvalidRequest, "this sign-in page is bound to the browser that started it; start again from the application")
+			return
+		}
 		p.renderLogin(w, r, id, in.client, "")
 		return
 	}
@@ -64,9 +69,13 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, oauth.InvalidRequest, "this sign-in has expired; start again from the application")
 		return
 	}
-	user := p.checkPassword(form.Get("username"), form.Get("password"))
+	username, password := form.Get("username"), form.Get("password")
+	if p.cfg.Behaviour.CustomPages {
+		username, password = form.Get(customLoginUser), form.Get(customLoginPassword)
+	}
+	user := p.checkPassword(username, password)
 	if user == nil {
-		p.log.Info("login failed", "username", truncate(form.Get("username"), 64))
+		p.log.Info("login failed", "username", truncate(username, 64))
 		p.renderLogin(w, r, id, in.client, "Wrong username or password.")
 		return
 	}
@@ -77,4 +86,23 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusTemporaryRedirect
 	}
 	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), status)
+}
+
+// loginAppCookie binds the login page of the login_app behaviour to the
+// browser the authorization endpoint redirected.
+const loginAppCookie = "gb_login_app"
+
+// redirectToLoginApp answers the authorization request with a redirect to
+// the login page, as providers with a separate login application do. The
+// redirect itself carries no framing headers: only the page does.
+func (p *Provider) redirectToLoginApp(w http.ResponseWriter, r *http.Request, id string) {
+	http.SetCookie(w, &http.Cookie{Name: loginAppCookie, Value: p.csrfFor("login-app:" + id), Path: "/login",
+		HttpOnly: true, Secure: p.secureCookies(), SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/login?interaction="+url.QueryEscape(id), http.StatusSeeOther)
+}
+
+func (p *Provider) hasLoginAppCookie(r *http.Request, id string) bool {
+	c, err := r.Cookie(loginAppCookie)
+	return err == nil && hmac.Equal([]byte(c.Value), []byte(p.csrfFor("login-app:"+id)))
 }

@@ -128,7 +128,8 @@ func (p *Provider) familyOf(rec accessRecord) (g *grant, ok bool) {
 // accessActive reports whether an access token is usable at now. Callers
 // hold the store lock.
 func (p *Provider) accessActive(rec accessRecord, now time.Time) bool {
-	if rec.revoked || now.UnixNano() >= rec.exp {
+	// The clock_skew behaviour serves a token a while past its exp.
+	if rec.revoked || now.UnixNano() >= rec.exp+int64(p.cfg.Behaviour.ClockSkew) {
 		return false
 	}
 	_, ok := p.familyOf(rec)
@@ -369,7 +370,10 @@ func (p *Provider) issueForUser(client *Client, g *grant, code string, now time.
 		client:       client,
 		grant:        g,
 		accessScopes: p.scopeSetOf(g.scopes),
-		refresh:      p.allows(client, GrantRefreshToken),
+		// With offline_access_needs_consent, a refresh token only for a grant
+		// that kept offline_access (OIDC Core 11).
+		refresh: p.allows(client, GrantRefreshToken) &&
+			(!p.cfg.Behaviour.OfflineAccessNeedsConsent || slices.Contains(g.scopes, oauth.ScopeOfflineAccess)),
 		refreshScope: joinScopes(g.scopes),
 		idToken:      slices.Contains(g.scopes, oauth.ScopeOpenID),
 		code:         code,

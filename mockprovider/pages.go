@@ -49,6 +49,29 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 </form></body></html>{{end}}
 {{define "device-done"}}{{template "head" .}}
 <p id="device-done">{{.Result}}</p><p>You can return to your device.</p></body></html>{{end}}
+{{define "device-denied"}}{{template "head" .}}
+<p id="device-denied">The request was denied.</p><p>You can return to your device.</p></body></html>{{end}}
+{{define "custom-login"}}{{template "head" .}}
+{{if .Error}}<p class="error">{{.Error}}</p>{{end}}
+<form class="signin" method="post" action="/login">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="interaction" value="{{.Interaction}}">
+<label>Email or user name <input name="login" autocomplete="username" required></label>
+<label>Secret <input id="signin-secret" name="secret" type="password" autocomplete="current-password" required></label>
+<button type="submit" class="primary">Continue</button>
+</form></body></html>{{end}}
+{{define "custom-consent"}}{{template "head" .}}
+<p>{{.ClientName}} would like to use your account{{if .Username}} ({{.Username}}){{end}}.</p>
+<form class="grant" method="post" action="/consent">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="interaction" value="{{.Interaction}}">
+<input type="hidden" name="login" value="{{.Username}}">
+<div class="row"><button type="submit" name="action" value="reject">Reject</button>
+<button type="submit" name="action" value="allow">Allow</button></div>
+</form></body></html>{{end}}
+{{define "custom-error"}}{{template "head" .}}
+<div class="oauth-error"><p>Something went wrong: <span class="code">{{.Error}}</span></p>{{if .Description}}<p class="detail">{{.Description}}</p>{{end}}</div>
+</body></html>{{end}}
 {{define "error"}}{{template "head" .}}
 <p>The request cannot continue.</p>
 <p><code id="error">{{.Error}}</code></p>{{if .Description}}<p id="error-description">{{.Description}}</p>{{end}}
@@ -93,8 +116,11 @@ func setPageHeaders(h http.Header, frameable bool) {
 // renderPage writes one of the templates. The CSRF token is filled in here:
 // an HMAC of a per-browser cookie, set now when the browser has none.
 func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
-	if name != "error" && name != "device-done" {
+	if name != "error" && name != "device-done" && name != "device-denied" {
 		data.CSRF = p.csrfToken(w, r)
+	}
+	if p.cfg.Behaviour.CustomPages && (name == "login" || name == "consent" || name == "error") {
+		name = "custom-" + name
 	}
 	var buf strings.Builder
 	if err := pageTemplates.ExecuteTemplate(&buf, name, data); err != nil {
@@ -113,7 +139,7 @@ func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int
 // flow cannot go on. Never a redirect.
 func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, code oauth.ErrorCode, description string) {
 	p.counters.countError(code)
-	p.renderPage(w, r, http.StatusBadRequest, "error", pageData{Title: "Error", Error: code.String(), Description: description})
+	p.renderPage(w, r, p.cfg.Behaviour.errorPageStatus(), "error", pageData{Title: "Error", Error: code.String(), Description: description})
 }
 
 func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {

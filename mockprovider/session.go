@@ -30,6 +30,9 @@ type interaction struct {
 	nonce         string
 	challenge     string
 	method        string
+	// deferredError is the refusal the defer_authorization_errors behaviour
+	// keeps until the user has logged in and consented.
+	deferredError *oauthError
 
 	// device
 	device *deviceRecord

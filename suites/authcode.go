@@ -1,9 +1,13 @@
 package suites
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +29,7 @@ const defaultCodeLifetime = 10 * time.Minute
 // error page of the provider's own; never a code or a token. A state in the
 // error redirect must be the one sent; whether it comes back at all is B8's and
 // AC15's to check, not every refusal's.
-func expectAuthorizationRefused(r *response, redirectURI, state string, codes ...oauth.ErrorCode) {
+func (e *env) expectAuthorizationRefused(r *response, redirectURI, state string, codes ...oauth.ErrorCode) {
 	if params, ok := redirectParams(r, redirectURI); ok {
 		Expect(params.Has("code")).To(BeFalse(), "the refused request must not yield a code")
 		Expect(params.Has("access_token")).To(BeFalse(), "the refused request must not yield a token")
@@ -35,7 +39,37 @@ func expectAuthorizationRefused(r *response, redirectURI, state string, codes ..
 		}
 		return
 	}
-	expectErrorPage(r, "refused authorization request")
+	e.expectErrorPage(r, "refused authorization request")
+}
+
+// expectRefusedThroughLogin runs an authorization request changed as opts says
+// the way a user would: through the provider's login and consent pages (in the
+// browser or by form posts) up to where it ends. A provider may refuse the
+// request at once or only after login, with an error redirect to the client
+// (the state it carries must be the one sent) or an error page of its own;
+// both are refusals. Only a code (or a token) coming back is a failure.
+func (e *env) expectRefusedThroughLogin(ctx context.Context, role flows.Role, opts flows.AuthCodeOptions, what string, codes ...oauth.ErrorCode) {
+	res, err := e.authorizationWith(ctx, role, opts)
+	var oauthErr *flows.OAuthError
+	if errors.As(err, &oauthErr) {
+		if oauthErr.ErrorPage {
+			Expect(oauthErr.Status).To(BeNumerically("<", 500), "%s: the provider's error page is a 4xx, never a 5xx; got HTTP %d (%s)", what, oauthErr.Status, oauthErr.Code)
+			return
+		}
+		Expect(oauthErr.Params.Has("code")).To(BeFalse(), "%s: the error redirect must not carry a code", what)
+		Expect(oauthErr.Params.Has("access_token")).To(BeFalse(), "%s: the error redirect must not carry a token", what)
+		Expect(oauthErr.Code).To(BeElementOf(wireCodes(codes)), "%s: error of the redirect after steps %v", what, stepNames(res))
+		if oauthErr.Params.Has("state") {
+			Expect(oauthErr.Params.Get("state")).To(Equal(res.Authorization.State), "%s: the error redirect's state is the one sent", what)
+		}
+		AddReportEntry(what, fmt.Sprintf("refused with %s after steps %v", oauthErr.Code, stepNames(res)), ReportEntryVisibilityFailureOrVerbose)
+		return
+	}
+	Expect(err).NotTo(HaveOccurred(), "%s: the flow ended neither in an error redirect nor on the provider's error page", what)
+	Expect(res.Authorization).NotTo(BeNil(), "%s: an authorization response", what)
+	Expect(res.Authorization.Response.Has("code")).To(BeFalse(), "%s: the provider must refuse the request, but a code came back after steps %v", what, stepNames(res))
+	Expect(res.Authorization.Response.Has("access_token")).To(BeFalse(), "%s: the provider must refuse the request, but a token came back after steps %v", what, stepNames(res))
+	Fail(fmt.Sprintf("%s: the authorization response carries neither an error nor a code (parameters %v)", what, paramNames(res.Authorization.Response)))
 }
 
 func (e *env) declareAuthCode() {
@@ -131,13 +165,11 @@ func (e *env) declareAuthCode() {
 			if !e.metadata().SupportsCodeChallenge("S256") {
 				Skip("the provider does not advertise S256 (code_challenge_methods_supported), so plain may be all it has")
 			}
-			c := e.redirectClient()
 			By("code_challenge_method=plain at the authorization endpoint")
-			params, _ := authParams(c, c.RedirectURI)
 			verifier := oauth2.GenerateVerifier()
-			params.Set("code_challenge", verifier)
-			params.Set("code_challenge_method", "plain")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
+			e.expectRefusedThroughLogin(ctx, flows.RoleConfidential, flows.AuthCodeOptions{
+				NoPKCE: true, Params: url.Values{"code_challenge": {verifier}, "code_challenge_method": {"plain"}},
+			}, "code_challenge_method=plain", oauth.InvalidRequest)
 
 			By("a 42-character code_verifier")
 			short := oauth2.GenerateVerifier()[:42]
@@ -147,14 +179,11 @@ func (e *env) declareAuthCode() {
 		})
 
 		It("AC11: a public client without code_challenge gets invalid_request", check("AC11", "rfc7636", "rfc9700"), func(ctx SpecContext) {
-			c := e.client(flows.RolePublic)
-			if c.RedirectURI == "" {
+			if c := e.client(flows.RolePublic); c.RedirectURI == "" {
 				Skip("the profile's public client has no redirect_uri")
 			}
-			params, _ := authParams(c, c.RedirectURI)
-			params.Del("code_challenge")
-			params.Del("code_challenge_method")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
+			e.expectRefusedThroughLogin(ctx, flows.RolePublic, flows.AuthCodeOptions{NoPKCE: true},
+				"a public client without code_challenge", oauth.InvalidRequest)
 		})
 
 		It("AC14: a missing or unknown response_type gets invalid_request or unsupported_response_type", check("AC14", "rfc6749"), func(ctx SpecContext) {
@@ -162,16 +191,21 @@ func (e *env) declareAuthCode() {
 			By("no response_type")
 			params, _ := authParams(c, c.RedirectURI)
 			params.Del("response_type")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest, oauth.UnsupportedResponseType)
+			e.expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest, oauth.UnsupportedResponseType)
 
 			By("an unknown response_type")
 			params, _ = authParams(c, c.RedirectURI)
 			params.Set("response_type", "grantbench_unknown")
-			expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.UnsupportedResponseType, oauth.InvalidRequest)
+			e.expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.UnsupportedResponseType, oauth.InvalidRequest)
 		})
 
 		It("AC15: a user who denies consent is sent back with access_denied and the state", check("AC15", "rfc6749", "browser"), func(ctx SpecContext) {
-			oauthErr, res := e.authorizationError(ctx, flows.RoleConfidential, authOptions{forceBrowser: true, deny: true})
+			// A fresh login session: one that consented in an earlier check
+			// may not be asked again. No offline_access, whose prompt=consent
+			// would force the page and hide a session that remembers.
+			c := e.client(flows.RoleConfidential)
+			scopes := slices.DeleteFunc(e.scopesFor(c, nil), func(s string) bool { return s == oauth.ScopeOfflineAccess })
+			oauthErr, res := e.authorizationError(ctx, flows.RoleConfidential, authOptions{scopes: scopes, forceBrowser: true, deny: true, freshSession: true})
 			Expect(oauthErr.Code).To(Equal(oauth.AccessDenied.String()), "error of the redirect after a denial")
 			Expect(res.Authorization).NotTo(BeNil(), "the denial reached the redirect URI")
 			Expect(oauthErr.Params.Get("state")).To(Equal(res.Authorization.State), "the error redirect carries the state sent")

@@ -30,6 +30,10 @@ type authOptions struct {
 	forceBrowser bool
 	// deny makes the user deny consent.
 	deny bool
+	// freshSession runs the flow in a new login session (a browser context
+	// without cookies), so that the provider asks for login and consent again
+	// rather than remembering a consent an earlier check gave.
+	freshSession bool
 }
 
 // authorization runs the front-channel part of the code flow for the client of
@@ -71,6 +75,7 @@ func (e *env) authorizationError(ctx context.Context, role flows.Role, opts auth
 		Consent:                mode,
 		Browser:                e.browserFor(mode),
 		Deny:                   opts.deny,
+		FreshBrowserSession:    opts.freshSession,
 		StopAfterAuthorization: true,
 	})
 	e.keep(res)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"slices"
 	"strings"
 	"sync"
@@ -28,8 +29,12 @@ type env struct {
 	runCtx context.Context
 	target *flows.Target
 	// issuer is the issuer tokens must name (the validated discovery issuer).
-	issuer        string
-	raw           *http.Client
+	issuer string
+	raw    *http.Client
+	// pages is raw with a cookie jar, new for each spec: the client that
+	// follows an authorization request's redirects keeps the cookies a
+	// provider binds its login page to, and no spec sees another's.
+	pages         *http.Client
 	screenshotDir string
 	// browserURL, when set, is a running Chromium to connect to (Options.BrowserURL).
 	browserURL string
@@ -82,6 +87,11 @@ func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir str
 // evidence wherever they appear.
 func profileSecrets(t *flows.Target) []string {
 	secrets := []string{t.User.Password, t.AdminToken()}
+	for _, name := range []string{"introspection", "revocation", "userinfo", "device_authorization"} {
+		if _, token := t.EndpointAuthOf(name); token != "" {
+			secrets = append(secrets, token)
+		}
+	}
 	for _, c := range []*flows.Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service} {
 		if c != nil {
 			secrets = append(secrets, c.ClientSecret)
@@ -93,6 +103,8 @@ func profileSecrets(t *flows.Target) []string {
 // declare registers the suite-wide setup and every area's specs.
 func (e *env) declare() {
 	BeforeEach(func() {
+		jar, _ := cookiejar.New(nil) // never fails without options
+		e.pages = &http.Client{Transport: e.raw.Transport, Timeout: e.raw.Timeout, CheckRedirect: e.raw.CheckRedirect, Jar: jar}
 		e.rec = flows.NewRecorder(flows.RecordAll)
 		e.taken = 0
 		e.evidence = nil
@@ -289,8 +301,8 @@ func (e *env) admin() *flows.AdminClient {
 	return a
 }
 
-// passTime makes lifetime (and a margin) pass at the provider, so that what
-// was issued with that lifetime has expired: the provider's clock moves through
+// passTime makes lifetime, the profile's clock_skew and a margin pass at the
+// provider, so that what was issued with that lifetime has expired: the provider's clock moves through
 // the admin API when the profile claims admin_clock; with short_lifetimes and a
 // known lifetime of at most maxRealWait the spec waits for real; otherwise the
 // spec is skipped with the reason.
@@ -302,17 +314,21 @@ func (e *env) passTime(ctx context.Context, lifetime time.Duration, what string)
 		// A real wait pays for its margin: enough for whole-second rounding.
 		realMargin = 2 * time.Second
 	)
+	// The provider may serve what expired for its stated tolerance
+	// (lifetimes.clock_skew): the wait covers it, and what is still served
+	// after it fails.
+	skew := e.target.Lifetimes.ClockSkew
 	switch {
 	case e.target.Features.AdminClock && lifetime > 0:
-		Expect(e.admin().AdvanceClock(ctx, lifetime+clockMargin)).To(Succeed(), "advance the provider clock through the admin API")
-	case e.target.Features.ShortLifetimes && lifetime > 0 && lifetime <= maxRealWait:
+		Expect(e.admin().AdvanceClock(ctx, lifetime+skew+clockMargin)).To(Succeed(), "advance the provider clock through the admin API")
+	case e.target.Features.ShortLifetimes && lifetime > 0 && lifetime+skew <= maxRealWait:
 		select {
-		case <-time.After(lifetime + realMargin):
+		case <-time.After(lifetime + skew + realMargin):
 		case <-ctx.Done():
 			Fail("the spec ended while waiting for " + what + " to expire")
 		}
 	default:
-		Skip(fmt.Sprintf("waiting out %s (%s) needs features.admin_clock, or features.short_lifetimes with a lifetime of at most %s", what, describeLifetime(lifetime), maxRealWait))
+		Skip(fmt.Sprintf("waiting out %s (%s, clock_skew %s) needs features.admin_clock, or features.short_lifetimes with a lifetime plus clock_skew of at most %s", what, describeLifetime(lifetime), skew, maxRealWait))
 	}
 }
 

@@ -78,7 +78,7 @@ func (e *env) declareLegacy() {
 			if p, ok := redirectParams(r, c.RedirectURI); ok {
 				Expect(p.Has("access_token")).To(BeFalse(), "no access token for a client not allowed the implicit grant")
 			}
-			expectAuthorizationRefused(r, c.RedirectURI, params.Get("state"), oauth.UnauthorizedClient, oauth.UnsupportedResponseType)
+			e.expectAuthorizationRefused(r, c.RedirectURI, params.Get("state"), oauth.UnauthorizedClient, oauth.UnsupportedResponseType)
 
 			if !e.target.Features.Implicit || !e.target.HasClient(flows.RoleLegacy) {
 				AddReportEntry("skipped part", "the profile claims no implicit grant (features.implicit, clients.legacy): the allowed case was not checked")

@@ -33,6 +33,8 @@ type response struct {
 	Body   []byte
 	// Location is the parsed Location header of a redirect, nil if none.
 	Location *url.URL
+	// URL is the URL the request went to.
+	URL *url.URL
 }
 
 // isJSON reports whether the response says it is JSON.
@@ -103,8 +105,13 @@ func (e *env) send(ctx context.Context, step string, req *http.Request) *respons
 
 // trySend is send returning the transport error instead of failing on it.
 func (e *env) trySend(ctx context.Context, step string, req *http.Request) (*response, error) {
+	return e.trySendWith(ctx, e.raw, step, req)
+}
+
+// trySendWith is trySend with another client (the spec's page client).
+func (e *env) trySendWith(ctx context.Context, client *http.Client, step string, req *http.Request) (*response, error) {
 	req = req.WithContext(flows.WithStep(e.spec(ctx), step))
-	resp, err := e.raw.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +120,7 @@ func (e *env) trySend(ctx context.Context, step string, req *http.Request) (*res
 	if err != nil {
 		return nil, err
 	}
-	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		if u, err := req.URL.Parse(loc); err == nil {
 			r.Location = u
@@ -254,6 +261,9 @@ func (e *env) authorizeURL(params url.Values) string {
 	u, err := url.Parse(endpoint)
 	Expect(err).NotTo(HaveOccurred(), "authorization_endpoint is a URL")
 	q := u.Query()
+	for k, v := range e.target.AuthorizeParams {
+		q.Set(k, v)
+	}
 	for k, vs := range params {
 		q[k] = vs
 	}
@@ -263,16 +273,32 @@ func (e *env) authorizeURL(params url.Values) string {
 
 // authorize sends an authorization request without a browser and follows the
 // provider's own redirects (to its login page, say) up to a bound, never a
-// redirect that leaves the provider's host. It returns the last response.
+// redirect that leaves the provider's host. It returns the last response. The
+// requests share the spec's cookie jar, as a browser's would.
 func (e *env) authorize(ctx context.Context, params url.Values) *response {
-	target := e.authorizeURL(params)
 	issuer, err := url.Parse(e.target.Issuer)
 	Expect(err).NotTo(HaveOccurred())
-	const maxHops = 5
+	return e.followPages(ctx, e.authorizeURL(params), func(u *url.URL) bool { return u.Host == issuer.Host })
+}
+
+// maxPageRedirects bounds the redirects a check follows from one request.
+const maxPageRedirects = 8
+
+// followPages GETs target with the spec's page client (a cookie jar of its
+// own) and follows redirects while follow allows them, up to a bound; it
+// returns the last response.
+func (e *env) followPages(ctx context.Context, target string, follow func(*url.URL) bool) *response {
 	var r *response
-	for range maxHops {
-		r = e.get(ctx, "authorize", target, http.Header{"Accept": {"text/html"}})
-		if r.Location == nil || r.Status < 300 || r.Status > 399 || r.Location.Host != issuer.Host {
+	for range maxPageRedirects {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Accept", "text/html")
+		r, err = e.trySendWith(ctx, e.pages, "authorize", req)
+		Expect(err).NotTo(HaveOccurred(), "GET %s: no response", redact.URL(target))
+		if r.Location == nil || r.Status < 300 || r.Status > 399 || !follow(r.Location) {
+			return r
+		}
+		if r.Location.Scheme != "http" && r.Location.Scheme != "https" {
 			return r
 		}
 		target = r.Location.String()

@@ -11,7 +11,8 @@ import (
 	"github.com/grantbench/grantbench/flows"
 )
 
-// revoke asks the revocation endpoint to revoke token as client c; hint is the
+// revoke asks the revocation endpoint to revoke token as client c (or with the
+// endpoint's own authentication, when the profile names one); hint is the
 // token_type_hint ("" for none).
 func (e *env) revoke(ctx context.Context, c *flows.Client, token, hint string) *response {
 	e.need(e.target.Features.Revocation, "revocation")
@@ -19,6 +20,9 @@ func (e *env) revoke(ctx context.Context, c *flows.Client, token, hint string) *
 	form := url.Values{"token": {token}}
 	if hint != "" {
 		form.Set("token_type_hint", hint)
+	}
+	if auth, _ := e.target.EndpointAuthOf("revocation"); auth != flows.EndpointAuthClient {
+		return e.postAs(ctx, "revoke", "revocation", endpoint, flows.RoleConfidential, form)
 	}
 	return e.post(ctx, "revoke", endpoint, c, authProfile, form)
 }
@@ -32,6 +36,8 @@ func (e *env) declareRevocation() {
 		})
 
 		It("V2: another client cannot revoke a client's token", check("V2", "rfc7009"), func(ctx SpecContext) {
+			e.needClientAuth("revocation")
+			e.needObservableAccessTokens()
 			owner := e.confidential(flows.RoleConfidential)
 			other := e.confidential(flows.RoleOther)
 			if other.ClientID == owner.ClientID {

@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/oauth"
+	"github.com/grantbench/grantbench/redact"
 )
 
 // The authorization-request checks of RFC 6749 3.1 and RFC 9700 that need more
@@ -84,6 +86,15 @@ func framingRefused(h http.Header) bool {
 	return true
 }
 
+// describeKind names a page kind for evidence; a page the profile's selectors
+// do not recognise (one rendered by script, say) is still judged.
+func describeKind(k flows.PageKind) string {
+	if k == flows.PageUnknown {
+		return "unrecognised"
+	}
+	return string(k)
+}
+
 func (e *env) declareAuthorizationSecurity() {
 	Describe("authorization code: PKCE downgrade and request parameters", Label("authcode"), func() {
 		It("AC9: a code_verifier for a code issued without code_challenge (PKCE downgrade) is refused", check("AC9", "rfc9700", "oauch"), func(ctx SpecContext) {
@@ -110,12 +121,15 @@ func (e *env) declareAuthorizationSecurity() {
 		})
 
 		It("AC13: an authorization request parameter sent twice is refused", check("AC13", "rfc6749"), func(ctx SpecContext) {
-			c := e.redirectClient()
+			c := e.client(flows.RoleConfidential)
 			for _, name := range []string{"response_type", "scope"} {
 				By(name + " sent twice")
-				params, _ := authParams(c, c.RedirectURI)
-				params[name] = []string{params.Get(name), params.Get(name)}
-				expectAuthorizationRefused(e.authorize(ctx, params), c.RedirectURI, params.Get("state"), oauth.InvalidRequest)
+				value := "code"
+				if name == "scope" {
+					value = strings.Join(e.scopesFor(c, nil), " ")
+				}
+				e.expectRefusedThroughLogin(ctx, flows.RoleConfidential, flows.AuthCodeOptions{Params: url.Values{name: {value, value}}},
+					name+" sent twice", oauth.InvalidRequest)
 			}
 		})
 	})
@@ -133,7 +147,7 @@ func (e *env) declareAuthorizationSecurity() {
 				params.Set(bad.name, bad.value)
 				r := e.authorize(ctx, params)
 				expectNoRedirectTo(r, evil, bad.what+" with an unregistered redirect_uri")
-				expectErrorPage(r, bad.what+" with an unregistered redirect_uri")
+				e.expectErrorPage(r, bad.what+" with an unregistered redirect_uri")
 
 				// With the registered URI the provider may report the error
 				// there, or ignore an unknown scope (RFC 6749 3.3); AC14 judges
@@ -152,10 +166,20 @@ func (e *env) declareAuthorizationSecurity() {
 		It("B5: the authorization pages refuse framing (X-Frame-Options or CSP frame-ancestors)", check("B5", "rfc9700"), func(ctx SpecContext) {
 			c := e.redirectClient()
 			params, _ := authParams(c, c.RedirectURI)
-			r := e.authorize(ctx, params)
-			Expect(r.Status).To(Equal(http.StatusOK), "the authorization request shows a page (login or consent); got %s", r.describe())
-			Expect(framingRefused(r.Header)).To(BeTrue(), "the page must refuse framing (RFC 9700 4.16); X-Frame-Options %q, Content-Security-Policy %q",
-				r.Header.Get("X-Frame-Options"), r.Header.Values("Content-Security-Policy"))
+			// The authorization request may redirect to a login application
+			// (on another host, binding its page to a cookie): the page to
+			// judge is the one that shows the login form, wherever it is.
+			r := e.followPages(ctx, e.authorizeURL(params), func(u *url.URL) bool { return !sameEndpoint(u, c.RedirectURI) })
+			judged := "(none)"
+			if r.URL != nil {
+				judged = redact.URL(r.URL.String())
+			}
+			kind := e.target.ClassifyPage(r.Body)
+			AddReportEntry("B5: the page judged", fmt.Sprintf("%s (%s page)", judged, describeKind(kind)), ReportEntryVisibilityFailureOrVerbose)
+			Expect(r.Status).To(Equal(http.StatusOK), "the authorization request leads to a page (login or consent); judged %s, got %s", judged, r.describe())
+			Expect(kind).NotTo(Equal(flows.PageError), "the authorization request leads to the provider's error page, not a login page; judged %s", judged)
+			Expect(framingRefused(r.Header)).To(BeTrue(), "the %s page at %s must refuse framing (RFC 9700 4.16); X-Frame-Options %q, Content-Security-Policy %q",
+				describeKind(kind), judged, r.Header.Get("X-Frame-Options"), r.Header.Values("Content-Security-Policy"))
 		})
 
 		It("B6: the authorization response's iss equals the metadata issuer", check("B6", "rfc9207"), func(ctx SpecContext) {

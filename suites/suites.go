@@ -166,6 +166,7 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		if lerr != nil {
 			return types.Report{}, &DiscoveryError{Err: err}
 		}
+		target.ApplyEndpoints(md)
 		target.Metadata = md
 	} else {
 		issuer = target.Metadata.Issuer
@@ -249,6 +250,22 @@ func mockProfile(mock *mockprovider.Local) *flows.Target {
 	}
 	t.Features.JWTAccessTokens = cfg.AccessTokenFormat == mockprovider.AccessTokenJWT
 	t.Features.SlowDown = !cfg.Behaviour.NeverSlowDown
+	b := cfg.Behaviour
+	// What a user writes in the profile of a provider that behaves so.
+	if b.UnadvertisedEndpoints {
+		t.Endpoints.Introspection = &flows.Endpoint{URL: t.Issuer + "/introspect", Auth: flows.EndpointAuthClient}
+		t.Endpoints.Revocation = &flows.Endpoint{URL: t.Issuer + "/revoke", Auth: flows.EndpointAuthClient}
+	}
+	t.Lifetimes.ClockSkew = b.ClockSkew
+	if b.CustomPages {
+		login, consent, errorPage := mockprovider.CustomPageSelectors()
+		t.Browser.Login = flows.LoginSelectors{Username: login[0], Password: login[1], Submit: login[2]}
+		t.Browser.Consent = flows.ConsentSelectors{Approve: consent[0], Deny: consent[1]}
+		t.Browser.Error, t.Browser.ErrorDescription = errorPage[0], errorPage[1]
+	}
+	if b.DeviceDeniedPage {
+		t.Browser.Device.Denied = "#device-denied"
+	}
 	return t
 }
 

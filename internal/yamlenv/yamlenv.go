@@ -27,8 +27,12 @@ func (e *MissingError) Error() string {
 
 // Expand replaces the references in every scalar under n. path is the dotted
 // field path of n ("" for the document). An expanded value is data, never YAML
-// syntax: it stays a string, so "${PORT}" giving "8080" still decodes into a
-// string field.
+// syntax: it is never parsed as YAML (a value "[a, b]" stays that string). A
+// plain (unquoted) scalar is then typed as YAML types what a user could have
+// typed there, so "${FLAG}" giving "true" fills a boolean field and "${PORT}"
+// giving "8080" a number field (and still a string field, as "8080"); a value
+// YAML would read as null ("", "~", "null") stays a string, so an empty or
+// literal "null" secret is never dropped. A quoted scalar stays a string.
 func Expand(n *yaml.Node, path string) error {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
@@ -75,10 +79,30 @@ func Expand(n *yaml.Node, path string) error {
 		if missing != "" {
 			return &MissingError{Field: path, Variable: missing}
 		}
-		if n.Tag == "" || n.Tag == "!" {
+		quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
+		tagged := n.Style&yaml.TaggedStyle != 0
+		switch {
+		case tagged && n.Tag != "!!str" && n.Tag != "!":
+			// An explicit tag (!!int ${N}) says how to read the value.
+		case quoted || tagged || readsAsNull(n.Value):
 			n.Tag = "!!str"
+			n.Style = yaml.DoubleQuotedStyle
+		default:
+			// No tag: the decoder resolves the value as it would a plain
+			// scalar of the document (bool, int, float, or string).
+			n.Tag = ""
+			n.Style = 0
 		}
-		n.Style = yaml.DoubleQuotedStyle
 	}
 	return nil
+}
+
+// readsAsNull reports whether a plain scalar with this value would be YAML's
+// null (YAML 1.2 core schema, as go.yaml.in/yaml/v3 resolves it).
+func readsAsNull(v string) bool {
+	switch v {
+	case "", "~", "null", "Null", "NULL":
+		return true
+	}
+	return false
 }
