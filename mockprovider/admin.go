@@ -32,8 +32,11 @@ func (p *Provider) RotateSigningKey() (newKID, oldKID string, retiredUntil time.
 	oldKID = p.keys.signer().kid
 	longest := max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken)
 	retiredUntil = p.now().Add(longest)
-	if p.defect(nil, dRotationDropsOldKey) {
+	switch {
+	case p.defect(nil, dRotationDropsOldKey):
 		retiredUntil = p.now() // unpublished at once, while its tokens live on
+	case p.defect(nil, dRotationKeepsOldKey):
+		retiredUntil = p.now().Add(farFuture) // published long after its tokens are gone
 	}
 	sk, err := p.keys.rotate(retiredUntil)
 	if err != nil {

@@ -87,6 +87,8 @@ const (
 	dUnadvertisedAlg
 	dAccessTokenAlgNone
 	dAccessTokenBadSignature
+	dRotationKeepsOldKey
+	dRotationPruneDropsCurrent
 	defectCount
 )
 
@@ -173,6 +175,8 @@ var defectCatalogue = [defectCount]DefectInfo{
 	dRevokeNotBound:            {"revoke_not_bound", []string{"V2"}, nil, "a client can revoke another client's token", false},
 	dCodeReuseKeepsTokens:      {"code_reuse_keeps_tokens", nil, []string{"AC2"}, "a reused code is refused, but the tokens of its first redemption stay valid", false},
 	dRevokeKeepsAccessTokens:   {"revoke_keeps_access_tokens", nil, []string{"E3"}, "revoking a refresh token leaves the access tokens of its grant active", false},
+	dRotationPruneDropsCurrent: {"rotation_prune_drops_current", []string{"T6"}, nil, "once a rotated-out key leaves the JWKS, the current key leaves with it", true},
+	dRotationKeepsOldKey:       {"rotation_keeps_old_key", nil, []string{"T6"}, "a rotated-out key stays in the JWKS long after every token it signed has expired", true},
 	dUnadvertisedAlg:           {"unadvertised_alg", []string{"T1"}, nil, "the discovery documents advertise the signing algorithm the provider does not use (ES256 for RS256 tokens)", true},
 	dAccessTokenAlgNone:        {"access_token_alg_none", []string{"T1", "T2", "T3", "T5"}, nil, "JWT access tokens (not ID tokens) are unsigned (alg none)", false},
 	dAccessTokenBadSignature:   {"access_token_bad_signature", []string{"T1", "T2", "T3", "T5"}, nil, "JWT access token (not ID token) signatures are corrupted", false},

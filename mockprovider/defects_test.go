@@ -332,6 +332,22 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 		}
 		return !verifies(ccToken(t, f)) && verifies(demoIDToken(t, f))
 	},
+	"rotation_keeps_old_key": func(t *testing.T, f *fixture) bool {
+		ccToken(t, f)
+		if _, _, _, err := f.p.RotateSigningKey(); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(48 * time.Hour)
+		return len(fetchJWKS(t, f).Keys) == 2
+	},
+	"rotation_prune_drops_current": func(t *testing.T, f *fixture) bool {
+		ccToken(t, f)
+		if _, _, _, err := f.p.RotateSigningKey(); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(48 * time.Hour)
+		return len(fetchJWKS(t, f).Keys) == 0
+	},
 	"weak_tokens": func(t *testing.T, f *fixture) bool {
 		_, tok := freshTokens(t, f, "api.read")
 		return len(tok.RefreshToken) <= 8

@@ -105,7 +105,7 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	p.rp.jwksFetches.Add(1)
 	body, noKid, err := p.rpJWKS()
 	if !noKid {
-		body, err = p.keys.jwksJSON(p.now(), p.defect(nil, dJWKSLeaksPrivate))
+		body, err = p.keys.jwksJSON(p.now(), p.defect(nil, dJWKSLeaksPrivate), p.defect(nil, dRotationPruneDropsCurrent))
 	}
 	if err != nil {
 		p.log.Error("jwks render failed", "err", err)

@@ -39,6 +39,9 @@ type keySet struct {
 
 	mu      sync.Mutex
 	retired []*signingKey
+	// pruned is set once a retired key has left the set (for the
+	// rotation_prune_drops_current defect).
+	pruned bool
 }
 
 func newKeySet(alg string, initial crypto.Signer) (*keySet, error) {
@@ -127,8 +130,9 @@ func (ks *keySet) rotate(retireAt time.Time) (*signingKey, error) {
 
 // published returns the public keys to serve at now: the current one first,
 // then retired keys whose tokens may still be alive. Retired keys past their
-// time are dropped.
-func (ks *keySet) published(now time.Time, leakPrivate bool) []jose.JSONWebKey {
+// time are dropped; dropCurrentAfterPrune (the rotation_prune_drops_current
+// defect) leaves the current key out too once one was.
+func (ks *keySet) published(now time.Time, leakPrivate, dropCurrentAfterPrune bool) []jose.JSONWebKey {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	keep := ks.retired[:0]
@@ -137,6 +141,7 @@ func (ks *keySet) published(now time.Time, leakPrivate bool) []jose.JSONWebKey {
 			keep = append(keep, k)
 		}
 	}
+	ks.pruned = ks.pruned || len(keep) < len(ks.retired)
 	clear(ks.retired[len(keep):])
 	ks.retired = keep
 	pick := func(k *signingKey) jose.JSONWebKey {
@@ -146,6 +151,9 @@ func (ks *keySet) published(now time.Time, leakPrivate bool) []jose.JSONWebKey {
 		return k.public
 	}
 	keys := []jose.JSONWebKey{pick(ks.current.Load())}
+	if dropCurrentAfterPrune && ks.pruned {
+		keys = keys[:0]
+	}
 	for i := len(ks.retired) - 1; i >= 0; i-- {
 		keys = append(keys, pick(ks.retired[i]))
 	}
@@ -153,6 +161,6 @@ func (ks *keySet) published(now time.Time, leakPrivate bool) []jose.JSONWebKey {
 }
 
 // jwksJSON renders the published keys as a JWK set (public members only).
-func (ks *keySet) jwksJSON(now time.Time, leakPrivate bool) ([]byte, error) {
-	return json.Marshal(jose.JSONWebKeySet{Keys: ks.published(now, leakPrivate)})
+func (ks *keySet) jwksJSON(now time.Time, leakPrivate, dropCurrentAfterPrune bool) ([]byte, error) {
+	return json.Marshal(jose.JSONWebKeySet{Keys: ks.published(now, leakPrivate, dropCurrentAfterPrune)})
 }

@@ -154,6 +154,20 @@ func allEqual(runes [][]rune, at func([]rune) rune) bool {
 // the signature and claims, not in an alphabet estimate.
 func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
+// oldKeyTokensLeft is how long the tokens issued before a rotation may still
+// be valid at it.now: until the later of the ID token's exp and the access
+// token's expires_in.
+func oldKeyTokensLeft(it issuedTokens, id *VerifiedJWT) time.Duration {
+	left := time.Duration(0)
+	if exp, err := id.Claims.Time("exp"); err == nil {
+		left = exp.Sub(it.now)
+	}
+	if it.tr.HasExpiresIn {
+		left = max(left, it.tr.ExpiresIn)
+	}
+	return left
+}
+
 func (e *env) declareKeys() {
 	Describe("token validation: key rotation, entropy and lifetime", Label("token"), func() {
 		It("T6: after a key rotation the new key is published before it signs, and the old stays while its tokens live", check("T6", "oidf"), func(ctx SpecContext) {
@@ -181,6 +195,16 @@ func (e *env) declareKeys() {
 				Expect(fresh.Kid).To(Equal(rotation.KID), "tokens are signed with the new key after the rotation")
 			}
 			Expect(e.jwks(ctx).Key(old.Kid)).NotTo(BeEmpty(), "the old key %q is still published after new tokens were issued", old.Kid)
+
+			By("once every token the old key signed has expired")
+			e.passTime(ctx, oldKeyTokensLeft(before, old), "the tokens signed with the old key")
+			late := e.jwks(ctx)
+			later := e.issue(ctx)
+			_, err = VerifyJWT(later.tr.IDToken, late, AsymmetricAlgs)
+			Expect(err).NotTo(HaveOccurred(), "an ID token issued after the old key's tokens expired verifies against jwks_uri")
+			if len(late.Key(old.Kid)) > 0 {
+				e.warn("the old key %q is still published after every token it signed has expired; a retired key SHOULD leave jwks_uri once its tokens are gone (oidcc-server-rotate-keys)", old.Kid)
+			}
 		})
 
 		It("T7: codes, refresh tokens, device codes and opaque access tokens carry at least 128 bits, and the access token lifetime is within the profile's bound", check("T7", "rfc6749", "oauch"), func(ctx SpecContext) {
