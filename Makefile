@@ -28,7 +28,7 @@ build:
 provider: build
 	$(BIN) provider
 
-## bench: Go benchmarks (token endpoint, runner), then the bars measured with
+## bench: Go benchmarks (token endpoint, runner; browser flows beside HTTP consent), then the bars measured with
 ## wrk and vegeta against the pinned provider (issues 2 and 4); BARS=0 skips them,
 ## MILLION=1 adds the 1,000,000-flow peak-RSS run (about 6 minutes); SOAK=1 adds
 ## the provider's RSS under 5 minutes of authorization-code load (deploy/bench/soak.sh)
@@ -36,7 +36,9 @@ BARS    ?= 1
 MILLION ?= 0
 SOAK    ?= 0
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip 'AuthCodeConsent' -benchmem ./...
+	@echo "== authorization code flows, HTTP consent beside headless Chromium (8 at once; cpu-ms/flow counts the browser too)"
+	$(GO) test -run '^$$' -bench 'AuthCodeConsent' -benchtime 15s ./flows/
 ifeq ($(BARS),1)
 	@scripts/ensure-tools.sh wrk curl python3 taskset time
 	mockprovider/internal/benchfloor/run.sh

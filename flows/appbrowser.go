@@ -26,7 +26,7 @@ type AppTab struct {
 
 // NewAppTab opens a tab in a browser context of its own.
 func (b *Browser) NewAppTab(ctx context.Context) (*AppTab, error) {
-	tab, err := b.tab(ctx, true)
+	tab, err := b.tabFor(ctx, true, false)
 	if err != nil {
 		return nil, &BrowserError{Step: "open tab", Err: err}
 	}

@@ -199,6 +199,8 @@ func (r *run) authorize(ctx context.Context, req authorizeRequest) (*Authorizati
 			return nil, err
 		}
 		defer listener.Close()
+		// The browser's wait ends on the listener, so the callback needs no page.
+		listener.AnswerWithoutPage()
 		redirect = listener.RedirectURI()
 	}
 	scopes := req.scopes

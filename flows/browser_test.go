@@ -16,12 +16,12 @@ import (
 
 // newTestBrowser starts Chromium, or skips when there is none and CI is unset;
 // under CI a missing browser fails the test.
-func newTestBrowser(t *testing.T) *Browser {
+func newTestBrowser(t testing.TB) *Browser {
 	t.Helper()
 	return newTestBrowserWith(t, BrowserOptions{OutDir: t.TempDir(), MaxTabs: 2})
 }
 
-func newTestBrowserWith(t *testing.T, opts BrowserOptions) *Browser {
+func newTestBrowserWith(t testing.TB, opts BrowserOptions) *Browser {
 	t.Helper()
 	if _, err := FindChrome(); err != nil {
 		var cm *ChromeMissingError

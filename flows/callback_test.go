@@ -130,3 +130,37 @@ func TestMatchesRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackListenerWithoutPage: a browser flow's listener answers the
+// query response with 204 (the browser loads no page), and still has it.
+func TestCallbackListenerWithoutPage(t *testing.T) {
+	l, err := ListenCallback("http://127.0.0.1/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.AnswerWithoutPage()
+	resp, err := http.Get(l.RedirectURI() + "?code=abc&state=xyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+		t.Errorf("status %d, body %q; want 204 and no page", resp.StatusCode, body)
+	}
+	cb, ok := l.Received()
+	if !ok || cb.Params.Get("code") != "abc" || cb.Fragment {
+		t.Errorf("received %+v, %v", cb, ok)
+	}
+	// The fragment page is still served: its script posts the fragment back.
+	resp, err = http.Get(l.RedirectURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "location.hash") {
+		t.Errorf("fragment page = %q", body)
+	}
+}

@@ -17,7 +17,7 @@ const testAdminToken = "flows-test-admin-token"
 
 // startMock serves the bundled mock provider on 127.0.0.1 for one test and
 // returns its discovered profile.
-func startMock(t *testing.T) *Target {
+func startMock(t testing.TB) *Target {
 	t.Helper()
 	cfg, err := mockprovider.DefaultConfig()
 	if err != nil {

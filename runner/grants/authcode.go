@@ -45,6 +45,10 @@ func (f *authCode) Prepare(ctx context.Context, need runner.SetupNeed) error {
 		if _, err := f.run(ctx, nil); err != nil {
 			return fmt.Errorf("logging in the browser: %w", err)
 		}
+		// Every tab the run can use at once, open before it starts.
+		if err := f.cfg.Browser.Warm(ctx, need.Concurrency); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("grants: consent mode %q (want http or browser)", f.cfg.Consent)
 	}
