@@ -121,6 +121,11 @@ func (e *env) declare() {
 		for _, ex := range e.evidence {
 			AddReportEntry("exchange", e.redactor.Exchange(ex), ReportEntryVisibilityNever)
 		}
+		// The tokens decoded before redaction shortens them, so the report
+		// shows what they say (alg none, a wrong aud).
+		if tokens := e.redactor.DecodeJWTs(e.evidence...); len(tokens) > 0 {
+			AddReportEntry("jwt", tokens, ReportEntryVisibilityNever)
+		}
 		for _, path := range e.screenshots {
 			AddReportEntry("screenshot", path, ReportEntryVisibilityFailureOrVerbose)
 		}

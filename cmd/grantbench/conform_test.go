@@ -350,7 +350,14 @@ func TestDefectRunOutputsHaveNoGoInternals(t *testing.T) {
 			t.Errorf("%s shows Go internals: …%s…", name, text[max(0, m[0]-80):min(len(text), m[1]+40)])
 		}
 	}
-	if want := `ID token signature: jwt: header: unexpected signature algorithm "none"`; !strings.Contains(outputs["summary.md"], want) {
+	// T1 to T6 fail on one error, said once as their root cause.
+	if want := "**Root cause of 6 checks**: `jwt: header: unexpected signature algorithm \"none\"; expected [\"RS256\"]` (defect alg\\_none switched on)"; !strings.Contains(outputs["summary.md"], want) {
 		t.Errorf("summary.md does not say %q:\n%s", want, outputs["summary.md"])
+	}
+	// The unsigned token decoded in the evidence, and the run named.
+	for _, want := range []string{"&#34;alg&#34;: &#34;none&#34;", "Defects switched on", "alg_none"} {
+		if !strings.Contains(outputs["report.html"], want) {
+			t.Errorf("report.html does not show %s", want)
+		}
 	}
 }
