@@ -24,8 +24,11 @@ func unsignedToken() string {
 
 // defectRun is a conformance run against the mock with alg_none on: T1 to
 // T3 fail on the same error, T1 with the token as evidence.
-func defectRun(t *testing.T) Input {
+func defectRun(t *testing.T, defects ...string) Input {
 	t.Helper()
+	if len(defects) == 0 {
+		defects = []string{"alg_none"}
+	}
 	start := time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)
 	failed := func(id, message string, entries ...types.ReportEntry) types.SpecReport {
 		return types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: id + ": a check", LeafNodeLabels: []string{id, "token"},
@@ -45,7 +48,7 @@ func defectRun(t *testing.T) Input {
 			failed("C5", "Expected\n    <int>: 500\nto equal\n    <int>: 200"),
 		}}
 	dir := t.TempDir()
-	info := &RunInfo{Command: "conform", Version: "v1.2.3", Profile: "mock", Issuer: "http://127.0.0.1:9000", Defects: []string{"alg_none"}, LabelFilter: "token"}
+	info := &RunInfo{Command: "conform", Version: "v1.2.3", Profile: "mock", Issuer: "http://127.0.0.1:9000", Defects: defects, LabelFilter: "token"}
 	if err := WriteGinkgoResultsWith(dir, []types.Report{rep}, redact.New(), info); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,12 @@ func TestReportsNameWhatWasJudged(t *testing.T) {
 }
 
 func TestFailuresGroupedByRootCause(t *testing.T) {
-	in := defectRun(t)
+	// With one defect on, every failure is its doing.
+	if causes := defectRun(t).Conformance.RootCauses(); len(causes) != 1 || len(causes[0].Checks) != 4 {
+		t.Errorf("one defect on: root causes %+v, want one of all 4 checks", causes)
+	}
+	// With two, checks are joined by their error and the catalogue's defects.
+	in := defectRun(t, "alg_none", "CLIENT:wrong_iss")
 	causes := in.Conformance.RootCauses()
 	if len(causes) != 1 {
 		t.Fatalf("root causes %+v, want one", causes)
@@ -92,7 +100,7 @@ func TestFailuresGroupedByRootCause(t *testing.T) {
 	for _, cr := range rc.Checks {
 		ids = append(ids, cr.ID)
 	}
-	if got := strings.Join(ids, ","); got != "T1,T2,T5" || rc.Cause != `jwt: header: unexpected signature algorithm "none"; expected ["RS256"]` || strings.Join(rc.Defects, ",") != "alg_none" {
+	if got := strings.Join(ids, ","); got != "T1,T2,T5" || rc.Cause != `jwt: header: unexpected signature algorithm "none"; expected ["RS256"]` || strings.Join(rc.Defects, ",") != "alg_none,wrong_iss" {
 		t.Errorf("root cause %q of %s (defects %v)", rc.Cause, got, rc.Defects)
 	}
 	var page, md bytes.Buffer

@@ -15,7 +15,7 @@ type RootCause struct {
 	// failure messages).
 	Cause string
 	// Defects are the switched-on defects of the bundled mock that the
-	// catalogue names for any of the checks.
+	// catalogue names for any of the checks (or the only one switched on).
 	Defects []string
 	Checks  []CheckResult
 }
@@ -38,7 +38,8 @@ func causeOf(message string) string {
 
 // RootCauses groups the failed checks that share a cause: the same error
 // (causeOf), or a defect switched on in the run that the catalogue lists for
-// each of them. Groups of one are left out; a check is in at most one group.
+// each of them, or the one defect switched on. Groups of one are left out; a
+// check is in at most one group.
 func (c *Conformance) RootCauses() []RootCause {
 	var on []string
 	for _, run := range c.Runs {
@@ -94,6 +95,17 @@ func (c *Conformance) RootCauses() []RootCause {
 				} else {
 					byDefect[d] = k
 				}
+			}
+		}
+	}
+	// With one defect switched on in the bundled mock, which passes every
+	// check without one, that defect is the cause of every failure, however
+	// differently the checks put it.
+	if len(on) == 1 {
+		for k := range failed {
+			union(k, 0)
+			if !slices.Contains(defectsOf[k], on[0]) {
+				defectsOf[k] = append(defectsOf[k], on[0])
 			}
 		}
 	}

@@ -351,8 +351,9 @@ func TestDefectRunOutputsHaveNoGoInternals(t *testing.T) {
 		}
 	}
 	// T1 to T6 fail on one error, said once as their root cause.
-	if want := "**Root cause of 6 checks**: `jwt: header: unexpected signature algorithm \"none\"; expected [\"RS256\"]` (defect alg\\_none switched on)"; !strings.Contains(outputs["summary.md"], want) {
-		t.Errorf("summary.md does not say %q:\n%s", want, outputs["summary.md"])
+	root := regexp.MustCompile("\\*\\*Root cause of 6 checks\\*\\*: `jwt: header: unexpected signature algorithm \"none\"; expected [^`]*` \\(defect alg\\\\_none switched on\\)")
+	if !root.MatchString(outputs["summary.md"]) {
+		t.Errorf("summary.md does not group T1-T6 under alg_none (%s):\n%s", root, outputs["summary.md"])
 	}
 	// The unsigned token decoded in the evidence, and the run named.
 	for _, want := range []string{"&#34;alg&#34;: &#34;none&#34;", "Defects switched on", "alg_none"} {
