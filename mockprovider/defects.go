@@ -89,6 +89,7 @@ const (
 	dAccessTokenBadSignature
 	dRotationKeepsOldKey
 	dRotationPruneDropsCurrent
+	dScopeChangeUnreported
 	defectCount
 )
 
@@ -175,6 +176,7 @@ var defectCatalogue = [defectCount]DefectInfo{
 	dRevokeNotBound:            {"revoke_not_bound", []string{"V2"}, nil, "a client can revoke another client's token", false},
 	dCodeReuseKeepsTokens:      {"code_reuse_keeps_tokens", nil, []string{"AC2"}, "a reused code is refused, but the tokens of its first redemption stay valid", false},
 	dRevokeKeepsAccessTokens:   {"revoke_keeps_access_tokens", nil, []string{"E3"}, "revoking a refresh token leaves the access tokens of its grant active", false},
+	dScopeChangeUnreported:     {"scope_change_unreported", nil, []string{"C6"}, "client credentials requests have the scopes the client may not have dropped, and the response leaves out scope though the grant differs from the request", false},
 	dRotationPruneDropsCurrent: {"rotation_prune_drops_current", []string{"T6"}, nil, "once a rotated-out key leaves the JWKS, the current key leaves with it", true},
 	dRotationKeepsOldKey:       {"rotation_keeps_old_key", nil, []string{"T6"}, "a rotated-out key stays in the JWKS long after every token it signed has expired", true},
 	dUnadvertisedAlg:           {"unadvertised_alg", []string{"T1"}, nil, "the discovery documents advertise the signing algorithm the provider does not use (ES256 for RS256 tokens)", true},

@@ -348,6 +348,12 @@ var defectScenarios = map[string]func(t *testing.T, f *fixture) bool{
 		f.clock.Advance(48 * time.Hour)
 		return len(fetchJWKS(t, f).Keys) == 0
 	},
+	"scope_change_unreported": func(t *testing.T, f *fixture) bool {
+		form := ccForm()
+		form.Set("scope", "api.read grantbench.unknown")
+		resp, body := f.postForm(t, "/token", form, "demo", "demo-secret")
+		return resp.StatusCode == 200 && body["scope"] == nil
+	},
 	"weak_tokens": func(t *testing.T, f *fixture) bool {
 		_, tok := freshTokens(t, f, "api.read")
 		return len(tok.RefreshToken) <= 8

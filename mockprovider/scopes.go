@@ -76,7 +76,7 @@ func (p *Provider) resolveTokenScope(c *Client, requested string) (scopes []stri
 		scopes, _ := parseScope(requested)
 		return scopes, joinScopes(scopes), nil
 	}
-	if p.cfg.Behaviour.DropUnknownScopes {
+	if p.cfg.Behaviour.DropUnknownScopes || p.defect(c, dScopeChangeUnreported) {
 		asked, ok := parseScope(requested)
 		if !ok {
 			return nil, "", invalidScope("the scope parameter is malformed")

@@ -23,5 +23,9 @@ func (p *Provider) grantClientCredentials(client *Client, form url.Values, now t
 		req.grant = &grant{clientID: client.ID, subject: client.ID, scopes: scopes}
 		req.refresh, req.refreshScope = true, joinScopes(scopes)
 	}
-	return p.issueOrFail(req, now)
+	resp, oerr := p.issueOrFail(req, now)
+	if p.defect(client, dScopeChangeUnreported) {
+		resp.scope = "" // RFC 6749 5.1 requires it when the grant differs from the request
+	}
+	return resp, oerr
 }
