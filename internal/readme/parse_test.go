@@ -63,6 +63,9 @@ func TestOverloadedLatencyBreachOnlyExcusesLatency(t *testing.T) {
 	if r := overloadedLatencyBreach(3, []byte("  FAIL  token:p99<250ms   measured 3s\n")); r != "" {
 		t.Errorf("exit 3 was excused: %s", r)
 	}
+	if r := overloadedLatencyBreach(1, []byte("  FAIL  token:p99<250ms   measured 3s\n  FAIL  error_rate<0.1%   measured 5%\n")); r != "" {
+		t.Errorf("a latency and an error-rate breach were excused: %s", r)
+	}
 	if r := overloadedLatencyBreach(1, []byte("no thresholds\n")); r != "" {
 		t.Errorf("a failure without a threshold line was excused: %s", r)
 	}

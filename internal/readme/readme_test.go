@@ -325,9 +325,10 @@ func (r *running) wait(t *testing.T, limit time.Duration) {
 var failedThreshold = regexp.MustCompile(`(?m)^\s*FAIL\s+(\S+)`)
 
 // overloadedLatencyBreach explains a load run that failed only on latency
-// thresholds (pNN<...) while the machine ran more than twice as many
-// runnable tasks as it has CPUs: a latency bar measures the machine then, not
-// the command, which still ran and judged as written. "" otherwise.
+// thresholds (pNN<...) or achieved-rate ones (rate>=...) while the machine
+// ran more than twice as many runnable tasks as it has CPUs: such a bar
+// measures the machine then, not the command, which still ran and judged as
+// written. An error-rate breach is never excused. "" otherwise.
 func overloadedLatencyBreach(code int, output []byte) string {
 	if code != 1 {
 		return ""
@@ -337,7 +338,7 @@ func overloadedLatencyBreach(code int, output []byte) string {
 		return ""
 	}
 	for _, f := range failed {
-		if !regexp.MustCompile(`(^|:)p\d+(\.\d+)?<`).Match(f[1]) {
+		if !regexp.MustCompile(`(^|:)(p\d+(\.\d+)?<|rate>)`).Match(f[1]) {
 			return ""
 		}
 	}
@@ -350,7 +351,7 @@ func overloadedLatencyBreach(code int, output []byte) string {
 	if err != nil || load <= 2*float64(runtime.NumCPU()) {
 		return ""
 	}
-	return fmt.Sprintf("only latency thresholds were breached (%s) while the machine is overloaded (load average %.1f on %d CPUs): the run itself worked as written", bytes.Join(firstGroups(failed), []byte(", ")), load, runtime.NumCPU())
+	return fmt.Sprintf("only latency or rate thresholds were breached (%s) while the machine is overloaded (load average %.1f on %d CPUs): the run itself worked as written", bytes.Join(firstGroups(failed), []byte(", ")), load, runtime.NumCPU())
 }
 
 func firstGroups(m [][][]byte) [][]byte {
