@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
@@ -201,7 +202,9 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 	})
 	// Failure messages without Go types and addresses (failmessages.go).
 	gomega.RegisterFailHandler(failureHandler())
+	restore := RedactConsole(e.redactor)
 	passed := ginkgo.RunSpecs(t, "grantbench conformance: "+target.Name, suiteConfig, reporterConfig)
+	restore()
 
 	if err := e.chromeMissing(); err != nil {
 		return report, err
@@ -219,6 +222,21 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		return report, &FailedError{Failed: failed}
 	}
 	return report, nil
+}
+
+// RedactConsole sends what Ginkgo's console reporter prints (spec names,
+// failure messages, report entries, -v's extra output) through r, as the
+// files are, until the returned func is called; it flushes what is left.
+// A failure message can hold a whole authorization response (B8's HaveKey
+// printed the code in full).
+func RedactConsole(r *redact.Redactor) (restore func()) {
+	prev := formatter.ColorableStdOut
+	console := r.Writer(prev)
+	formatter.ColorableStdOut = console
+	return func() {
+		console.Flush()
+		formatter.ColorableStdOut = prev
+	}
 }
 
 // startMock starts the bundled mock provider with a fresh admin token, the

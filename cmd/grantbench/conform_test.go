@@ -217,6 +217,24 @@ func TestConformFailedCheckExitsOne(t *testing.T) {
 	}
 }
 
+// TestConformVerboseRedactsTheConsole: the console goes through the same
+// redaction as the files. B8 failing (state_dropped) prints the authorization
+// response it judged, which holds a code; with -v every check's output shows
+// too. No code, token or other long random value may appear in full.
+func TestConformVerboseRedactsTheConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks in a child process")
+	}
+	code, output := runConformChild(t, "-v", "--defect", "state_dropped", "--label-filter", "B8 || M1", "--out", t.TempDir(), "--no-color")
+	if code != exitFailed || !strings.Contains(output, "B8:") || !strings.Contains(output, `"code"`) {
+		t.Fatalf("exit code %d, want B8 failing and showing the response it judged:\n%s", code, output)
+	}
+	// The code is 43 base64url characters; the redactor keeps six and the length.
+	if long := regexp.MustCompile(`"[A-Za-z0-9_-]{24,}"`).FindString(output); long != "" {
+		t.Errorf("the console shows %s in full:\n%s", long, output)
+	}
+}
+
 // TestConformWarningAndStrict: a SHOULD the provider does not meet is a
 // warning (exit 0, the verdict in junit.xml); --strict makes it a failure.
 func TestConformWarningAndStrict(t *testing.T) {

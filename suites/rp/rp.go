@@ -141,7 +141,9 @@ func run(ctx context.Context, opts Options, t ginkgo.GinkgoTestingT, suiteConfig
 		gomega.Expect(opts.WriteResults(outDir, r, e.redactor)).To(gomega.Succeed())
 	})
 	gomega.RegisterFailHandler(ginkgo.Fail)
+	restore := suites.RedactConsole(e.redactor)
 	passed := ginkgo.RunSpecs(t, "grantbench rp: "+opts.Profile.Name, suiteConfig, reporterConfig)
+	restore()
 
 	if report.PreRunStats.SpecsThatWillRun == 0 {
 		return report, &suites.ConfigError{Err: fmt.Errorf("label filter %q selects no check", opts.LabelFilter)}
