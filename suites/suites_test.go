@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2"
@@ -36,7 +37,13 @@ func TestSuites(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// GRANTBENCH_OUT keeps junit.xml, results.json and screenshots of the run.
-	_, err := run(ctx, Options{Target: target, OutDir: os.Getenv("GRANTBENCH_OUT"), WriteResults: reports.WriteGinkgoResults}, t, suiteConfig, reporterConfig)
+	opts := Options{Target: target, OutDir: os.Getenv("GRANTBENCH_OUT"), WriteResults: reports.WriteGinkgoResults}
+	// GRANTBENCH_MOCK_SETTINGS (comma-separated) applies settings of the
+	// bundled mock, as conform --mock-setting does.
+	if s := os.Getenv(mockSettingsEnv); s != "" && target == nil {
+		opts.MockSettings = strings.Split(s, ",")
+	}
+	_, err := run(ctx, opts, t, suiteConfig, reporterConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
