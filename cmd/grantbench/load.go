@@ -167,7 +167,7 @@ func parseLoad(args []string, stderr io.Writer) (*loadRun, error) {
 	fs.StringVar(&o.browserURL, "browser-url", "", browserURLUsage)
 	fs.IntVar(&o.tabs, "tabs", 4, "browser consent: at most `N` Chromium tabs open at once (the bounded pool browser-driven iterations share)")
 	fs.StringVar(&o.consent, "consent", "", "authorization_code login and consent `mode`: http (form posts, bundled mock) or browser (headless Chromium); default http for targets that allow it")
-	fs.Var(&o.thresholds, "threshold", "pass/fail `expression`, repeatable: token:p99<250ms, error_rate<0.1%, rate>=0.98*target")
+	fs.Var(&o.thresholds, "threshold", "pass/fail `expression`, repeatable: token:p99<250ms, error_rate<0.1%, rate>=0.98*target; without an error_rate one, "+loadresult.DefaultErrorRate+" applies")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this `host:port` during the run")
 	fs.DurationVar(&o.linger, "linger", 0, "keep serving /metrics this `duration` after the run, so the last scrape sees the final values")
 	fs.StringVar(&o.remoteWrite, "remote-write", "", "push metrics to this Prometheus Remote-Write `URL` during the run (e.g. http://prometheus:9090/api/v1/write)")

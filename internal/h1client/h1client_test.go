@@ -92,8 +92,8 @@ func do(t *testing.T, tr *Transport, addr string, maxBody int) (Response, string
 func TestResponsesAreReadAsTheyAreFramed(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer, body string
-		status            int
-		reused            bool
+		status             int
+		reused             bool
 	}{
 		{"content-length", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", "{}", 200, true},
 		{"chunked with trailer", "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\nX-T: 1\r\n\r\n", `{"a":1}`, 400, true},

@@ -159,6 +159,6 @@ func (f *tokenOnly) Run(ctx context.Context) ([]trace.Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, s, err := p.Send(ctx, nil)
+	s, err := p.Check(ctx, nil)
 	return []trace.Step{s}, err
 }
