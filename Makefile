@@ -71,7 +71,9 @@ tools:
 test-tools:
 	@scripts/ensure-tools.sh chromium prometheus py:fastapi py:uvicorn py:jwt py:requests
 
-## screenshots: refresh docs/report.png from a real demo run
+## screenshots: refresh docs/report.png from a real run with failures (a defect on) and a short load run
 screenshots: build tools
-	-$(BIN) demo --out out
-	GRANTBENCH_SCREENSHOTS=1 GRANTBENCH_REPORT_FROM=$(CURDIR)/out $(GO) test -count=1 -run TestHTMLInBrowser ./reports/
+	rm -rf out/screenshots
+	-$(BIN) conform --defect alg_none --out out/screenshots --no-color
+	-$(BIN) load --flow client_credentials --rate 50 --duration 6s --threshold 'client_credentials:p99<5ms' --out out/screenshots
+	GRANTBENCH_SCREENSHOTS=1 GRANTBENCH_REPORT_FROM=$(CURDIR)/out/screenshots $(GO) test -count=1 -run TestHTMLInBrowser ./reports/

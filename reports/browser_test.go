@@ -41,13 +41,15 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	browser := chromiumPath(t)
 	in, dir := sampleRun(t)
+	generated := sampleStart
 	if from := os.Getenv("GRANTBENCH_REPORT_FROM"); from != "" {
 		// A real run's output folder (`grantbench demo`, or conform and
 		// load with the same --out), for `make screenshots`.
 		in, dir = savedResults(t, from)
+		generated = time.Now()
 	}
 	var page bytes.Buffer
-	if err := WriteHTML(&page, in, HTMLOptions{Version: "dev", Generated: sampleStart}); err != nil {
+	if err := WriteHTML(&page, in, HTMLOptions{Version: "dev", Generated: generated}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "report.html")
@@ -135,6 +137,24 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
+	// Every label of every chart inside its chart, as drawn with the fonts
+	// this browser has (the layout used Liberation's metrics): an axis label
+	// or a bar's name cut at the edge is the issue-14 complaint.
+	type cut struct{ Chart, Text string }
+	cuts, err := chromedp.Run(tab, chromedp.Evaluate[[]cut](`[...document.querySelectorAll("figure.chart svg")].flatMap(svg => {
+		const box = svg.getBoundingClientRect();
+		return [...svg.querySelectorAll("text")].filter(t => {
+			const r = t.getBoundingClientRect();
+			return r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5);
+		}).map(t => ({Chart: svg.closest("figure").id, Text: t.textContent}));
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cuts {
+		t.Errorf("chart %s: label %q is cut at the chart's edge", c.Chart, c.Text)
+	}
+
 	type evidence struct {
 		Found       bool
 		Height      float64
@@ -178,6 +198,18 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 
 	if os.Getenv("GRANTBENCH_SCREENSHOTS") == "1" {
+		// The README's picture shows what a failed run says: the passing
+		// rows (most of the catalogue) are folded away for it.
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[int](`(() => {
+			const rows = [...document.querySelectorAll("tr.row-passed")];
+			rows.forEach(r => r.style.display = "none");
+			document.querySelectorAll("section.area").forEach(a => {
+				if (!a.querySelector("tr.row-failed, tr.row-warning")) a.style.display = "none";
+			});
+			return rows.length;
+		})()`)); err != nil {
+			t.Fatal(err)
+		}
 		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)

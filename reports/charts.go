@@ -438,6 +438,7 @@ func distributionPlot(h loadresult.Histogram, c color.Color) (*chartPlot, error)
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = logTicks{}
 	p.X.Min, p.X.Max = lo, hi
+	p.Y.Max *= 1.08 // the tallest bar clear of the top edge
 	return p, nil
 }
 
