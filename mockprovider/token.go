@@ -21,7 +21,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	form, oerr := p.readTokenForm(r, hint)
 	if oerr != nil {
-		if oerr.status != http.StatusMethodNotAllowed && p.defectFor(hint, dPanicOnBadInput) {
+		// Only a body that fails to parse crashes (not a GET, nor parameters
+		// in the query, which C7 judges).
+		if oerr.status != http.StatusMethodNotAllowed && r.URL.RawQuery == "" && p.defectFor(hint, dPanicOnBadInput) {
 			// A real crash, as a parser that trusts its input has: the
 			// provider's recovery lets it through to net/http, which logs it
 			// and drops the connection without a response.
