@@ -538,7 +538,7 @@ func TestEachDefectBreaksItsBehaviour(t *testing.T) {
 			t.Parallel()
 			on := newFixture(t, func(c *Config) { c.Defects = []string{d.Name} })
 			if !scenario(t, on) {
-				t.Errorf("%s on: the behaviour is not broken (%s)", d.Name, d.Breaks)
+				t.Errorf("%s on: the behaviour is not broken (%s)", d.Name, d.Does)
 			}
 			clean := newFixture(t, nil)
 			if scenario(t, clean) {
@@ -610,5 +610,31 @@ func TestConfigAddDefect(t *testing.T) {
 	}
 	if len(cfg.Defects) != 2 || len(cfg.Clients[0].Defects) != 1 {
 		t.Errorf("a refused defect was added: provider %v, client %v", cfg.Defects, cfg.Clients[0].Defects)
+	}
+}
+
+// TestDefectSetsAreConsistent checks the catalogue's sets without running
+// anything: each defect breaks what CHECKS.md names it for (Checks within
+// Breaks), lists no check twice, and no check both fails and warns.
+func TestDefectSetsAreConsistent(t *testing.T) {
+	for _, d := range Defects() {
+		if len(d.Breaks) == 0 && len(d.Warns) == 0 {
+			t.Errorf("%s: empty Breaks and Warns (the mutation matrix measures them: suites/matrix)", d.Name)
+		}
+		for _, id := range d.Checks {
+			if !slices.Contains(d.Breaks, id) {
+				t.Errorf("%s: Checks names %s, which Breaks %v lacks", d.Name, id, d.Breaks)
+			}
+		}
+		seen := map[string]bool{}
+		for _, id := range append(slices.Clone(d.Breaks), d.Warns...) {
+			if seen[id] {
+				t.Errorf("%s: %s listed twice in Breaks and Warns", d.Name, id)
+			}
+			seen[id] = true
+		}
+		if d.Does == "" {
+			t.Errorf("%s: no description (Does)", d.Name)
+		}
 	}
 }

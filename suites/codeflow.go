@@ -27,6 +27,9 @@ type authOptions struct {
 	verifier string
 	// forceBrowser drives login and consent in Chromium even when the target
 	// can be driven over HTTP: for checks where a person would be present.
+	// Such a flow runs in a fresh browser session, so that it logs in itself
+	// whatever browser check ran before it (Ginkgo shuffles the areas, and a
+	// broken login would otherwise fail whichever browser check came first).
 	forceBrowser bool
 	// deny makes the user deny consent.
 	deny bool
@@ -52,6 +55,7 @@ func (e *env) authorization(ctx context.Context, role flows.Role, opts authOptio
 		CodeVerifier:           opts.verifier,
 		Consent:                mode,
 		Browser:                e.browserFor(mode),
+		FreshBrowserSession:    opts.forceBrowser,
 		Deny:                   opts.deny,
 		StopAfterAuthorization: true,
 	})
@@ -74,8 +78,8 @@ func (e *env) authorizationError(ctx context.Context, role flows.Role, opts auth
 		State:                  opts.state,
 		Consent:                mode,
 		Browser:                e.browserFor(mode),
+		FreshBrowserSession:    opts.forceBrowser || opts.freshSession,
 		Deny:                   opts.deny,
-		FreshBrowserSession:    opts.freshSession,
 		StopAfterAuthorization: true,
 	})
 	e.keep(res)

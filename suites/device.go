@@ -67,6 +67,9 @@ func (e *env) deviceFlow(ctx context.Context, forceBrowser bool) (*flows.Result,
 	res, err := flows.DeviceCode(e.spec(ctx), e.target, flows.DeviceCodeOptions{
 		Consent: mode,
 		Browser: e.browserFor(mode),
+		// A browser check logs in itself, whatever ran before it (see
+		// authOptions.forceBrowser).
+		FreshBrowserSession: forceBrowser,
 	})
 	e.keep(res)
 	e.keepErr(err)
@@ -116,7 +119,8 @@ func (e *env) declareDevice() {
 		It("D4: a user who denies on the verification page makes the poll answer access_denied", check("D4", "rfc8628", "browser"), func(ctx SpecContext) {
 			c := e.deviceClient()
 			mode := e.consentMode(true)
-			opts := flows.DeviceOptions{Consent: mode, Browser: e.browserFor(mode), Deny: true}
+			// A fresh browser session: it logs in itself (see authOptions.forceBrowser).
+			opts := flows.DeviceOptions{Consent: mode, Browser: e.browserFor(mode), Deny: true, FreshBrowserSession: true}
 			started, err := flows.DeviceAuthorize(e.spec(ctx), e.target, opts)
 			e.keep(started)
 			Expect(err).NotTo(HaveOccurred(), "device authorization request")

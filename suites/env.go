@@ -283,9 +283,14 @@ func (e *env) browserFor(mode flows.ConsentMode) *flows.Browser {
 	if e.browser == nil && e.browserErr == nil {
 		e.browser, e.browserErr = flows.NewBrowser(e.runCtx, flows.BrowserOptions{OutDir: e.screenshotDir, RemoteURL: e.browserURL})
 	}
-	Expect(e.browserErr).NotTo(HaveOccurred(), "start headless Chromium")
+	Expect(e.browserErr).NotTo(HaveOccurred(), BrowserDidNotStart)
 	return e.browser
 }
+
+// BrowserDidNotStart begins the failure message of a check whose browser could
+// not be started or reached: the harness's failure, not the provider's (the
+// mutation matrix counts such a run as broken, not as a defect caught).
+const BrowserDidNotStart = "the harness could not start headless Chromium"
 
 // chromeMissing returns the error of a browser that could not start because no
 // Chrome was found, nil otherwise.

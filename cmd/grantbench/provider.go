@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/grantbench/grantbench/mockprovider"
 )
@@ -211,21 +212,28 @@ func (o *providerOptions) resolveAdminToken(getenv func(string) string) (string,
 	return source, nil
 }
 
-// printDefects lists every defect mode with the checks it breaks.
+// printDefects lists every defect mode: the checks CHECKS.md names for it,
+// every check it breaks and every warning it raises over the whole catalogue
+// (the mutation matrix's exact sets), and what it does.
 func printDefects(w io.Writer) {
-	fmt.Fprintf(w, "%-30s %-8s %s\n", "DEFECT", "CHECKS", "WHAT THE PROVIDER DOES WRONG")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEFECT\tCHECKS\tBREAKS\tWARNS\tWHAT THE PROVIDER DOES WRONG")
 	for _, d := range mockprovider.Defects() {
 		scope := ""
 		if d.ProviderOnly {
 			scope = " (whole provider only)"
 		}
-		checks := strings.Join(d.Checks, ",")
-		if len(d.Warns) > 0 {
-			// A warning's check: with the defect on it warns instead of failing.
-			checks = strings.TrimPrefix(checks+","+strings.Join(d.Warns, ",")+"(warning)", ",")
-		}
-		fmt.Fprintf(w, "%-30s %-8s %s%s\n", d.Name, checks, d.Breaks, scope)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\n", d.Name, idList(d.Checks), idList(d.Breaks), idList(d.Warns), d.Does, scope)
 	}
+	tw.Flush()
+}
+
+// idList writes check IDs comma-separated, "-" for none.
+func idList(ids []string) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	return strings.Join(ids, ",")
 }
 
 // exposureWarnings are what an operator must hear before the provider

@@ -1,16 +1,55 @@
 package matrix
 
+// The mutation matrix: the proof, by assertion, of what each check catches.
+//
+// TestMutationMatrix runs `grantbench conform` against the bundled mock, the
+// whole provider catalogue every time (no label filter), once per run:
+//
+//   - the clean run (no defect, no setting): every check passes, none warns;
+//   - one run per defect mode of mockprovider.Defects(), with that one defect
+//     on: the checks that fail must be exactly the defect's Breaks and the
+//     checks that pass with a warning exactly its Warns
+//     (mockprovider/defects.go). A defect that breaks a check its Breaks does
+//     not list fails the test, and so does one that leaves a listed check
+//     passing. The checks CHECKS.md names for it (Checks) are a subset of
+//     Breaks;
+//   - one run per fair setting (fairSettings below): a legitimate behaviour
+//     of a provider that the bundled mock can be configured for, such as
+//     `conform --mock-setting NAME` (mockprovider.Settings(), each with the
+//     checks it may make warn). It must fail no check and warn exactly
+//     where its row says. The rows come from the mock's own catalogues, so a
+//     new setting is in the matrix as soon as the mock has it; a behaviour
+//     switched on another way gets a row of conform flags of its own.
+//
+// "Failed" means failed at an assertion: Ginkgo's SpecStateFailed with a
+// failure message. A spec that panicked, timed out, was interrupted or
+// aborted, failed without a message, or failed because the harness could not
+// start its browser (suites.BrowserDidNotStart), a failed suite node, and a
+// conform exit other than 0 or 1 make the run broken: the test fails with
+// the message instead of counting the check as caught.
+//
+// One defect alone: go test -run 'TestMutationMatrix/runs/NAME$' ./suites/matrix
+// (its sets are asserted; the committed result is compared only after a
+// whole run). After a change that moves a set, the test says which checks
+// moved; record the new sets in mockprovider/defects.go, then
+//
+//	GRANTBENCH_UPDATE=1 go test -count=1 -run TestMutationMatrix ./suites/matrix
+//	go generate ./suites/matrix
+//
+// to rewrite testdata/matrix.json and docs/checks.md.
+
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,15 +60,31 @@ import (
 	"github.com/grantbench/grantbench/catalog"
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/reports"
+	"github.com/grantbench/grantbench/suites"
 )
 
-// grantbenchBin is the binary TestMain built: Ginkgo runs once per process, so
-// every run of the matrix is a `grantbench conform` of its own.
-var grantbenchBin string
+// fairSetting is a legitimate provider behaviour the bundled mock can be
+// configured for: the clean catalogue must pass against it.
+type fairSetting struct {
+	// Name names the run (a subtest and an entry of matrix.json).
+	Name string
+	// Args are the conform flags that switch it on.
+	Args []string
+	// Warns are the checks that pass with a warning under it (a SHOULD the
+	// behaviour legitimately does not meet); any other warning fails.
+	Warns []string
+}
 
-// sharedBrowserURL is the DevTools address of the Chromium the conform runs share
-// ("" when none could start).
-var sharedBrowserURL string
+// fairSettings are run like the clean run and must fail no check: every
+// setting of the bundled mock (`conform --mock-setting NAME`).
+func fairSettings() []fairSetting {
+	var out []fairSetting
+	for _, s := range mockprovider.Settings() {
+		out = append(out, fairSetting{Name: s.Name, Args: []string{"--mock-setting", s.Name}, Warns: s.Warns})
+	}
+	return out
+}
 
 // resultPath is the committed matrix result docs/checks.md is generated from.
 const resultPath = "testdata/matrix.json"
@@ -38,114 +93,217 @@ const resultPath = "testdata/matrix.json"
 const updateEnv = "GRANTBENCH_UPDATE"
 
 const (
-	// runTimeout bounds one conform run (the slowest, the clean run of every
-	// check, takes seconds).
+	// runTimeout bounds one conform run (a whole catalogue takes seconds;
+	// the slowest defect runs wait out a 20 s poll limit).
 	runTimeout = 2 * time.Minute
-	// matrixTimeout bounds the whole matrix.
-	matrixTimeout = 4 * time.Minute
+	// matrixTimeout bounds the whole matrix, the build included, when the
+	// test has no deadline; with one (go test -timeout, 9m in make test) the
+	// matrix stops 20 s before it, so that it fails with its own message.
+	matrixTimeout = 8 * time.Minute
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
+// matrixEnv is what every run of the matrix shares: the grantbench binary
+// (Ginkgo runs once per process, so every run is a `grantbench conform` of
+// its own) and the DevTools address of one Chromium, in which each run opens
+// its tabs in a browser context of its own (--browser-url) rather than
+// starting a browser; a run whose checks need none never connects to it.
+type matrixEnv struct {
+	bin        string
+	browserURL string
 }
 
-// buildAndRun builds grantbench into a temporary directory, runs the tests
-// and removes the directory.
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "grantbench-matrix-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "matrix: temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	grantbenchBin = filepath.Join(dir, "grantbench")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", grantbenchBin, "github.com/grantbench/grantbench/cmd/grantbench")
+// newMatrixEnv builds grantbench and starts the shared browser, both gone
+// when t ends.
+func newMatrixEnv(ctx context.Context, t *testing.T) *matrixEnv {
+	t.Helper()
+	env := &matrixEnv{bin: filepath.Join(t.TempDir(), "grantbench")}
+	build := exec.CommandContext(ctx, "go", "build", "-o", env.bin, "github.com/grantbench/grantbench/cmd/grantbench")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "matrix: go build ./cmd/grantbench: %v\n%s", err, out)
-		return 1
+		t.Fatalf("go build ./cmd/grantbench: %v\n%s", err, out)
 	}
-	// One Chromium for every conform run, which each open their tabs in a
-	// browser context of their own (--browser-url), rather than one per run.
 	browser, err := flows.NewBrowser(ctx, flows.BrowserOptions{Shareable: true})
 	if err != nil {
-		// The runs that need a browser will then start their own, and fail
-		// as they should when there is none.
-		fmt.Fprintln(os.Stderr, "matrix: no shared browser:", err)
-	} else {
-		defer browser.Close()
-		sharedBrowserURL = browser.DevToolsURL()
+		t.Fatalf("broken: the shared Chromium did not start: %v", err)
 	}
-	return m.Run()
+	t.Cleanup(func() { browser.Close() })
+	env.browserURL = browser.DevToolsURL()
+	return env
 }
 
 // checkID is the CHECKS.md ID a spec's text starts with ("AC2: ...").
 var checkID = regexp.MustCompile(`^([A-Z]+[0-9]+):`)
 
-// verdicts maps the check IDs of a conform run's results.json to their state.
-type verdicts map[string]types.SpecState
+// observation is what one conform run's results.json says, by verdict.
+type observation struct {
+	passed, warned, failed, skipped []string
+	// broken says why the run is not a verdict on the provider (empty when
+	// every spec ended passed, skipped or failed at an assertion).
+	broken []string
+	// cpu is the CPU time the conform process used (the shared browser's is
+	// not in it).
+	cpu time.Duration
+}
 
-// conform runs `grantbench conform` with the defect (none when "") and label
-// filter, and returns each spec's verdict from results.json. A run that fails
-// checks exits 1; anything without a results.json is an error.
-func conform(ctx context.Context, t *testing.T, defect, labelFilter string) verdicts {
+// conformRun is one run of the matrix: a defect (none when "") or the flags
+// of a fair setting.
+type conformRun struct {
+	defect string
+	args   []string
+}
+
+func (r conformRun) argv(out, browserURL string) []string {
+	args := []string{"conform", "--out", out, "--no-color", "--browser-url", browserURL}
+	if r.defect != "" {
+		args = append(args, "--defect", r.defect)
+	}
+	return append(args, r.args...)
+}
+
+// conform runs `grantbench conform` over the whole catalogue and returns what
+// its results.json says. A run that fails checks exits 1; anything without a
+// results.json is fatal to the subtest.
+func (env *matrixEnv) conform(ctx context.Context, t *testing.T, r conformRun) observation {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, runTimeout)
 	defer cancel()
 	out := t.TempDir()
-	args := []string{"conform", "--out", out, "--no-color"}
-	if defect != "" {
-		args = append(args, "--defect", defect)
-	}
-	if labelFilter != "" {
-		args = append(args, "--label-filter", labelFilter)
-	}
-	if sharedBrowserURL != "" {
-		args = append(args, "--browser-url", sharedBrowserURL)
-	}
-	cmd := exec.CommandContext(ctx, grantbenchBin, args...)
+	args := r.argv(out, env.browserURL)
+	cmd := exec.CommandContext(ctx, env.bin, args...)
 	killGroupOnCancel(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("broken run: grantbench %s did not end in time (%v: each run has %s, the matrix until go test's -timeout); output:\n%s",
+			strings.Join(args, " "), ctx.Err(), runTimeout, tail(output.String(), 20))
+	}
 	var exit *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exit) {
 		t.Fatalf("grantbench %s: %v", strings.Join(args, " "), runErr)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil {
-		t.Fatalf("grantbench %s: no results.json (%v; exit %v); output:\n%s", strings.Join(args, " "), err, runErr, tail(output.String(), 40))
+		t.Fatalf("broken run: grantbench %s: no results.json (%v; exit %v); output:\n%s", strings.Join(args, " "), err, runErr, tail(output.String(), 40))
 	}
-	var reportsOut []types.Report
-	if err := json.Unmarshal(data, &reportsOut); err != nil || len(reportsOut) != 1 {
-		t.Fatalf("results.json: want one Ginkgo report, got %d (%v)", len(reportsOut), err)
+	reps, err := reports.ReadGinkgoReports(data)
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("broken run: results.json: want one Ginkgo report, got %d (%v)", len(reps), err)
 	}
-	got := verdicts{}
-	for _, spec := range reportsOut[0].SpecReports {
+	obs := observe(reps[0])
+	if ps := cmd.ProcessState; ps != nil {
+		obs.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	exitCode := 0
+	if exit != nil {
+		exitCode = exit.ExitCode()
+	}
+	switch {
+	case exitCode != 0 && exitCode != 1:
+		obs.broken = append(obs.broken, fmt.Sprintf("grantbench conform exited %d (0: all passed, 1: checks failed); output:\n%s", exitCode, tail(output.String(), 20)))
+	case (exitCode == 1) != (len(obs.failed)+len(obs.broken) > 0):
+		obs.broken = append(obs.broken, fmt.Sprintf("grantbench conform exited %d with %d checks failed; output:\n%s", exitCode, len(obs.failed), tail(output.String(), 20)))
+	}
+	return obs
+}
+
+// observe sorts the specs of a report by verdict; see the file comment for
+// what makes a run broken.
+func observe(rep types.Report) observation {
+	var obs observation
+	for _, reason := range rep.SpecialSuiteFailureReasons {
+		obs.broken = append(obs.broken, "suite: "+reason)
+	}
+	for _, spec := range rep.SpecReports {
 		if spec.LeafNodeType != types.NodeTypeIt {
+			if spec.State.Is(types.SpecStateFailureStates) {
+				obs.broken = append(obs.broken, fmt.Sprintf("%s %s: %s", spec.LeafNodeType, spec.State, failureText(spec)))
+			}
 			continue
 		}
 		m := checkID.FindStringSubmatch(spec.LeafNodeText)
 		if m == nil {
-			t.Errorf("spec %q does not start with a check ID", spec.LeafNodeText)
+			obs.broken = append(obs.broken, fmt.Sprintf("spec %q does not start with a check ID", spec.LeafNodeText))
 			continue
 		}
-		got[m[1]] = spec.State
-		if spec.State.Is(types.SpecStateFailureStates) {
-			t.Logf("%s failed: %s", m[1], firstLine(spec.Failure.Message))
+		id := m[1]
+		switch spec.State {
+		case types.SpecStatePassed:
+			if hasWarning(spec) {
+				obs.warned = append(obs.warned, id)
+			} else {
+				obs.passed = append(obs.passed, id)
+			}
+		case types.SpecStateSkipped, types.SpecStatePending:
+			obs.skipped = append(obs.skipped, id)
+		case types.SpecStateFailed:
+			msg := strings.TrimSpace(spec.Failure.Message)
+			switch {
+			case msg == "":
+				obs.broken = append(obs.broken, id+" failed without a message (no assertion said what it expected)")
+			case strings.HasPrefix(msg, suites.BrowserDidNotStart):
+				obs.broken = append(obs.broken, id+" failed because its browser did not start: "+firstLine(msg))
+			default:
+				obs.failed = append(obs.failed, id)
+			}
+		default:
+			// Panicked, interrupted, aborted, timed out: not an assertion.
+			obs.broken = append(obs.broken, fmt.Sprintf("%s %s: %s", id, spec.State, failureText(spec)))
 		}
 	}
-	return got
+	return obs
 }
 
-// TestMutationMatrix proves every check can fail: for each defect mode of the
-// bundled mock, the checks CHECKS.md names for it must fail with that one
-// defect on (and no other selected check may); with no defect every check
-// must pass. Runs go two at a time (this is a 2-core machine, and a run is
-// mostly one process waiting on another). The observed result must match
-// testdata/matrix.json, which docs/checks.md is generated from.
+// hasWarning reports whether a passed spec recorded a warning (a SHOULD not
+// met), as reports reads it.
+func hasWarning(spec types.SpecReport) bool {
+	return slices.ContainsFunc(spec.ReportEntries, func(e types.ReportEntry) bool { return e.Name == reports.EntryWarning })
+}
+
+func failureText(spec types.SpecReport) string {
+	msg := firstLine(spec.Failure.Message)
+	if p := spec.Failure.ForwardedPanic; p != "" {
+		msg = strings.TrimSpace(msg + " panic: " + firstLine(p))
+	}
+	if loc := spec.Failure.Location; loc.FileName != "" {
+		msg += fmt.Sprintf(" (%s:%d)", filepath.Base(loc.FileName), loc.LineNumber)
+	}
+	if msg == "" {
+		msg = "no message"
+	}
+	return msg
+}
+
+// expectExactly fails t unless got (a verdict's checks) is exactly want, naming
+// each check that moved.
+func expectExactly(t *testing.T, what, verdict string, got, want []string) {
+	t.Helper()
+	missing, extra := setDiff(got, want)
+	for _, id := range missing {
+		t.Errorf("%s: %s is listed as %s but was not", what, id, verdict)
+	}
+	for _, id := range extra {
+		t.Errorf("%s also %s %s, which is not listed", what, verdict, id)
+	}
+}
+
+// setDiff returns the IDs of want that got lacks and those of got that want
+// lacks, each sorted.
+func setDiff(got, want []string) (missing, extra []string) {
+	for _, id := range sortedCopy(want) {
+		if !slices.Contains(got, id) {
+			missing = append(missing, id)
+		}
+	}
+	for _, id := range sortedCopy(got) {
+		if !slices.Contains(want, id) {
+			extra = append(extra, id)
+		}
+	}
+	return missing, extra
+}
+
+// TestMutationMatrix: see the comment at the top of this file.
 func TestMutationMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the mutation matrix runs grantbench once per defect; skipped with -short")
@@ -154,97 +312,143 @@ func TestMutationMatrix(t *testing.T) {
 		t.Skipf("no Chrome or Chromium for the browser checks (AC1, AC15, D1, D4): %v", err)
 	}
 	started := time.Now()
-	ctx, cancel := context.WithTimeout(t.Context(), matrixTimeout)
+	deadline := started.Add(matrixTimeout)
+	if d, ok := t.Deadline(); ok {
+		deadline = d.Add(-20 * time.Second)
+	}
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
+	env := newMatrixEnv(ctx, t)
 
-	catalog := catalog.All()
-	named := DefectChecks(catalog)
+	checks := catalog.All()
 	mockDefects := mockprovider.Defects()
-	checkCatalogueAgrees(t, named, mockDefects)
+	settings := fairSettings()
+	checkCatalogueAgrees(t, DefectChecks(checks), mockDefects)
 
 	var (
-		mu     sync.Mutex
-		result Result
-		slots  = make(chan struct{}, 2)
+		mu         sync.Mutex
+		result     Result
+		conformCPU time.Duration
+		cleanRan   bool
+		anyBroken  bool
+		// A run keeps about one core busy (the conform process and its
+		// share of the browser), so as many runs as cores, or
+		// GRANTBENCH_MATRIX_JOBS.
+		slots = make(chan struct{}, matrixJobs())
 	)
 	acquire := func() func() {
 		slots <- struct{}{}
 		return func() { <-slots }
 	}
+	runOne := func(t *testing.T, r conformRun) (observation, bool) {
+		t.Helper()
+		defer acquire()()
+		runStart := time.Now()
+		obs := env.conform(ctx, t, r)
+		t.Logf("run took %s (conform CPU %s): %d passed, %d warned, %d failed, %d skipped", time.Since(runStart).Round(100*time.Millisecond),
+			obs.cpu.Round(10*time.Millisecond), len(obs.passed), len(obs.warned), len(obs.failed), len(obs.skipped))
+		mu.Lock()
+		conformCPU += obs.cpu
+		mu.Unlock()
+		for _, b := range obs.broken {
+			t.Errorf("broken run: %s", b)
+		}
+		if len(obs.broken) > 0 {
+			mu.Lock()
+			anyBroken = true
+			mu.Unlock()
+		}
+		return obs, len(obs.broken) == 0
+	}
 	t.Run("runs", func(t *testing.T) {
 		t.Run("clean", func(t *testing.T) {
 			t.Parallel()
-			defer acquire()()
-			got := conform(ctx, t, "", "")
-			var clean CleanRun
-			for _, c := range catalog {
+			obs, ok := runOne(t, conformRun{})
+			if !ok {
+				return
+			}
+			for _, c := range checks {
 				if c.Area == "rp" {
 					continue
 				}
-				state, ran := got[c.ID]
-				switch {
-				case !ran:
+				if !slices.Contains(obs.passed, c.ID) && !slices.Contains(obs.failed, c.ID) && !slices.Contains(obs.warned, c.ID) && !slices.Contains(obs.skipped, c.ID) {
 					t.Errorf("%s: in the catalogue but no spec ran for it", c.ID)
-				case state == types.SpecStatePassed:
-					clean.Passed = append(clean.Passed, c.ID)
-				case state.Is(types.SpecStateFailureStates):
-					clean.Failed = append(clean.Failed, c.ID)
-					t.Errorf("%s failed against the clean mock", c.ID)
-				default:
-					clean.Skipped = append(clean.Skipped, c.ID)
-					t.Errorf("%s was %s against the clean mock, which supports every check", c.ID, state)
 				}
 			}
+			expectExactly(t, "the clean mock", "failed", obs.failed, nil)
+			expectExactly(t, "the clean mock", "warned", obs.warned, nil)
+			for _, id := range obs.skipped {
+				t.Errorf("%s was skipped against the clean mock, which supports every check", id)
+			}
 			mu.Lock()
-			result.Clean = clean
+			result.Clean = CleanRun{Passed: obs.passed, Warned: obs.warned, Failed: obs.failed, Skipped: obs.skipped}
+			cleanRan = true
 			mu.Unlock()
 		})
 		for _, d := range mockDefects {
-			checks := named[d.Name]
-			if len(checks) == 0 {
-				continue // reported by checkCatalogueAgrees
-			}
 			t.Run(d.Name, func(t *testing.T) {
 				t.Parallel()
-				defer acquire()()
-				got := conform(ctx, t, d.Name, strings.Join(checks, " || "))
-				run := DefectRun{Name: d.Name, Checks: checks}
-				for id, state := range got {
-					if state.Is(types.SpecStateFailureStates) {
-						run.Failed = append(run.Failed, id)
+				obs, ok := runOne(t, conformRun{defect: d.Name})
+				if !ok {
+					return
+				}
+				for _, id := range d.Checks {
+					if !slices.Contains(obs.failed, id) {
+						t.Errorf("defect %s not caught: %s, which CHECKS.md names for it, did not fail", d.Name, id)
 					}
 				}
-				for _, id := range checks {
-					if state, ran := got[id]; !ran || !state.Is(types.SpecStateFailureStates) {
-						t.Errorf("defect %s not caught: %s was %s, want failed", d.Name, id, state)
-					}
-				}
-				for _, id := range run.Failed {
-					if !slices.Contains(checks, id) {
-						t.Errorf("defect %s also failed %s, which CHECKS.md does not name for it", d.Name, id)
-					}
+				what := "defect " + d.Name + " (Breaks and Warns in mockprovider/defects.go)"
+				expectExactly(t, what, "failed", obs.failed, d.Breaks)
+				expectExactly(t, what, "warned", obs.warned, d.Warns)
+				if t.Failed() {
+					t.Logf("measured: Breaks: %s, Warns: %s", goList(obs.failed), goList(obs.warned))
 				}
 				mu.Lock()
-				result.Defects = append(result.Defects, run)
+				result.Defects = append(result.Defects, DefectRun{Name: d.Name, Checks: d.Checks, Failed: obs.failed, Warned: obs.warned, Skipped: obs.skipped})
+				mu.Unlock()
+			})
+		}
+		for _, s := range settings {
+			t.Run("setting/"+s.Name, func(t *testing.T) {
+				t.Parallel()
+				obs, ok := runOne(t, conformRun{args: s.Args})
+				if !ok {
+					return
+				}
+				what := "fair setting " + s.Name + " (a legitimate behaviour)"
+				expectExactly(t, what, "failed", obs.failed, nil)
+				expectExactly(t, what, "warned", obs.warned, s.Warns)
+				mu.Lock()
+				result.Settings = append(result.Settings, SettingRun{Name: s.Name, Args: s.Args, Passed: obs.passed, Warned: obs.warned, Failed: obs.failed, Skipped: obs.skipped})
 				mu.Unlock()
 			})
 		}
 	})
 	result.Finish()
-	t.Logf("mutation matrix: %d defects and the clean run in %s", len(result.Defects), time.Since(started).Round(100*time.Millisecond))
-	if t.Failed() {
-		return // a partial result is not worth comparing or keeping
+	t.Logf("mutation matrix: %d defects, %d settings and the clean run, whole catalogue each, in %s (conform processes: %s CPU)",
+		len(result.Defects), len(result.Settings), time.Since(started).Round(100*time.Millisecond), conformCPU.Round(100*time.Millisecond))
+	if ran := len(result.Defects) + len(result.Settings); ran != len(mockDefects)+len(settings) || !cleanRan || anyBroken {
+		// go test -run 'TestMutationMatrix/runs/NAME$' runs one defect: its
+		// sets are asserted, but there is no whole result to compare; nor is
+		// there after a broken run.
+		t.Logf("%d of %d runs complete: %s neither compared nor written", ran, len(mockDefects)+len(settings), resultPath)
+		return
 	}
-
 	observed, err := result.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if os.Getenv(updateEnv) == "1" {
+		// Written even when sets moved (the test still fails on them), so
+		// that one run measures them all: copy each "measured:" line into
+		// defects.go, and TestResultMatchesDefects checks it was.
 		if err := os.WriteFile(resultPath, observed, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s; run `go generate ./suites/matrix` to refresh docs/checks.md", resultPath)
+		return
+	}
+	if t.Failed() {
 		return
 	}
 	committed, err := os.ReadFile(resultPath)
@@ -257,7 +461,8 @@ func TestMutationMatrix(t *testing.T) {
 }
 
 // checkCatalogueAgrees asserts that the mock's defect modes and CHECKS.md's
-// defect column name the same defects with the same checks.
+// defect column name the same defects with the same checks, and that each
+// defect's Breaks holds its Checks.
 func checkCatalogueAgrees(t *testing.T, named map[string][]string, mock []mockprovider.DefectInfo) {
 	t.Helper()
 	inMock := map[string]bool{}
@@ -265,7 +470,15 @@ func checkCatalogueAgrees(t *testing.T, named map[string][]string, mock []mockpr
 		inMock[d.Name] = true
 		want := sortedCopy(named[d.Name])
 		if got := sortedCopy(d.Checks); !slices.Equal(got, want) {
-			t.Errorf("defect %s: the mock says it breaks %v, CHECKS.md names it for %v", d.Name, got, want)
+			t.Errorf("defect %s: the mock says CHECKS.md names it for %v, CHECKS.md names it for %v", d.Name, got, want)
+		}
+		if len(d.Checks) == 0 && len(d.Warns) == 0 {
+			t.Errorf("defect %s: CHECKS.md names no check for it, and it makes none warn", d.Name)
+		}
+		for _, id := range d.Checks {
+			if !slices.Contains(d.Breaks, id) {
+				t.Errorf("defect %s: Breaks %v lacks %s, a check CHECKS.md names for it", d.Name, d.Breaks, id)
+			}
 		}
 	}
 	for name := range named {
@@ -273,6 +486,24 @@ func checkCatalogueAgrees(t *testing.T, named map[string][]string, mock []mockpr
 			t.Errorf("CHECKS.md names defect %s, which the mock provider does not have", name)
 		}
 	}
+}
+
+// matrixJobs is how many conform runs go at once: GRANTBENCH_MATRIX_JOBS, or
+// the number of cores (at least 2: a run also waits on its browser).
+func matrixJobs() int {
+	if n, err := strconv.Atoi(os.Getenv("GRANTBENCH_MATRIX_JOBS")); err == nil && n > 0 {
+		return n
+	}
+	return max(2, runtime.NumCPU())
+}
+
+// goList writes check IDs as a Go literal, to paste into defects.go.
+func goList(ids []string) string {
+	ids = sortedCopy(ids)
+	if len(ids) == 0 {
+		return "nil"
+	}
+	return `[]string{"` + strings.Join(ids, `", "`) + `"}`
 }
 
 func firstLine(s string) string {

@@ -1,5 +1,6 @@
 // Command gen writes docs/checks.md from the check catalogue (catalog/CHECKS.md,
-// compiled into catalog.All) and the committed mutation matrix result. Run
+// compiled into catalog.All), the mock's defect descriptions and the committed
+// mutation matrix result. Run
 // it through `go generate ./suites/matrix`.
 package main
 
@@ -9,6 +10,7 @@ import (
 	"os"
 
 	"github.com/grantbench/grantbench/catalog"
+	"github.com/grantbench/grantbench/mockprovider"
 	"github.com/grantbench/grantbench/suites/matrix"
 )
 
@@ -21,7 +23,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gen: -matrix: %v\n", err)
 		os.Exit(1)
 	}
-	if err := os.WriteFile(*outPath, matrix.Render(catalog.All(), result), 0o644); err != nil {
+	if err := os.WriteFile(*outPath, matrix.Render(catalog.All(), mockprovider.Defects(), result), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: -out: %v\n", err)
 		os.Exit(1)
 	}
