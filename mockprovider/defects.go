@@ -250,7 +250,7 @@ var defectCatalogue = [defectCount]DefectInfo{
 		Does: "revoking a refresh token leaves the access tokens of its grant active"},
 	dScopeChangeUnreported: {Name: "scope_change_unreported", Warns: []string{"C6"},
 		Does: "client credentials requests have the scopes the client may not have dropped, and the response leaves out scope though the grant differs from the request"},
-	dRotationPruneDropsCurrent: {Name: "rotation_prune_drops_current", Checks: []string{"T6"}, Breaks: []string{"M2", "T1", "T2", "T3", "T4", "T5", "T6"},
+	dRotationPruneDropsCurrent: {Name: "rotation_prune_drops_current", Checks: []string{"T6"}, Breaks: []string{"T6"},
 		Does: "once a rotated-out key leaves the JWKS, the current key leaves with it", ProviderOnly: true},
 	dRotationKeepsOldKey: {Name: "rotation_keeps_old_key", Warns: []string{"T6"},
 		Does: "a rotated-out key stays in the JWKS long after every token it signed has expired", ProviderOnly: true},

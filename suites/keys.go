@@ -169,7 +169,13 @@ func oldKeyTokensLeft(it issuedTokens, id *VerifiedJWT) time.Duration {
 }
 
 func (e *env) declareKeys() {
-	Describe("token validation: key rotation, entropy and lifetime", Label("token"), func() {
+	// T6 rotates the provider's signing keys and moves its clock past the old
+	// key's tokens: provider-wide state that every later token check sees. It
+	// runs after every other container (the lowest SpecPriority; Ginkgo
+	// shuffles top-level containers by seed), so that a provider whose
+	// rotation goes wrong fails T6, not whichever checks the seed put after
+	// it: the mutation matrix's sets must not depend on the order.
+	Describe("token validation: key rotation", Label("token"), SpecPriority(-1), func() {
 		It("T6: after a key rotation the new key is published before it signs, and the old stays while its tokens live", check("T6", "oidf"), func(ctx SpecContext) {
 			e.need(e.target.Features.KeyRotation, "key_rotation")
 			before := e.issue(ctx)
@@ -206,7 +212,9 @@ func (e *env) declareKeys() {
 				e.warn("the old key %q is still published after every token it signed has expired; a retired key SHOULD leave jwks_uri once its tokens are gone (oidcc-server-rotate-keys)", old.Kid)
 			}
 		})
+	})
 
+	Describe("token validation: entropy and lifetime", Label("token"), func() {
 		It("T7: codes, refresh tokens, device codes and opaque access tokens carry at least 128 bits, and the access token lifetime is within the profile's bound", check("T7", "rfc6749", "oauch"), func(ctx SpecContext) {
 			samples := map[string][]string{}
 			scopes := []string{oauth.ScopeOpenID, oauth.ScopeOfflineAccess}
