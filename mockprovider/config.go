@@ -166,6 +166,11 @@ const (
 type Limits struct {
 	// MaxBodyBytes caps request bodies; a larger body gets invalid_request.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxAssertionLifetime bounds how far in the future a JWT assertion's
+	// exp may lie (client assertions and the JWT bearer grant): a longer
+	// lived assertion is refused, and the jti replay cache holds entries no
+	// longer than this.
+	MaxAssertionLifetime time.Duration `yaml:"max_assertion_lifetime"`
 	// MaxStateBytes bounds the memory the provider's state (codes, access
 	// and refresh tokens, grants, sessions, device codes, pending pages)
 	// is estimated to hold; past it the oldest entries go first, whatever
@@ -193,6 +198,22 @@ type Client struct {
 	DefaultScopes []string `yaml:"default_scopes"`
 	// Defects are defect modes on for this client only.
 	Defects []string `yaml:"defects"`
+
+	// TokenEndpointAuthMethod is how the client authenticates at the token,
+	// introspection and revocation endpoints (OIDC Dynamic Client
+	// Registration 2, OIDC Core 9): client_secret_basic, client_secret_post,
+	// client_secret_jwt, private_key_jwt or none. Empty: none for a public
+	// client, either of the secret methods for a confidential one.
+	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
+	// JWKS holds the client's public keys, inline, for private_key_jwt
+	// (one of jwks and jwks_uri).
+	JWKS *JWKS `yaml:"jwks"`
+	// JWKSURI is where the provider fetches the client's public keys for
+	// private_key_jwt (one of jwks and jwks_uri).
+	JWKSURI string `yaml:"jwks_uri"`
+
+	// assertionKeys verify this client's client assertions; set by New.
+	assertionKeys *keySource
 }
 
 // Allows reports whether the client may use the grant (a name from the
@@ -311,6 +332,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBodyBytes < 1024 {
 		return fieldErr("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
 	}
+	if c.Limits.MaxAssertionLifetime <= 0 || c.Limits.MaxAssertionLifetime > time.Hour {
+		return fieldErr("limits.max_assertion_lifetime", "must be a positive duration of at most 1h such as 5m, got %v", c.Limits.MaxAssertionLifetime)
+	}
 	if c.Limits.MaxStateBytes < minStateBytes {
 		return fieldErr("limits.max_state_bytes", "must be at least %d (1 MiB), got %d", minStateBytes, c.Limits.MaxStateBytes)
 	}
@@ -388,8 +412,8 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 	if c.Public && c.Secret != "" {
 		return fieldErr(field+".secret", "a public client has no secret")
 	}
-	if !c.Public && c.Secret == "" {
-		return fieldErr(field+".secret", "required for a confidential client (or set public: true)")
+	if err := c.validateAuthMethod(field); err != nil {
+		return err
 	}
 	if len(c.GrantTypes) == 0 {
 		return fieldErr(field+".grant_types", "at least one grant type is required")

@@ -59,6 +59,8 @@ type Provider struct {
 	extraFaults []Fault
 	// rp holds the `grantbench rp` stimuli and observations (rp.go).
 	rp rpState
+	// assertionReplay holds the jti of accepted assertions (assertion.go).
+	assertionReplay replayCache
 }
 
 // Option configures a Provider; an invalid option makes New fail.
@@ -141,6 +143,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p.clientIdx = make(map[string]uint32, len(cfg.Clients))
 	for i := range cfg.Clients {
 		c := cfg.Clients[i] // a copy: the caller's config stays theirs
+		prepareClient(&c)
 		p.clients[c.ID] = &c
 		p.clientIdx[c.ID] = uint32(len(p.clientList))
 		p.clientList = append(p.clientList, &c)

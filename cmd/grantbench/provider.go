@@ -273,8 +273,13 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, adminSource stri
 	fmt.Fprintf(w, "clients:\n")
 	for _, c := range cfg.Clients {
 		kind := "confidential, secret " + c.Secret
-		if c.Public {
+		switch {
+		case c.Public:
 			kind = "public (PKCE, no secret)"
+		case c.TokenEndpointAuthMethod == mockprovider.AuthPrivateKeyJWT:
+			kind = "confidential, private_key_jwt (its registered keys)"
+		case c.TokenEndpointAuthMethod != "":
+			kind += " (" + c.TokenEndpointAuthMethod + ")"
 		}
 		fmt.Fprintf(w, "  %-12s %s\n", c.ID, kind)
 		fmt.Fprintf(w, "  %-12s grants: %s\n", "", strings.Join(c.GrantTypes, ", "))
