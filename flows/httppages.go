@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/andybalholm/cascadia"
@@ -276,6 +277,71 @@ func formKind(f *htmlForm, sel Selectors) PageKind {
 	return PageUnknown
 }
 
+// SecretRegistry learns the secrets the flows type, so that what is logged or
+// written hides them: a *redact.Redactor is one.
+type SecretRegistry interface {
+	// AddField registers a form field whose value is a secret, and the value.
+	AddField(name, value string)
+}
+
+// RegisterSecretsWith tells r the name and value of every password field the
+// HTTP form driver fills (inputs of type password and the one the profile's
+// browser.login.password selects), before the request that carries them is
+// sent and so before anything can log it. A provider may call its password
+// input anything and a test user's password may be three characters long:
+// neither the redactor's built-in field names nor its by-value matching (four
+// bytes and up) would hide it in the recorded login request. Every command
+// that logs or writes evidence registers its redactor.
+func (t *Target) RegisterSecretsWith(r SecretRegistry) {
+	if r == nil {
+		return
+	}
+	t.secretsMu.Lock()
+	t.secretRegistries = append(t.secretRegistries, r)
+	t.secretsMu.Unlock()
+}
+
+// Secrets are the secrets of the profile (the user's password, client
+// secrets, the admin and endpoint tokens), for a redactor to hide by value
+// wherever they appear.
+func (t *Target) Secrets() []string {
+	secrets := []string{t.User.Password, t.AdminToken()}
+	for _, name := range []string{"introspection", "revocation", "userinfo", "device_authorization"} {
+		if _, token := t.EndpointAuthOf(name); token != "" {
+			secrets = append(secrets, token)
+		}
+	}
+	for _, c := range []*Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service} {
+		if c != nil {
+			secrets = append(secrets, c.ClientSecret)
+		}
+	}
+	return secrets
+}
+
+// typedSecret tells the registries a password field's name and value.
+func (t *Target) typedSecret(name, value string) {
+	t.secretsMu.Lock()
+	registries := slices.Clone(t.secretRegistries)
+	t.secretsMu.Unlock()
+	for _, r := range registries {
+		r.AddField(name, value)
+	}
+}
+
+// passwordFields are the names of the fields of a login form that hold a
+// password: the profile's password selector's, and every input of type
+// password (a second one, such as a PIN, counts too).
+func passwordFields(f *htmlForm, sel Selectors) []string {
+	names := []string{fieldName(f, sel.Login.Password, "password")}
+	for _, in := range f.inputs {
+		if in.typ == "password" && in.name != "" && !slices.Contains(names, in.name) {
+			names = append(names, in.name)
+		}
+	}
+	return names
+}
+
 // pageDriver drives a provider's pages by posting their forms: the ConsentHTTP
 // mode. It recognises the pages of docs/mockprovider.md (and pages built alike:
 // a form with a password field, a form with a "decision" button).
@@ -395,7 +461,12 @@ func (d *pageDriver) answer(page *htmlPage, loginTried *bool) (*http.Request, st
 				fieldName(f, sel.Login.Username, "username"): d.t.User.Username,
 				fieldName(f, sel.Login.Password, "password"): d.t.User.Password,
 			}
-			req, err := submit(page, f, set, buttonFor(f, sel.Login.Submit, ""))
+			clicked := buttonFor(f, sel.Login.Submit, "")
+			vals := f.values(set, clicked)
+			for _, name := range passwordFields(f, sel) {
+				d.t.typedSecret(name, vals.Get(name))
+			}
+			req, err := submit(page, f, set, clicked)
 			return req, "login", err
 		case PageConsent:
 			want, value := sel.Consent.Approve, "approve"

@@ -337,6 +337,10 @@ type Target struct {
 	httpState atomic.Pointer[httpState]
 	// tlsConfig is built from TLS by normalize (nil: system roots).
 	tlsConfig *tls.Config
+	// secretRegistries learn every password the HTTP form driver types
+	// (RegisterSecretsWith).
+	secretsMu        sync.Mutex
+	secretRegistries []SecretRegistry
 }
 
 // TLS configures how flows trust the target's certificate.

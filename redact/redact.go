@@ -10,7 +10,10 @@
 //     client_secret, code_verifier, password, token, ...); URL passwords; long
 //     opaque random-looking strings;
 //   - by value: secrets registered with Add (a run's client secrets and user
-//     passwords), wherever they appear, also URL-encoded.
+//     passwords), wherever they appear, also URL-encoded;
+//   - by a field name registered with AddField (a login page's password
+//     input, whatever it is called): that field's value in any form, query,
+//     JSON or Go map, however short.
 //
 // It is a leaf package (standard library and trace only) so that suites, the
 // command line and reports redact the same way without importing each other.
@@ -66,7 +69,15 @@ type Redactor struct {
 	mu      sync.RWMutex
 	secrets map[string]string // form as it may appear -> the original secret
 	ordered []string          // keys of secrets, longest first
+	// fields are field names registered with AddField (lower case), and
+	// fieldRules the patterns that find their values (nil: none).
+	fields     map[string]bool
+	fieldRules *fieldRules
 }
+
+// fieldRules find the values of registered field names, as the shape rules
+// find those of the built-in sensitive names.
+type fieldRules struct{ form, goMap, json *regexp.Regexp }
 
 // New returns a Redactor that also hides the given secrets by value.
 func New(secrets ...string) *Redactor {
@@ -100,6 +111,73 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 	// Longest first, so a secret that contains another is replaced whole.
 	slices.SortStableFunc(r.ordered, func(a, b string) int { return len(b) - len(a) })
+}
+
+// AddField registers a form field whose value is a secret wherever the field
+// appears, and the value itself as Add does. The HTTP form driver calls it
+// for every password input it fills (flows.Target.RegisterSecretsWith): a
+// provider may name its password input anything, and a password shorter than
+// four bytes is not matched by value, so without the name it would show in
+// the recorded login request.
+func (r *Redactor) AddField(name, value string) {
+	if r == nil {
+		return
+	}
+	r.Add(value)
+	name = strings.ToLower(name)
+	if name == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fields[name] {
+		return
+	}
+	if r.fields == nil {
+		r.fields = map[string]bool{}
+	}
+	r.fields[name] = true
+	var alternatives []string
+	for f := range r.fields {
+		// As written, and as a form body or query encodes it (pass[1] is
+		// sent as pass%5B1%5D).
+		for _, form := range []string{f, url.QueryEscape(f)} {
+			alternatives = append(alternatives, regexp.QuoteMeta(form))
+		}
+	}
+	slices.Sort(alternatives)
+	alternatives = slices.Compact(alternatives)
+	names := strings.Join(alternatives, "|")
+	r.fieldRules = &fieldRules{
+		form:  regexp.MustCompile(`(?i)(^|[?&#;\s"'(\[,{])(` + names + `)=([^&#\s"'<>\\,;)\]}]+)`),
+		goMap: regexp.MustCompile(`(?i)(^|[\s\[{,])(` + names + `):\[([^\]\s]+)`),
+		json:  regexp.MustCompile(`(?i)("(?:` + names + `)"\s*:\s*")((?:[^"\\]|\\.)*)"`),
+	}
+}
+
+// replaceFields shortens the values of the fields registered with AddField.
+func (r *Redactor) replaceFields(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	rules := r.fieldRules
+	r.mu.RUnlock()
+	if rules == nil {
+		return s
+	}
+	s = rules.json.ReplaceAllStringFunc(s, func(m string) string {
+		sub := rules.json.FindStringSubmatch(m)
+		return sub[1] + shortenUnlessDone(sub[2]) + `"`
+	})
+	s = rules.form.ReplaceAllStringFunc(s, func(m string) string {
+		sub := rules.form.FindStringSubmatch(m)
+		return sub[1] + sub[2] + "=" + shortenUnlessDone(sub[3])
+	})
+	return rules.goMap.ReplaceAllStringFunc(s, func(m string) string {
+		sub := rules.goMap.FindStringSubmatch(m)
+		return sub[1] + sub[2] + ":[" + shortenUnlessDone(sub[3])
+	})
 }
 
 // The shape rules. Values already shortened are skipped by the replacers.
@@ -150,6 +228,7 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	s = r.replaceRegistered(s)
+	s = r.replaceFields(s)
 	s = authHeaderPattern.ReplaceAllStringFunc(s, func(m string) string {
 		sub := authHeaderPattern.FindStringSubmatch(m)
 		prefix, scheme, cred := sub[1], sub[2], sub[3]

@@ -143,6 +143,44 @@ func TestRedactorRegisteredSecrets(t *testing.T) {
 	}
 }
 
+// TestRedactorRegisteredFields: a login page may call its password input
+// anything, and a short password is not matched by value; the field's name,
+// registered by the form driver, hides its value in the recorded request
+// body, a URL, JSON, a Go map and an exchange, and nothing else is touched.
+func TestRedactorRegisteredFields(t *testing.T) {
+	r := New()
+	r.AddField("Kennwort_1", "q7z")
+	r.AddField("pin[0]", "42")
+	exchange := r.Exchange(trace.Exchange{
+		Method: http.MethodPost, URL: "http://127.0.0.1/login?kennwort_1=q7z",
+		RequestBody: "login=alice&Kennwort_1=q7z&pin%5B0%5D=42&remember=on",
+	})
+	for name, c := range map[string]struct{ got, kept string }{
+		"form body":     {exchange.RequestBody, "login=alice"},
+		"URL":           {exchange.URL, "http://127.0.0.1/login?kennwort_1="},
+		"JSON":          {r.String(`{"user":"alice","kennwort_1":"q7z"}`), `"user":"alice"`},
+		"Go url.Values": {r.String(`map[Kennwort_1:[q7z] login:[alice]]`), "login:[alice]"},
+		"raw pin":       {r.String("pin[0]=42&x=1"), "&x=1"},
+	} {
+		if strings.Contains(c.got, "q7z") || strings.Contains(c.got, "=42") {
+			t.Errorf("%s: the password survived: %s", name, c.got)
+		}
+		if !strings.Contains(c.got, c.kept) {
+			t.Errorf("%s: redacted too much: %s", name, c.got)
+		}
+	}
+	if got := exchange.RequestBody; got != "login=alice&Kennwort_1="+Shorten("q7z")+"&pin%5B0%5D="+Shorten("42")+"&remember=on" {
+		t.Errorf("form body redacted as %q", got)
+	}
+	// An unregistered field and the same value elsewhere stay (a short value
+	// is only found by its place).
+	if got := r.String("kennwort_2=q7z&note=q7z"); got != "kennwort_2=q7z&note=q7z" {
+		t.Errorf("redacted what was not registered: %q", got)
+	}
+	var nilRedactor *Redactor
+	nilRedactor.AddField("pw", "x") // must not panic
+}
+
 func TestRedactHeader(t *testing.T) {
 	h := http.Header{
 		"Authorization":    {"Bearer " + testJWT},

@@ -67,7 +67,7 @@ func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir str
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	return &env{
+	e := &env{
 		runCtx: ctx,
 		target: target,
 		issuer: issuer,
@@ -79,25 +79,12 @@ func newEnv(ctx context.Context, target *flows.Target, issuer, screenshotDir str
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		screenshotDir: screenshotDir,
-		redactor:      redact.New(profileSecrets(target)...),
+		redactor:      redact.New(target.Secrets()...),
 	}
-}
-
-// profileSecrets are the secrets of the target profile, hidden by value in
-// evidence wherever they appear.
-func profileSecrets(t *flows.Target) []string {
-	secrets := []string{t.User.Password, t.AdminToken()}
-	for _, name := range []string{"introspection", "revocation", "userinfo", "device_authorization"} {
-		if _, token := t.EndpointAuthOf(name); token != "" {
-			secrets = append(secrets, token)
-		}
-	}
-	for _, c := range []*flows.Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service} {
-		if c != nil {
-			secrets = append(secrets, c.ClientSecret)
-		}
-	}
-	return secrets
+	// The form driver tells the redactor each password field it fills, under
+	// whatever name the provider gave it, before the login request is sent.
+	target.RegisterSecretsWith(e.redactor)
+	return e
 }
 
 // declare registers the suite-wide setup and every area's specs.

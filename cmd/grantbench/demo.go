@@ -74,11 +74,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer srv.Close()
+	// The demo's own lines, the load progress and the error it ends with are
+	// redacted like its files (the checks redact their console themselves).
+	redactor := redact.New(append(srv.Secrets(), demoAppSecret)...)
+	console, progress := redactor.Writer(stderr), stderr
+	defer console.Flush()
+	stderr = console
 	fmt.Fprintf(stderr, "demo: bundled mock provider at %s\n\n", srv.Issuer())
 
 	// 1. The conformance catalogue, browser included.
 	target := flows.MockTarget(srv.Issuer(), srv.AdminToken)
 	defer target.CloseIdleConnections()
+	useTargetSecrets(redactor, target)
 	info := &reports.RunInfo{Command: "demo", Version: version, Profile: target.Name, Issuer: target.Issuer}
 	_, conformErr := suites.Run(ctx, suites.Options{Target: target, OutDir: o.out, NoColor: !useColor(stdout, o.noColor),
 		WriteResults: func(dir string, reps []types.Report, r *redact.Redactor) error {
@@ -106,7 +113,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// 3. A short load run against the same provider.
 	fmt.Fprintf(stderr, "\ndemo: load run, %s per scenario\n", o.loadDuration)
-	res, err := demoLoad(ctx, target, o, stderr)
+	console.Flush()
+	// The progress line holds counts only and is rewritten in place on a
+	// terminal, which a line-buffered redactor would hold back.
+	res, err := demoLoad(ctx, target, o, progress)
 	if err != nil {
 		return err
 	}
@@ -118,7 +128,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// 4. Reports from the saved results, exactly as `grantbench report` would
 	// make them: the provider checks, the client-application checks, the load run.
-	in, err := reports.ReadFiles(redact.New(append(srv.Secrets(), demoAppSecret)...),
+	in, err := reports.ReadFiles(redactor,
 		filepath.Join(o.out, "results.json"), filepath.Join(rpOut, "results.json"), loadPath)
 	if err != nil {
 		return fmt.Errorf("demo: reading results: %w", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/loadresult"
 	"github.com/grantbench/grantbench/mockprovider"
+	"github.com/grantbench/grantbench/redact"
 	"github.com/grantbench/grantbench/runner"
 	"github.com/grantbench/grantbench/runner/grants"
 )
@@ -80,6 +81,13 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if run.outDir, err = prepareOutDir("load", "--out", run.out); err != nil {
 		return err // before the run: a result nobody can save is not worth running
 	}
+	// Everything load prints but the progress line (counts only, rewritten in
+	// place on a terminal) goes through the redactor: the target tells it the
+	// profile's secrets and each password field the form driver fills.
+	run.redactor, run.progressOut = redact.New(), stderr
+	console := run.redactor.Writer(stderr)
+	defer console.Flush()
+	stderr = console
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -87,9 +95,33 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer stopWatching()
 	res, err := run.execute(ctx, abandon, stderr)
 	if err != nil {
-		return err
+		return redactedError(run.redactor, err)
 	}
-	return run.report(ctx, res, stdout, stderr)
+	return redactedError(run.redactor, run.report(ctx, res, stdout, stderr))
+}
+
+// redactedError returns err with its message redacted by r (main prints it);
+// errors.As still finds the exit code under it.
+func redactedError(r *redact.Redactor, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedErr{err: err, redactor: r}
+}
+
+type redactedErr struct {
+	err      error
+	redactor *redact.Redactor
+}
+
+func (e *redactedErr) Error() string { return e.redactor.String(e.err.Error()) }
+func (e *redactedErr) Unwrap() error { return e.err }
+
+// useTargetSecrets makes r hide the target's secrets, and the password fields
+// its form driver fills, in what a command prints.
+func useTargetSecrets(r *redact.Redactor, target *flows.Target) {
+	r.Add(target.Secrets()...)
+	target.RegisterSecretsWith(r)
 }
 
 // watchStopSignals turns signals into the two ways a run stops. The first
@@ -136,6 +168,10 @@ type loadRun struct {
 	targetLabel string
 	metrics     *runner.MetricsServer // nil without --metrics-addr
 	outDir      *outputDir            // --out, checked before the run
+	// redactor hides secrets in what the command prints; progressOut is the
+	// unredacted stderr, for the progress line alone.
+	redactor    *redact.Redactor
+	progressOut io.Writer
 }
 
 // parseLoad turns the command line into a loadRun; nil with a nil error is --help.
@@ -256,6 +292,7 @@ func (r *loadRun) execute(ctx context.Context, abandon <-chan struct{}, stderr i
 		target = flows.MockTarget(srv.Issuer(), "")
 		fmt.Fprintf(stderr, "load: bundled mock provider at %s\n", srv.Issuer())
 	}
+	useTargetSecrets(r.redactor, target)
 	r.targetLabel = target.Issuer
 	defer target.CloseIdleConnections()
 	if err := target.Discover(ctx); err != nil {
@@ -375,7 +412,11 @@ func (r *loadRun) runnerOptions(ctx context.Context, stderr io.Writer) (opts run
 		opts.GracefulStop = -1 // cancel at once
 	}
 	if r.progress != "off" {
-		opts.Progress = runner.NewProgressPrinter(stderr, r.progress == "auto" && isTerminal(stderr), 10*time.Second)
+		progress := stderr
+		if r.progressOut != nil {
+			progress = r.progressOut
+		}
+		opts.Progress = runner.NewProgressPrinter(progress, r.progress == "auto" && isTerminal(progress), 10*time.Second)
 	}
 	return opts, stop, nil
 }

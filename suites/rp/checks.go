@@ -105,7 +105,9 @@ func (e *env) declareChecks() {
 		jar, _ := cookiejar.New(nil)
 		attacker := &http.Client{Jar: jar, Timeout: loginTimeout}
 		e.mock.ResetRPObservations(e.clientID)
-		callback, err := flows.HTTPLoginToCallback(ctx, flows.MockTarget(e.metadata.Issuer, ""), attacker, e.rendered.BaseURL+e.profile.Login, e.rendered.RedirectURI)
+		provider := flows.MockTarget(e.metadata.Issuer, "")
+		provider.RegisterSecretsWith(e.redactor)
+		callback, err := flows.HTTPLoginToCallback(ctx, provider, attacker, e.rendered.BaseURL+e.profile.Login, e.rendered.RedirectURI)
 		Expect(err).NotTo(HaveOccurred(), "the attacker's login (plain HTTP through the app's %s and the mock's pages)", e.profile.Login)
 		attackerObs := e.mock.RPObservations(e.clientID)
 
