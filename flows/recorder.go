@@ -164,8 +164,41 @@ func (b *cancelOnClose) Close() error {
 	return err
 }
 
+// sendOnce returns req as a request net/http's Transport will not send a
+// second time. The Transport resends a request whose reused connection broke
+// before the first response byte when the request "is replayable"
+// (transport.go, persistConn.shouldRetryRequest), and request.go's
+// isReplayable says yes for every GET, HEAD, OPTIONS or TRACE whose Body is
+// nil or NoBody (or that has GetBody). A provider that drops the connection
+// (the mock's drop fault, a proxy's reset) then showed up as one slower
+// answer: the provider counted a dropped request, the flow a success.
+// Clearing GetBody is not enough for a GET; an empty Body of a type net/http
+// does not know, without GetBody, is: isReplayable says no, and the
+// nothing-written case retries only with outgoingLength 0, which a non-nil
+// Body with ContentLength 0 is not (-1). No byte of it goes on the wire: for
+// methods that usually lack a body, the transfer writer reads it once, sees
+// io.EOF and sends no body (transfer.go, probeRequestBody). Requests with a
+// body are left alone: a POST is not replayable unless it names an
+// Idempotency-Key, and nothing here does.
+func sendOnce(req *http.Request) *http.Request {
+	if req.Body != nil && req.Body != http.NoBody {
+		return req
+	}
+	once := req.WithContext(req.Context()) // a shallow copy: the caller's request is not changed
+	once.Body, once.GetBody, once.ContentLength = emptyBody{}, nil, 0
+	return once
+}
+
+// emptyBody is a request body with nothing in it that net/http cannot rewind.
+type emptyBody struct{}
+
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyBody) Close() error             { return nil }
+
 // record sends req, recording it into the context's or the bound recorder.
+// Every attempt is one request: net/http never resends it (sendOnce).
 func (rt *recordingTransport) record(req *http.Request) (*http.Response, error) {
+	req = sendOnce(req)
 	if rt.basic != nil && req.Header.Get("Authorization") == "" {
 		req = req.Clone(req.Context())
 		// RFC 6749 2.3.1: both parts form-encoded, as x/oauth2 does for tokens.

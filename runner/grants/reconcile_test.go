@@ -3,6 +3,8 @@ package grants
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -86,11 +88,11 @@ func TestRunnerAndProviderCountsReconcileUnderFaults(t *testing.T) {
 
 // TestAuthorizationCodeCountsReconcileUnderFaults runs the authorization
 // code flow (HTTP consent) with every endpoint failing 10% of requests and
-// dropping 10%, after the setup logged in. For the POSTs (consent, token)
-// the flow's steps and the provider's counters agree request for request.
-// For GET /authorize every answer agrees too, but net/http's client sends a
-// GET again, unseen, when a reused connection is dropped before the answer:
-// the provider counts those drops, the flow sees only the retry's outcome.
+// dropping 10%, after the setup logged in. The flow's steps and the
+// provider's counters agree request for request, GET /authorize included:
+// net/http's client used to send a GET again, unseen, when a reused
+// connection was dropped before the answer, so the provider counted drops the
+// flow never saw (flows.sendOnce stops that).
 func TestAuthorizationCodeCountsReconcileUnderFaults(t *testing.T) {
 	cfg, err := mockprovider.DefaultConfig()
 	if err != nil {
@@ -148,15 +150,88 @@ func TestAuthorizationCodeCountsReconcileUnderFaults(t *testing.T) {
 		sent += seen[endpoint]["none"]
 		dropped := delta("dropped", endpoint)
 		t.Logf("%s: the flow sent %d (%d unanswered), the provider got %d (%d dropped)", endpoint, sent, seen[endpoint]["none"], delta("requests", endpoint), dropped)
-		if endpoint == "authorize" {
-			// Every drop the flow saw is counted; the others were retried.
-			if dropped < seen[endpoint]["none"] || delta("requests", endpoint) != sent+dropped-seen[endpoint]["none"] {
-				t.Errorf("authorize: %d requests and %d drops counted for %d sent, %d unanswered", delta("requests", endpoint), dropped, sent, seen[endpoint]["none"])
-			}
-			continue
-		}
 		if dropped != seen[endpoint]["none"] || delta("requests", endpoint) != sent {
 			t.Errorf("%s: the provider counts %d requests and %d drops, the flow sent %d with %d unanswered", endpoint, delta("requests", endpoint), dropped, sent, seen[endpoint]["none"])
+		}
+	}
+}
+
+// TestGETCountsReconcileUnderFaults sends the GETs a run makes besides
+// /authorize (discovery, the JWK set, userinfo) through the target's client,
+// one after another on kept-alive connections, with every endpoint failing
+// 20% of requests and dropping 20%: each request the client sent is one the
+// provider counts, answered or dropped, and each drop is one the client saw.
+// Before, net/http resent a GET whose reused connection was dropped, and the
+// provider counted more requests and drops than the client sent and saw.
+func TestGETCountsReconcileUnderFaults(t *testing.T) {
+	cfg, err := mockprovider.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := mockprovider.StartLocal(ctx, "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	target := flows.MockTarget(srv.Issuer(), "")
+	defer target.CloseIdleConnections()
+	if err := target.Discover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Provider().Stats()
+	if err := srv.Provider().SetFaults([]mockprovider.Fault{{Endpoint: "*", ErrorRate: 0.2, DropRate: 0.2}}); err != nil {
+		t.Fatal(err)
+	}
+	md := target.Metadata
+	// userinfo without a token: a 401 is an answer to count like any other.
+	urls := map[string]string{
+		"discovery": srv.Issuer() + "/.well-known/openid-configuration",
+		"jwks":      md.JWKSURI,
+		"userinfo":  md.UserinfoEndpoint,
+	}
+	const perEndpoint = 150
+	rec := flows.NewRecorder(flows.RecordTrace)
+	for range perEndpoint {
+		for endpoint, u := range urls {
+			req, err := http.NewRequestWithContext(flows.WithStep(flows.WithRecorder(ctx, rec), endpoint), http.MethodGet, u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := target.HTTPClient().Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
+	seen := map[string]map[string]int64{}
+	for _, s := range rec.Steps() {
+		class := "none"
+		if s.Status != 0 {
+			class = fmt.Sprintf("%dxx", s.Status/100)
+		}
+		if seen[s.Name] == nil {
+			seen[s.Name] = map[string]int64{}
+		}
+		seen[s.Name][class]++
+	}
+	stats := srv.Provider().Stats()
+	delta := func(group, key string) int64 { return stats[group][key] - before[group][key] }
+	for endpoint := range urls {
+		for _, class := range []string{"2xx", "3xx", "4xx", "5xx"} {
+			if got, want := delta("responses", endpoint+":"+class), seen[endpoint][class]; got != want {
+				t.Errorf("%s %s: the provider counts %d responses, the client saw %d", endpoint, class, got, want)
+			}
+		}
+		dropped, requests := delta("dropped", endpoint), delta("requests", endpoint)
+		t.Logf("%s: %d sent by the client (%v), %d requests and %d drops counted by the provider", endpoint, perEndpoint, seen[endpoint], requests, dropped)
+		if requests != perEndpoint || dropped != seen[endpoint]["none"] {
+			t.Errorf("%s: the provider counts %d requests and %d drops; the client sent %d and saw %d unanswered",
+				endpoint, requests, dropped, perEndpoint, seen[endpoint]["none"])
+		}
+		if seen[endpoint]["none"] == 0 || seen[endpoint]["5xx"] == 0 {
+			t.Errorf("%s: the faults did not show: %v", endpoint, seen[endpoint])
 		}
 	}
 }
