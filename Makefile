@@ -66,10 +66,12 @@ lint:
 tools:
 	@scripts/ensure-tools.sh chromium
 
-# The tests also start a real Prometheus and run promtool (Debian: prometheus), and the
-# Python example apps of examples/apps (Debian's python3-fastapi, -uvicorn, -jwt, -requests).
+# The tests also start a real Prometheus and run promtool (Debian: prometheus), the
+# Python example apps of examples/apps (Debian's python3-fastapi, -uvicorn, -jwt, -requests),
+# and panva's oidc-provider on Node.js (Debian: nodejs, npm; internal/oidcprovider runs
+# npm ci from its package-lock.json, from the npm registry, when node_modules is stale).
 test-tools:
-	@scripts/ensure-tools.sh chromium prometheus py:fastapi py:uvicorn py:jwt py:requests
+	@scripts/ensure-tools.sh chromium prometheus node npm py:fastapi py:uvicorn py:jwt py:requests
 
 ## screenshots: refresh docs/report.png from a real run with failures (a defect on) and a short load run
 screenshots: build tools

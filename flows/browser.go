@@ -310,12 +310,18 @@ func (p *pageStep) waitState(sels map[pageState]string, done <-chan struct{}) (p
 // open navigates to the first page. An HTTP error answer ends the step at
 // once: the error page names its code (browser.error, #error on the bundled
 // mock); any other error page would otherwise be waited on until the page
-// timeout.
-func (p *pageStep) open(u string) error {
+// timeout. A close of callback (nil for none) during the navigation means the
+// provider sent the browser straight to the client, with an error or with a
+// code for a session that needed no page: the callback listener's 204 then
+// aborts the navigation, and that is no failure.
+func (p *pageStep) open(u string, callback <-chan struct{}) error {
 	actx, cancel := p.actionCtx()
 	defer cancel()
 	resp, err := navigate(actx, u)
 	if err != nil {
+		if callback != nil && isClosed(callback) {
+			return nil
+		}
 		return p.fail(err)
 	}
 	if resp == nil {
@@ -403,7 +409,7 @@ func (b *Browser) authorize(ctx context.Context, r *run, authURL string, l *Call
 	}
 	defer func() { b.release(tab, tabReusable(err)) }()
 	p := &pageStep{b: b, r: r, tab: tab.ctx, ctx: ctx, name: "authorize", at: time.Now()}
-	if err := p.open(authURL); err != nil {
+	if err := p.open(authURL, l.Done()); err != nil {
 		return nil, err
 	}
 	sel := r.t.Browser.withDefaults()
@@ -463,7 +469,7 @@ func (b *Browser) verifyDevice(ctx context.Context, r *run, start, userCode stri
 	}
 	defer func() { b.release(tab, tabReusable(err)) }()
 	p := &pageStep{b: b, r: r, tab: tab.ctx, ctx: ctx, name: "device_verify", at: time.Now()}
-	if err := p.open(start); err != nil {
+	if err := p.open(start, nil); err != nil {
 		return err
 	}
 	sel := r.t.Browser.withDefaults()

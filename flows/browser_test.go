@@ -122,6 +122,15 @@ func mockBrowserFlows(t *testing.T, b *Browser, tg *Target) {
 		t.Errorf("deny in the browser: %v", err)
 	}
 
+	// An error redirect before any page: the listener's 204 aborts the
+	// navigation, and the flow still takes the response it delivered.
+	unknown, err := AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Params: url.Values{"response_type": {"grantbench_unknown"}}})
+	if !errors.As(err, &oe) || oe.Code != "unsupported_response_type" || oe.Params.Get("state") != unknown.Authorization.State {
+		t.Errorf("error redirect at once in the browser: %v", err)
+	} else if got := stepNames(unknown.Trace); !slices.Equal(got, []string{"authorize"}) || unknown.Trace[0].Err != "" {
+		t.Errorf("error redirect at once: steps %v, first step error %q; want one authorize step without error", got, unknown.Trace[0].Err)
+	}
+
 	// An unregistered redirect URI: the error page, caught from the status.
 	_, err = AuthCode(ctx, tg, AuthCodeOptions{Browser: b, Params: url.Values{"redirect_uri": {"http://127.0.0.1:1/elsewhere"}}})
 	if !errors.As(err, &oe) || !oe.ErrorPage || oe.Status != 400 || oe.Code == "" {

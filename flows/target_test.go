@@ -178,13 +178,14 @@ func TestDurationsParse(t *testing.T) {
 }
 
 func TestExampleProfilesParse(t *testing.T) {
-	for _, v := range []string{"GRANTBENCH_ISSUER", "GRANTBENCH_ADMIN_TOKEN", "ZITADEL_ISSUER", "MY_ISSUER"} {
+	for _, v := range []string{"GRANTBENCH_ISSUER", "GRANTBENCH_ADMIN_TOKEN", "ZITADEL_ISSUER", "OIDC_PROVIDER_ISSUER", "MY_ISSUER"} {
 		t.Setenv(v, "http://127.0.0.1:9")
 	}
 	for _, v := range []string{"MY_CLIENT_ID", "MY_CLIENT_SECRET", "MY_OTHER_CLIENT_ID", "MY_OTHER_CLIENT_SECRET", "MY_SERVICE_CLIENT_ID", "MY_SERVICE_CLIENT_SECRET", "MY_TEST_USER", "MY_TEST_PASSWORD"} {
 		t.Setenv(v, "x")
 	}
 	t.Setenv("ZITADEL_WEB_REDIRECT_URI", "http://127.0.0.1:10/callback")
+	t.Setenv("OIDC_PROVIDER_WEB_REDIRECT_URI", "http://127.0.0.1:10/callback")
 	files, err := filepath.Glob(filepath.Join("..", "examples", "targets", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example profiles: %v", err)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for `make run` and `make test`: Chromium (for the
-# browser-driven flows) and, when asked, other Debian packages (prometheus, promtool) and
+# browser-driven flows) and, when asked, other Debian packages (prometheus, promtool; node
+# and npm for the oidc-provider that internal/oidcprovider installs with npm ci) and
 # Python modules of Debian's /usr/bin/python3 (py:MODULE, for the example apps of
 # examples/apps; a python3 on PATH may be a pyenv or virtualenv one without them).
 # As root it uses apt-get; otherwise it says exactly what to install and fails.
@@ -11,6 +12,8 @@ for tool in "$@"; do
   case "$tool" in
     chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || need+=(chromium) ;;
     prometheus) command -v prometheus >/dev/null 2>&1 || need+=(prometheus) ;;
+    node) command -v node >/dev/null 2>&1 || need+=(nodejs) ;; # Debian's package name
+    npm) command -v npm >/dev/null 2>&1 || need+=(npm) ;;
     promtool) command -v promtool >/dev/null 2>&1 || need+=(prometheus) ;;
     taskset) command -v taskset >/dev/null 2>&1 || need+=(util-linux) ;;
     time) [ -x /usr/bin/time ] || need+=(time) ;; # the program, not the shell keyword
