@@ -13,7 +13,7 @@ run: build tools
 ## test: the whole test suite (unit tests, Ginkgo suites in headless Chrome)
 test: test-tools
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -p 4 -timeout 9m ./...
+	$(GO) test -race -count=1 -p 4 -parallel 4 -timeout 9m ./...
 
 ## test-rp-matrix: the bug-switch matrix of grantbench rp (each of the Go example
 ## app's 20 bug switches must fail exactly its P check; about 9 minutes, so not in make test)
@@ -69,9 +69,10 @@ tools:
 # The tests also start a real Prometheus and run promtool (Debian: prometheus), the
 # Python example apps of examples/apps (Debian's python3-fastapi, -uvicorn, -jwt, -requests),
 # and panva's oidc-provider on Node.js (Debian: nodejs, npm; internal/oidcprovider runs
-# npm ci from its package-lock.json, from the npm registry, when node_modules is stale).
+# npm ci from its package-lock.json, from the npm registry, when node_modules is stale);
+# the mutation matrix shares one chromium-headless-shell (half chromium's CPU per run).
 test-tools:
-	@scripts/ensure-tools.sh chromium prometheus node npm py:fastapi py:uvicorn py:jwt py:requests
+	@scripts/ensure-tools.sh chromium chromium-headless-shell prometheus node npm py:fastapi py:uvicorn py:jwt py:requests
 
 ## screenshots: refresh docs/report.png from a real run with failures (a defect on) and a short load run
 screenshots: build tools

@@ -81,6 +81,7 @@ func runOnTerminal(t *testing.T, env []string, argv ...string) string {
 // never when stdout is not a terminal (the README's test runs every command
 // with a pipe and finds no escape there).
 func TestColoursOnlyOnATerminalWithoutNoColor(t *testing.T) {
+	t.Parallel()
 	const esc = "\x1b["
 	for _, tc := range []struct {
 		name string
@@ -90,6 +91,7 @@ func TestColoursOnlyOnATerminalWithoutNoColor(t *testing.T) {
 		{"rp", []string{"rp", "--app", goappProfile(t, ""), "--label-filter", "P0", "--out", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			// Unset NO_COLOR in the child (an empty value counts as unset).
 			coloured := runOnTerminal(t, []string{"NO_COLOR="}, tc.argv...)
 			if !bytes.Contains([]byte(coloured), []byte(esc)) {

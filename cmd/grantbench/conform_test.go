@@ -53,7 +53,11 @@ func runConformChildEnv(t *testing.T, env []string, args ...string) (int, string
 }
 
 // runChild runs `grantbench argv...` in a child process (the re-executed test
-// binary) and returns its exit code and output.
+// binary) and returns its exit code and output. The tests that run whole
+// catalogues, rp runs or the demo this way call t.Parallel: each child mostly
+// waits on its browser, its example app or a deadline the checks set (P17
+// waits out the app's token timeout), so several at once finish in about the
+// time of the longest rather than the sum (make test passes -parallel).
 func runChild(t *testing.T, env []string, argv ...string) (int, string) {
 	t.Helper()
 	encoded, err := json.Marshal(argv)
@@ -136,6 +140,7 @@ func TestConformUnreachableTarget(t *testing.T) {
 }
 
 func TestConformAgainstBundledMock(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}
@@ -192,6 +197,7 @@ func brokenTokenEndpoint(t *testing.T) string {
 }
 
 func TestConformFailedCheckExitsOne(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}
@@ -222,6 +228,7 @@ func TestConformFailedCheckExitsOne(t *testing.T) {
 // response it judged, which holds a code; with -v every check's output shows
 // too. No code, token or other long random value may appear in full.
 func TestConformVerboseRedactsTheConsole(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}
@@ -238,6 +245,7 @@ func TestConformVerboseRedactsTheConsole(t *testing.T) {
 // TestConformWarningAndStrict: a SHOULD the provider does not meet is a
 // warning (exit 0, the verdict in junit.xml); --strict makes it a failure.
 func TestConformWarningAndStrict(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}
@@ -266,6 +274,7 @@ func TestConformWarningAndStrict(t *testing.T) {
 }
 
 func TestConformChromeMissingExitsTwo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}
@@ -285,6 +294,7 @@ func TestConformChromeMissingExitsTwo(t *testing.T) {
 // written files go through the redactor, Ginkgo's console does not, so the
 // suites' own messages must already be safe.
 func TestConformConsoleShowsNoSecrets(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	args := []string{"--out", out, "--no-color", "-v", "--label-filter", "!browser"}
 	for _, d := range []string{"jwks_leaks_private", "introspect_leaks", "client_secret_unchecked", "token_get_allowed",
@@ -346,6 +356,7 @@ func TestConformBrokenDiscoveryExitsOne(t *testing.T) {
 // run with failures, no output shows a Go type or an address, and the
 // failure reads as a sentence.
 func TestDefectRunOutputsHaveNoGoInternals(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs checks in a child process")
 	}

@@ -27,6 +27,7 @@ func init() {
 }
 
 func TestDemoWritesEveryOutput(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	// Only the error-rate threshold: a test asserts behaviour, not speed.
 	code, output := runChild(t, nil, "demo", "--out", out, "--load-duration", "1s", "--no-color", "--threshold", "error_rate<1%")

@@ -57,6 +57,7 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestReportRendersEveryOutput(t *testing.T) {
+	t.Parallel() // in-process, but seconds of rendering under -race: beside the child-process tests
 	dir, results, load := savedRun(t)
 	out := t.TempDir()
 	html, md, junit := filepath.Join(out, "r.html"), filepath.Join(out, "sub", "summary.md"), filepath.Join(out, "junit.xml")
@@ -99,6 +100,7 @@ func TestReportRendersEveryOutput(t *testing.T) {
 }
 
 func TestReportMarkdownToStdout(t *testing.T) {
+	t.Parallel() // in-process, but seconds of rendering under -race: beside the child-process tests
 	_, _, load := savedRun(t)
 	stdout, stderr, code := runCLI(t, "report", "-o", "", "--markdown", "-", load)
 	if code != exitOK {
@@ -113,6 +115,7 @@ func TestReportMarkdownToStdout(t *testing.T) {
 }
 
 func TestReportUsageErrors(t *testing.T) {
+	t.Parallel() // in-process, but seconds of rendering under -race: beside the child-process tests
 	_, results, load := savedRun(t)
 	junk := filepath.Join(t.TempDir(), "junk.json")
 	if err := os.WriteFile(junk, []byte(`{"hello":"world"}`), 0o644); err != nil {
@@ -140,6 +143,7 @@ func TestReportUsageErrors(t *testing.T) {
 }
 
 func TestReportMerge(t *testing.T) {
+	t.Parallel() // in-process, but seconds of rendering under -race: beside the child-process tests
 	_, _, load := savedRun(t)
 	second := filepath.Join(t.TempDir(), "load-2.json")
 	data, err := os.ReadFile(load)
@@ -217,6 +221,7 @@ func readFile(t *testing.T, path string) string {
 // TestReportMergeRefusesWhatWouldBeWrong is issue 13's `report merge a.json
 // a.json`, which doubled every count and exited 0.
 func TestReportMergeRefusesWhatWouldBeWrong(t *testing.T) {
+	t.Parallel() // in-process, but seconds of rendering under -race: beside the child-process tests
 	_, _, load := savedRun(t)
 	data, err := os.ReadFile(load)
 	if err != nil {

@@ -98,6 +98,7 @@ func rpVerdictsWarned(t *testing.T, out string) (failed []string, skipped map[st
 // TestRPCleanGoApp runs the whole rp catalogue against the clean Go example
 // app: every check passes, or is skipped with its reason.
 func TestRPCleanGoApp(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	started := time.Now()
 	code, output := runChild(t, nil, "rp", "--app", goappProfile(t, ""), "--out", out, "--strict")
@@ -192,10 +193,12 @@ logged_in: {path: /me, text: alice}
 // CHECKS.md says a lapse is a warning; skipped where it sends no nonce and
 // never asks userinfo), the verified one passes everything, even --strict.
 func TestRPFastAPIApps(t *testing.T) {
+	t.Parallel()
 	if err := exec.Command("/usr/bin/python3", "-c", "import fastapi, uvicorn, jwt, requests").Run(); err != nil {
 		t.Skip("python3-fastapi, python3-uvicorn, python3-jwt or python3-requests missing (make test installs them)")
 	}
 	t.Run("tutorial", func(t *testing.T) {
+		t.Parallel()
 		out := t.TempDir()
 		code, output := runChild(t, nil, "rp", "--app", filepath.Join("..", "..", "examples", "apps", "fastapi-tutorial", "app.yaml"), "--out", out)
 		failed, skipped, _, warned := rpVerdictsWarned(t, out)
@@ -209,6 +212,7 @@ func TestRPFastAPIApps(t *testing.T) {
 		}
 	})
 	t.Run("verified", func(t *testing.T) {
+		t.Parallel()
 		out := t.TempDir()
 		code, output := runChild(t, nil, "rp", "--app", filepath.Join("..", "..", "examples", "apps", "fastapi-verified", "app.yaml"), "--out", out, "--strict")
 		failed, skipped, passed := rpVerdicts(t, out)
@@ -222,6 +226,7 @@ func TestRPFastAPIApps(t *testing.T) {
 // and the run stops there (every other check skipped) with exit 1 and the
 // reason, instead of nineteen confusing failures.
 func TestRPStopsWhenP0Fails(t *testing.T) {
+	t.Parallel()
 	path := goappProfile(t, "")
 	data, _ := os.ReadFile(path)
 	os.WriteFile(path, []byte(strings.Replace(string(data), `text: "logged in as alice"`, `text: "welcome, alice"`, 1)), 0o644)
