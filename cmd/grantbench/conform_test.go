@@ -57,7 +57,7 @@ func runConformChildEnv(t *testing.T, env []string, args ...string) (int, string
 // catalogues, rp runs or the demo this way call t.Parallel: each child mostly
 // waits on its browser, its example app or a deadline the checks set (P17
 // waits out the app's token timeout), so several at once finish in about the
-// time of the longest rather than the sum (make test passes -parallel).
+// time of the longest rather than the sum (TestMain raises -parallel).
 func runChild(t *testing.T, env []string, argv ...string) (int, string) {
 	t.Helper()
 	encoded, err := json.Marshal(argv)
