@@ -404,8 +404,10 @@ func (r *run) runOpen(ctx context.Context, st *scenarioState, p pacer) {
 	}
 	// The schedule ends at its planned end, not at its last start: what still
 	// runs then is reported, and outlasts the schedule by the drain.
+	// What runs then is what iterate counts as running: started, its flow not
+	// yet returned (the slots' count also holds iterations still recording).
 	if err := r.clock.SleepUntil(ctx, r.start.Add(st.Executor.PlannedDuration())); err == nil {
-		st.runningAtEnd.Store(inFlight.Load())
+		st.runningAtEnd.Store(st.inFlight.Load())
 	}
 	r.drain(ctx, cancelFlows, &running)
 	r.finish(ctx, st, st.Executor.PlannedDuration())
@@ -513,9 +515,9 @@ func (r *run) iterate(ctx context.Context, st *scenarioState, intended time.Time
 	started := r.clock.Now()
 	steps, err := runFlow(ctx, st.Flow)
 	ended := r.clock.Now()
-	r.metrics.inFlight.Dec()
 	st.inFlight.Add(-1)
 	r.inFlight.Add(-1)
+	r.metrics.inFlight.Dec() // last: whoever sees the gauge drop sees the counts dropped
 	st.noteEnd(ended.Sub(r.start))
 	outcome := loadresult.OutcomeOK
 	if err != nil {

@@ -365,8 +365,11 @@ func TestRatesCountTheTimeTheRunTook(t *testing.T) {
 	// The schedule's end comes once the first 75 are done; then the 25 take
 	// 31 s more.
 	end := fake.Now().Add(10 * time.Second)
+	reg := prometheus.NewRegistry()
 	clock := hookClock{fakeClock: fake, at: end, hook: func() {
-		for finished.Load() < 75 {
+		// Until the 75 have ended as the runner sees it (the in-flight
+		// gauge drops after the runner's own counts) and the 25 are waiting.
+		for finished.Load() < 75 || started.Load() < 100 || gaugeValue(t, reg, MetricInFlight) != 25 {
 			time.Sleep(time.Millisecond)
 		}
 		go func() {
@@ -377,7 +380,7 @@ func TestRatesCountTheTimeTheRunTook(t *testing.T) {
 	res, err := Run(context.Background(), []Scenario{{
 		Name: "code", Flow: slowTail, Weight: 1,
 		Executor: Executor{Kind: ExecutorConstantArrivalRate, Rate: 10, Duration: 10 * time.Second},
-	}}, Options{Clock: &clock})
+	}}, Options{Clock: &clock, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,4 +588,20 @@ func TestAbandonEndsARunWhoseFlowsIgnoreTheirContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after Abandon closed during setup")
 	}
+}
+
+// gaugeValue reads one unlabelled gauge from reg (0 when it is not there yet).
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Error(err) // not Fatal: the runner's goroutine calls this
+		return 0
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
 }
