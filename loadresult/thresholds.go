@@ -422,35 +422,29 @@ func (t Threshold) judge(r *Result) (Verdict, error) {
 }
 
 func (t Threshold) latencyOf(sel selection) (*hdrhistogram.Histogram, error) {
-	merged := NewHDR()
-	add := func(h Histogram) error {
-		x, err := h.Histogram()
-		if err != nil {
-			return err
-		}
-		merged.Merge(x)
-		return nil
-	}
+	// A step and a scenario both carry a latency and a service time; the
+	// selection holds one kind or the other.
+	var pairs [][2]Histogram
 	if sel.stepLevel {
 		for _, st := range sel.steps {
-			h := st.Latency
-			if t.service {
-				h = st.ServiceTime
-			}
-			if err := add(h); err != nil {
-				return nil, err
-			}
+			pairs = append(pairs, [2]Histogram{st.Latency, st.ServiceTime})
 		}
-		return merged, nil
+	} else {
+		for _, sc := range sel.scenarios {
+			pairs = append(pairs, [2]Histogram{sc.Latency, sc.ServiceTime})
+		}
 	}
-	for _, sc := range sel.scenarios {
-		h := sc.Latency
+	merged := NewHDR()
+	for _, pair := range pairs {
+		h := pair[0]
 		if t.service {
-			h = sc.ServiceTime
+			h = pair[1]
 		}
-		if err := add(h); err != nil {
+		x, err := h.Histogram()
+		if err != nil {
 			return nil, err
 		}
+		merged.Merge(x)
 	}
 	return merged, nil
 }
