@@ -73,7 +73,7 @@ var sourceKeys = map[string][]string{
 	"P0": {"oidf"}, "P1": {"oidf", "oidc"}, "P2": {"oidf", "oidc"}, "P3": {"oidf", "oidc"}, "P4": {"oidf"},
 	"P5": {"oidf"}, "P6": {"oidc"}, "P7": {"oidf", "oidc"}, "P8": {"oidf", "oidc"}, "P9": {"oidf"},
 	"P10": {"oidf"}, "P11": {"oidf"}, "P12": {"oidf", "oidc"}, "P13": {"rfc6749", "rfc9700"},
-	"P14": {"rfc9207", "rfc9700"}, "P15": {"rfc9700", "rfc7636"}, "P16": {"rfc6749"}, "P17": {"rfc6749"},
+	"P14": {"rfc9207", "rfc9700"}, "P15": {"rfc9700", "rfc7636"}, "P16": {"rfc6749"}, "P17": {"rfc6749", "oidc"},
 	"P18": {"oidc", "rfc6749"}, "P19": {"rfc6265", "rfc9700"},
 }
 
