@@ -5,9 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/grantbench/grantbench/internal/oidcprovider"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
+	"github.com/grantbench/grantbench/suites/internal/verdicts"
 )
 
 const (
@@ -94,15 +92,6 @@ var expectedVerdicts = map[string]types.SpecState{
 	"V2":   passed,
 }
 
-// checkID is the CHECKS.md ID a spec's text starts with ("AC2: ...").
-var checkID = regexp.MustCompile(`^([A-Z]+[0-9]+):`)
-
-// verdict is what the run said about one check.
-type verdict struct {
-	state   types.SpecState
-	message string
-}
-
 // TestSuitesVerdictsAgainstOIDCProvider runs every check against the shared
 // oidc-provider, in the shared Chromium, and compares each verdict with
 // expectedVerdicts. The suites run in this process: Ginkgo runs once per
@@ -121,61 +110,5 @@ func TestSuitesVerdictsAgainstOIDCProvider(t *testing.T) {
 		t.Errorf("results.json: %v", err)
 	}
 
-	got := map[string]verdict{}
-	for _, spec := range report.SpecReports {
-		if spec.LeafNodeType != types.NodeTypeIt {
-			continue
-		}
-		m := checkID.FindStringSubmatch(spec.LeafNodeText)
-		if m == nil {
-			t.Errorf("spec %q does not start with a check ID", spec.LeafNodeText)
-			continue
-		}
-		if _, dup := got[m[1]]; dup {
-			t.Errorf("check %s has more than one spec", m[1])
-		}
-		got[m[1]] = verdict{state: spec.State, message: firstLine(spec.Failure.Message)}
-	}
-
-	ids := make([]string, 0, len(expectedVerdicts)+len(got))
-	for id := range expectedVerdicts {
-		ids = append(ids, id)
-	}
-	for id := range got {
-		if _, known := expectedVerdicts[id]; !known {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		want, known := expectedVerdicts[id]
-		v, ran := got[id]
-		switch {
-		case !known:
-			t.Errorf("%s: %s, but the table has no verdict for it (add it, and to docs/real-providers.md); %s", id, v.state, v.message)
-		case !ran:
-			t.Errorf("%s: want %s, but no spec ran for it", id, want)
-		case v.state != want:
-			t.Errorf("%s: got %s, want %s; %s", id, v.state, want, v.message)
-		}
-	}
-	if counts := countStates(got); t.Failed() || testing.Verbose() {
-		t.Logf("oidc-provider %s: %d passed, %d failed, %d skipped of %d checks", oidcprovider.Version, counts[passed], counts[failed], counts[skipped], len(got))
-	}
-}
-
-func countStates(got map[string]verdict) map[types.SpecState]int {
-	counts := map[types.SpecState]int{}
-	for _, v := range got {
-		counts[v.state]++
-	}
-	return counts
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	verdicts.Compare(t, "oidc-provider "+oidcprovider.Version, report, expectedVerdicts)
 }

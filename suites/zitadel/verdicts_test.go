@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/grantbench/grantbench/flows"
 	"github.com/grantbench/grantbench/reports"
 	"github.com/grantbench/grantbench/suites"
+	"github.com/grantbench/grantbench/suites/internal/verdicts"
 )
 
 const (
@@ -95,15 +93,6 @@ var expectedVerdicts = map[string]types.SpecState{
 	"V2":   passed,
 }
 
-// checkID is the CHECKS.md ID a spec's text starts with ("AC2: ...").
-var checkID = regexp.MustCompile(`^([A-Z]+[0-9]+):`)
-
-// verdict is what the run said about one check.
-type verdict struct {
-	state   types.SpecState
-	message string
-}
-
 // TestSuitesVerdictsAgainstZitadel runs every check against the example OP
 // and compares each verdict with expectedVerdicts. The suites run in this
 // process: Ginkgo runs once per process, and this package's test binary runs
@@ -125,63 +114,7 @@ func TestSuitesVerdictsAgainstZitadel(t *testing.T) {
 		t.Errorf("results.json: %v", err)
 	}
 
-	got := map[string]verdict{}
-	for _, spec := range report.SpecReports {
-		if spec.LeafNodeType != types.NodeTypeIt {
-			continue
-		}
-		m := checkID.FindStringSubmatch(spec.LeafNodeText)
-		if m == nil {
-			t.Errorf("spec %q does not start with a check ID", spec.LeafNodeText)
-			continue
-		}
-		if _, dup := got[m[1]]; dup {
-			t.Errorf("check %s has more than one spec", m[1])
-		}
-		got[m[1]] = verdict{state: spec.State, message: firstLine(spec.Failure.Message)}
-	}
-
-	ids := make([]string, 0, len(expectedVerdicts)+len(got))
-	for id := range expectedVerdicts {
-		ids = append(ids, id)
-	}
-	for id := range got {
-		if _, known := expectedVerdicts[id]; !known {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		want, known := expectedVerdicts[id]
-		v, ran := got[id]
-		switch {
-		case !known:
-			t.Errorf("%s: %s, but the table has no verdict for it (add it, and to docs/real-providers.md)", id, v.state)
-		case !ran:
-			t.Errorf("%s: want %s, but no spec ran for it", id, want)
-		case v.state != want:
-			t.Errorf("%s: got %s, want %s; %s", id, v.state, want, v.message)
-		}
-	}
-	if counts := countStates(got); t.Failed() || testing.Verbose() {
-		t.Logf("zitadel example OP: %d passed, %d failed, %d skipped of %d checks", counts[passed], counts[failed], counts[skipped], len(got))
-	}
-}
-
-func countStates(got map[string]verdict) map[types.SpecState]int {
-	counts := map[types.SpecState]int{}
-	for _, v := range got {
-		counts[v.state]++
-	}
-	return counts
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	verdicts.Compare(t, "zitadel example OP", report, expectedVerdicts)
 }
 
 // TestMain quiets the example OP's per-request log lines (it logs through the
