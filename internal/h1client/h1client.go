@@ -47,7 +47,6 @@ type Transport struct {
 	dialer         net.Dialer
 	mu             sync.Mutex
 	idle           map[string][]*conn
-	closed         bool
 }
 
 // New returns a Transport keeping at most maxIdlePerHost idle connections per
@@ -57,8 +56,8 @@ func New(maxIdlePerHost int, dialTimeout, keepAlive time.Duration) *Transport {
 		dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: keepAlive}}
 }
 
-// CloseIdleConnections closes the idle connections; connections in use are
-// closed when they come back.
+// CloseIdleConnections closes the idle connections. As with net/http's
+// Transport, a connection in use goes back to the pool when its request ends.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
@@ -163,35 +162,33 @@ func (t *Transport) Do(ctx context.Context, req *Request, body string, deadline 
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	{
-		c := t.get(req.Addr)
-		if c == nil {
-			dialCtx, cancel := context.WithDeadline(ctx, deadline)
-			nc, err := t.dialer.DialContext(dialCtx, "tcp", req.Addr)
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return Response{}, ctx.Err()
-				}
-				return Response{}, err
+	c := t.get(req.Addr)
+	if c == nil {
+		dialCtx, cancel := context.WithDeadline(ctx, deadline)
+		nc, err := t.dialer.DialContext(dialCtx, "tcp", req.Addr)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return Response{}, ctx.Err()
 			}
-			c = &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}
+			return Response{}, err
 		}
-		resp, keep, err := c.roundTrip(ctx, req, body, deadline, dst, maxBody)
-		if err == nil {
-			if keep {
-				t.put(req.Addr, c)
-			} else {
-				c.nc.Close()
-			}
-			return resp, nil
-		}
-		c.nc.Close()
-		if ctx.Err() != nil {
-			return resp, ctx.Err()
-		}
-		return resp, err
+		c = &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}
 	}
+	resp, keep, err := c.roundTrip(ctx, req, body, deadline, dst, maxBody)
+	if err == nil {
+		if keep {
+			t.put(req.Addr, c)
+		} else {
+			c.nc.Close()
+		}
+		return resp, nil
+	}
+	c.nc.Close()
+	if ctx.Err() != nil {
+		return resp, ctx.Err()
+	}
+	return resp, err
 }
 
 // roundTrip writes the request and reads the response. keep says whether the
