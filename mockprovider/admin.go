@@ -129,6 +129,8 @@ func (p *Provider) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		adminJSON(w, http.StatusOK, map[string]any{"faults": p.FaultsInForce()})
 	case "GET /admin/defects/catalogue":
 		adminJSON(w, http.StatusOK, Defects())
+	case "POST /admin/tokens", "POST /admin/claims", "GET /admin/claims", "DELETE /admin/claims":
+		p.handleAdminClaims(w, r, route)
 	case "POST /admin/rp/stimuli", "GET /admin/rp/stimuli", "GET /admin/rp/stimuli/catalogue",
 		"GET /admin/rp/observations", "DELETE /admin/rp/observations":
 		p.handleAdminRP(w, r, route)

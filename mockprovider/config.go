@@ -212,8 +212,19 @@ type Client struct {
 	// private_key_jwt (one of jwks and jwks_uri).
 	JWKSURI string `yaml:"jwks_uri"`
 
+	// AccessTokenClaims and IDTokenClaims are extra claims in every access
+	// token and ID token issued to this client (any JSON: nested objects,
+	// arrays); the claims the provider sets itself cannot be configured.
+	AccessTokenClaims map[string]any `yaml:"access_token_claims"`
+	IDTokenClaims     map[string]any `yaml:"id_token_claims"`
+	// Audience is the aud of this client's JWT access tokens (a string or a
+	// list); empty: access_token_audience, else the client_id.
+	Audience Audience `yaml:"audience"`
+
 	// assertionKeys verify this client's client assertions; set by New.
 	assertionKeys *keySource
+	// claims are the configured claims, rendered by New.
+	claims clientClaims
 }
 
 // Allows reports whether the client may use the grant (a name from the
@@ -226,8 +237,14 @@ type User struct {
 	Password string `yaml:"password"`
 	// Subject is the sub claim; empty means the username.
 	Subject string `yaml:"subject"`
-	// Claims are standard OIDC claims (name, email, ...) released by scope.
+	// Claims are the user's claims: the standard OIDC ones (name, email,
+	// ...) are released by scope (OIDC Core 5.4); any other (roles, groups,
+	// nested objects, arrays) goes into every ID token, access token and
+	// userinfo answer of the user.
 	Claims map[string]any `yaml:"claims"`
+
+	// custom are the non-standard claims, rendered by New.
+	custom []rawClaim
 }
 
 // DefaultConfig returns the embedded default configuration.
@@ -390,10 +407,8 @@ func (c *Config) Validate() error {
 		if u.Password == "" {
 			return fieldErr(field+".password", "required")
 		}
-		for k := range u.Claims {
-			if _, reserved := reservedClaims[k]; reserved {
-				return fieldErr(field+".claims."+k, "is set by the provider and cannot be configured")
-			}
+		if err := validateClaimNames(field+".claims", u.Claims); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -454,7 +469,13 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 			return fieldErr(fmt.Sprintf("%s.default_scopes[%d]", field, j), "%q is not in the client's scopes", s)
 		}
 	}
-	return nil
+	if err := validateClaimNames(field+".access_token_claims", c.AccessTokenClaims); err != nil {
+		return err
+	}
+	if err := validateClaimNames(field+".id_token_claims", c.IDTokenClaims); err != nil {
+		return err
+	}
+	return c.Audience.validate(field + ".audience")
 }
 
 func validateIssuer(issuer string) error {

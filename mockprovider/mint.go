@@ -162,24 +162,36 @@ func (p *Provider) mintAccessToken(c *Client, g *grant, scopes scopeSet, scope s
 	claims := newJSONObject(384)
 	claims.str("iss", p.issuerClaim(c))
 	claims.str("sub", subject)
-	claims.str("aud", p.audienceClaim(c, aud))
+	if c.claims.audience != nil && !p.defect(c, dWrongAud) {
+		claims.raw("aud", c.claims.audience)
+	} else {
+		claims.str("aud", p.audienceClaim(c, aud))
+	}
 	claims.str("client_id", c.ID)
 	claims.strIf("scope", scope)
 	claims.str("jti", base64.RawURLEncoding.EncodeToString(rec.jti[:]))
 	claims.int("iat", now.Unix())
 	claims.int("nbf", now.Unix())
 	claims.int("exp", p.expClaim(c, now, p.cfg.Lifetimes.AccessToken))
+	var user *User
 	if g != nil && g.user != nil {
+		user = g.user
 		claims.int("auth_time", g.authTime.Unix())
+		appendRawClaims(claims, user.custom)
 	}
+	appendRawClaims(claims, c.claims.access)
 	key := p.keys.signer()
 	signer, typ := key.access, "at+jwt"
 	if p.defect(c, dWrongTyp) {
 		signer, typ = key.id, "JWT"
 	}
+	body, signer, err := applyOverride(p.overrides.take(c, user, kindAccess), claims.bytes(), key, signer, typ)
+	if err != nil {
+		return "", rec, err
+	}
 	// The access_token_* defects bend access tokens alone, so that T1 can
 	// show each of its assertions failing on its own.
-	token, err := p.signBent(signer, typ, claims.bytes(), p.defect(c, dAlgNone) || p.defect(c, dAccessTokenAlgNone),
+	token, err := p.signBent(signer, typ, body, p.defect(c, dAlgNone) || p.defect(c, dAccessTokenAlgNone),
 		p.defect(c, dBadSignature) || p.defect(c, dAccessTokenBadSignature))
 	return token, rec, err
 }
@@ -290,10 +302,16 @@ func (p *Provider) mintIDToken(c *Client, g *grant, accessToken, code string, no
 	if err := appendUserClaims(claims, g.user, g.scopes); err != nil {
 		return "", err
 	}
+	appendRawClaims(claims, c.claims.id)
 	if st != 0 {
 		return p.rpSignIDToken(c, st, claims.bytes())
 	}
-	return p.sign(c, p.keys.signer().id, "JWT", claims.bytes())
+	key := p.keys.signer()
+	body, signer, err := applyOverride(p.overrides.take(c, g.user, kindID), claims.bytes(), key, key.id, "JWT")
+	if err != nil {
+		return "", err
+	}
+	return p.sign(c, signer, "JWT", body)
 }
 
 // scopeClaims maps OIDC scopes to the standard claims they release (OIDC Core 5.4).
@@ -306,11 +324,13 @@ var scopeClaims = map[string][]string{
 }
 
 // appendUserClaims adds the user's claims that the scopes release, in a
-// stable order.
+// stable order, then the user's non-standard claims, which every scope
+// releases.
 func appendUserClaims(o *jsonObject, u *User, scopes []string) error {
 	if u == nil {
 		return nil
 	}
+	defer appendRawClaims(o, u.custom)
 	for _, scope := range []string{oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeAddress, oauth.ScopePhone} {
 		if !slices.Contains(scopes, scope) {
 			continue

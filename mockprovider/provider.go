@@ -61,6 +61,8 @@ type Provider struct {
 	rp rpState
 	// assertionReplay holds the jti of accepted assertions (assertion.go).
 	assertionReplay replayCache
+	// overrides are the claims overrides in force (claims.go).
+	overrides overrideSet
 }
 
 // Option configures a Provider; an invalid option makes New fail.
@@ -144,6 +146,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	for i := range cfg.Clients {
 		c := cfg.Clients[i] // a copy: the caller's config stays theirs
 		prepareClient(&c)
+		if err := prepareClientClaims(&c); err != nil {
+			return nil, fieldErr(fmt.Sprintf("clients[%d]", i), "claims: %v", err)
+		}
 		p.clients[c.ID] = &c
 		p.clientIdx[c.ID] = uint32(len(p.clientList))
 		p.clientList = append(p.clientList, &c)
@@ -155,8 +160,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p.users = make(map[string]*User, len(cfg.Users))
 	for i := range cfg.Users {
 		u := cfg.Users[i]
-		if u.Subject == "" {
-			u.Subject = u.Username
+		if err := prepareUser(&u); err != nil {
+			return nil, fieldErr(fmt.Sprintf("users[%d].claims", i), "%v", err)
 		}
 		p.users[u.Username] = &u
 	}
