@@ -64,7 +64,7 @@ func (p *Provider) MintToken(req MintRequest) (MintedToken, error) {
 		return MintedToken{}, &RequestError{Field: "subject", Msg: "required"}
 	}
 	if req.ClientID == "" {
-		req.ClientID = p.clientList[0].ID
+		req.ClientID = p.firstClient().ID
 	}
 	if err := req.Audience.validate("audience"); err != nil {
 		return MintedToken{}, &RequestError{Field: "audience", Msg: "an audience may not be empty"}
@@ -95,7 +95,7 @@ func (p *Provider) MintToken(req MintRequest) (MintedToken, error) {
 	if err := validateHeaderOverride("header", req.Header); err != nil {
 		return MintedToken{}, err
 	}
-	client := p.clients[req.ClientID] // nil for a client the provider does not know
+	client := p.client(req.ClientID) // nil for a client the provider does not know
 	now := p.now()
 	exp := now.Add(lifetime)
 	aud := req.Audience
@@ -146,7 +146,7 @@ func (p *Provider) MintToken(req MintRequest) (MintedToken, error) {
 		return MintedToken{}, err
 	}
 	if req.Type == MintAccessToken && client != nil && p.knowsScopes(req.Scopes) {
-		rec := accessRecord{jti: jti, client: p.clientIdx[client.ID], scopes: p.scopeSetOf(req.Scopes),
+		rec := accessRecord{jti: jti, client: p.clientIndex(client.ID), scopes: p.scopeSetOf(req.Scopes),
 			issuedAt: now.UnixNano(), exp: exp.UnixNano()}
 		p.store.mu.Lock()
 		p.store.access.put(keyOf(token), rec, now)

@@ -45,7 +45,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, oauth.InvalidRequest, "client_id is required")
 		return
 	}
-	client := p.clients[clientID]
+	client := p.client(clientID)
 	if client == nil {
 		p.renderError(w, r, oauth.InvalidClient, "unknown client")
 		return

@@ -361,7 +361,7 @@ func (p *Provider) AddClaimsOverride(o ClaimsOverride) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	if o.ClientID != "" && p.clients[o.ClientID] == nil {
+	if o.ClientID != "" && p.client(o.ClientID) == nil {
 		return &RequestError{Field: "client_id", Msg: fmt.Sprintf("%q is not a registered client", truncate(o.ClientID, 64))}
 	}
 	// A copy, so that the caller's maps stay theirs.

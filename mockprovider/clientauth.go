@@ -185,7 +185,7 @@ func (p *Provider) authenticateAssertion(r *http.Request, form url.Values, other
 	if sub != "" && sub != id {
 		return nil, invalidClient("the client assertion's sub is not the client_id (RFC 7523 3)")
 	}
-	c := p.clients[id]
+	c := p.client(id)
 	if c == nil {
 		return nil, invalidClient("client authentication failed")
 	}
@@ -271,7 +271,7 @@ func (p *Provider) authenticate(r *http.Request, form url.Values) (*Client, *oau
 		if formID := form.Get("client_id"); formID != "" && formID != id {
 			return nil, invalidClient("client_id in the body differs from the authenticated client")
 		}
-		c := p.clients[id]
+		c := p.client(id)
 		if c != nil && c.Public && secret == "" {
 			return c, nil // a public client naming itself in Basic with no password
 		}
@@ -287,7 +287,7 @@ func (p *Provider) authenticate(r *http.Request, form url.Values) (*Client, *oau
 	if id == "" {
 		return nil, invalidClient("client authentication is required")
 	}
-	c := p.clients[id]
+	c := p.client(id)
 	if c == nil {
 		return nil, invalidClient("client authentication failed")
 	}

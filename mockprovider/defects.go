@@ -361,7 +361,7 @@ func (p *Provider) compileDefects(s DefectSettings) (*activeDefects, error) {
 		a.any = true
 	}
 	for clientID, names := range s.Clients {
-		if p.clients[clientID] == nil {
+		if p.client(clientID) == nil {
 			return nil, fieldErr("defects.clients."+clientID, "no such client")
 		}
 		var bits defectBits
@@ -433,5 +433,5 @@ func (p *Provider) defect(c *Client, id defectID) bool {
 // defectFor is defect with the client named by id (a request's client_id
 // before it is authenticated).
 func (p *Provider) defectFor(clientID string, id defectID) bool {
-	return p.defect(p.clients[clientID], id)
+	return p.defect(p.client(clientID), id)
 }

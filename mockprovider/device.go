@@ -123,7 +123,7 @@ func (p *Provider) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := &interaction{kind: interactionDevice, exp: minTime(now.Add(p.cfg.Lifetimes.Interaction), rec.exp),
-		client: p.clients[rec.clientID], scopes: rec.scopes, device: rec}
+		client: p.client(rec.clientID), scopes: rec.scopes, device: rec}
 	id := p.saveInteraction(in, now)
 	setPageHeaders(w.Header(), p.defect(in.client, dFrameableLogin))
 	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), http.StatusSeeOther)

@@ -34,7 +34,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("redirected for an unparseable query %q", query)
 		}
-		client := fx.p.clients[q.Get("client_id")]
+		client := fx.p.client(q.Get("client_id"))
 		if client == nil {
 			t.Fatalf("redirected for an unknown client: %q", query)
 		}

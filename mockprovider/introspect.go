@@ -28,12 +28,12 @@ func (p *Provider) lookupToken(token string, now time.Time) tokenInfo {
 	defer p.store.mu.Unlock()
 	if a, ok := p.store.access.get(k); ok {
 		g, _ := p.familyOf(a)
-		return tokenInfo{isAccess: true, active: p.accessActive(a, now), client: p.clientList[a.client], grant: g,
+		return tokenInfo{isAccess: true, active: p.accessActive(a, now), client: p.clientAt(a.client), grant: g,
 			scope: p.scopeString(a.scopes), scopes: a.scopes, jti: base64.RawURLEncoding.EncodeToString(a.jti[:]),
 			issuedAt: time.Unix(0, a.issuedAt), exp: time.Unix(0, a.exp)}
 	}
 	if r, ok := p.store.refresh.get(k); ok {
-		return tokenInfo{isRefresh: true, active: r.active(now), client: p.clients[r.grant.clientID], grant: r.grant,
+		return tokenInfo{isRefresh: true, active: r.active(now), client: p.client(r.grant.clientID), grant: r.grant,
 			scope: r.scope, issuedAt: r.issuedAt, exp: r.exp}
 	}
 	return tokenInfo{}

@@ -140,7 +140,7 @@ func (p *Provider) accessActive(rec accessRecord, now time.Time) bool {
 // random string, and the record that backs revocation and introspection.
 func (p *Provider) mintAccessToken(c *Client, g *grant, scopes scopeSet, scope string, now time.Time) (string, accessRecord, error) {
 	exp := now.Add(p.cfg.Lifetimes.AccessToken)
-	rec := accessRecord{client: p.clientIdx[c.ID], scopes: scopes, issuedAt: now.UnixNano(), exp: exp.UnixNano()}
+	rec := accessRecord{client: p.clientIndex(c.ID), scopes: scopes, issuedAt: now.UnixNano(), exp: exp.UnixNano()}
 	if p.defect(c, dExpiredStillActive) {
 		rec.exp = now.Add(farFuture).UnixNano() // the token still says exp; the record ignores it
 	}

@@ -28,12 +28,10 @@ type Provider struct {
 	log        *slog.Logger
 	initialKey crypto.Signer
 
-	keys    *keySet
-	clients map[string]*Client
-	// clientList and clientIdx let access records name a client by index.
-	clientList []*Client
-	clientIdx  map[string]uint32
-	users      map[string]*User
+	keys *keySet
+	// clientReg holds the configured and the registered clients (clients.go).
+	clientReg clientRegistry
+	users     map[string]*User
 	// scopeBits numbers the configured scopes for scopeSet.
 	scopeBits map[string]uint
 	// nextFamily numbers grants (token families).
@@ -141,18 +139,16 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if p.keys, err = newKeySet(cfg.SigningAlg, p.initialKey); err != nil {
 		return nil, err
 	}
-	p.clients = make(map[string]*Client, len(cfg.Clients))
-	p.clientIdx = make(map[string]uint32, len(cfg.Clients))
+	clients := make([]*Client, 0, len(cfg.Clients))
 	for i := range cfg.Clients {
 		c := cfg.Clients[i] // a copy: the caller's config stays theirs
 		prepareClient(&c)
 		if err := prepareClientClaims(&c); err != nil {
 			return nil, fieldErr(fmt.Sprintf("clients[%d]", i), "claims: %v", err)
 		}
-		p.clients[c.ID] = &c
-		p.clientIdx[c.ID] = uint32(len(p.clientList))
-		p.clientList = append(p.clientList, &c)
+		clients = append(clients, &c)
 	}
+	p.clientReg.init(clients)
 	p.scopeBits = make(map[string]uint, len(cfg.Scopes))
 	for i, s := range cfg.Scopes {
 		p.scopeBits[s] = uint(i)

@@ -37,7 +37,7 @@ func (p *Provider) revoke(token string, client *Client) bool {
 	p.store.mu.Lock()
 	defer p.store.mu.Unlock()
 	if a, ok := p.store.access.get(k); ok {
-		if p.clientList[a.client] == client || anyClient {
+		if p.clientAt(a.client) == client || anyClient {
 			a.revoked = true
 			p.store.access.set(k, a)
 		}

@@ -189,7 +189,7 @@ func WithRPTokenStall(d time.Duration) Option {
 
 // SetRPStimuli replaces the stimuli in force for a client; none clears them.
 func (p *Provider) SetRPStimuli(clientID string, stimuli ...RPStimulus) error {
-	c := p.clients[clientID]
+	c := p.client(clientID)
 	if c == nil {
 		return fmt.Errorf("mockprovider: client_id %q: no such client", clientID)
 	}
@@ -420,7 +420,7 @@ func (p *Provider) handleAdminRP(w http.ResponseWriter, r *http.Request, route s
 	}
 	clientID := r.URL.Query().Get("client_id")
 	needClient := func() bool {
-		if p.clients[clientID] == nil {
+		if p.client(clientID) == nil {
 			bad(fmt.Sprintf("client_id %q: no such client", truncate(clientID, 80)))
 			return false
 		}

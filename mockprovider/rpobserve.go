@@ -203,7 +203,7 @@ func rpObservedGrant(grantType string) bool {
 // rpSeeUnauthenticatedToken records a token request whose client
 // authentication failed, under the registered client it names (if any).
 func (p *Provider) rpSeeUnauthenticatedToken(r *http.Request, form url.Values, oerr *oauthError, now time.Time) {
-	if !rpObservedGrant(form.Get("grant_type")) || p.clients[oerr.clientID] == nil {
+	if !rpObservedGrant(form.Get("grant_type")) || p.client(oerr.clientID) == nil {
 		return
 	}
 	seen := TokenRequestSeen{At: now, GrantType: form.Get("grant_type"), AuthMethod: authMethodOf(r, form),

@@ -306,7 +306,7 @@ type accessRecord struct {
 	jti [16]byte
 	// family is the grant id, 0 for client_credentials.
 	family   uint64
-	client   uint32 // index into Provider.clientList
+	client   uint32 // index into the client registry (clients.go)
 	scopes   scopeSet
 	issuedAt int64 // unix nanoseconds
 	exp      int64
