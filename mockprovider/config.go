@@ -34,14 +34,19 @@ const (
 	GrantPassword          = string(oauth.GrantPassword)
 	GrantDeviceCode        = "device_code"
 	GrantImplicit          = "implicit"
+	// GrantTokenExchange is short for RFC 8693's grant URN
+	// (TokenExchangeGrantURN, which may also be written).
+	GrantTokenExchange = "token_exchange"
 
 	// DeviceCodeGrantURN is the grant_type the token endpoint expects for the
 	// device grant (RFC 8628 3.4).
 	DeviceCodeGrantURN = string(oauth.GrantDeviceCode)
+	// TokenExchangeGrantURN is the grant_type of token exchange (RFC 8693 2.1).
+	TokenExchangeGrantURN = string(oauth.GrantTokenExchange)
 )
 
 var knownGrants = [...]string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken,
-	GrantPassword, GrantDeviceCode, GrantImplicit}
+	GrantPassword, GrantDeviceCode, GrantImplicit, GrantTokenExchange}
 
 // Signing algorithms and access-token formats.
 const (
@@ -434,9 +439,13 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 		return fieldErr(field+".grant_types", "at least one grant type is required")
 	}
 	for j, g := range c.GrantTypes {
-		if g == DeviceCodeGrantURN {
+		switch g {
+		case DeviceCodeGrantURN:
 			c.GrantTypes[j] = GrantDeviceCode
 			g = GrantDeviceCode
+		case TokenExchangeGrantURN:
+			c.GrantTypes[j] = GrantTokenExchange
+			g = GrantTokenExchange
 		}
 		if !slices.Contains(knownGrants[:], g) {
 			return fieldErr(fmt.Sprintf("%s.grant_types[%d]", field, j), "%q is not one of %s", g, strings.Join(knownGrants[:], ", "))

@@ -25,6 +25,8 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 			switch g {
 			case GrantDeviceCode:
 				grants = append(grants, DeviceCodeGrantURN)
+			case GrantTokenExchange:
+				grants = append(grants, TokenExchangeGrantURN)
 			case GrantImplicit:
 				grants = append(grants, GrantImplicit)
 				responseTypes = append(responseTypes, "token")

@@ -122,10 +122,11 @@ func unhex(c byte) byte {
 	}
 }
 
-// repeatedParam finds a parameter sent more than once.
+// repeatedParam finds a parameter sent more than once, except the two that
+// may be: resource (RFC 8707 2) and audience (RFC 8693 2.1).
 func repeatedParam(values url.Values) (string, bool) {
 	for name, v := range values {
-		if len(v) > 1 {
+		if len(v) > 1 && name != "resource" && name != "audience" {
 			return truncate(name, 40), true
 		}
 	}

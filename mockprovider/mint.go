@@ -43,6 +43,8 @@ type tokenResponse struct {
 	idToken      string
 	// tokenType is "Bearer" when empty; the token_type_not_bearer stimulus sets it.
 	tokenType string
+	// issuedTokenType is a token exchange's issued_token_type (RFC 8693 2.2.1).
+	issuedTokenType string
 }
 
 // issueTokens mints and records what req asks for. Signing happens outside
@@ -378,6 +380,7 @@ func writeTokenResponse(w http.ResponseWriter, resp tokenResponse, noStore bool)
 	o.strIf("scope", resp.scope)
 	o.strIf("refresh_token", resp.refreshToken)
 	o.strIf("id_token", resp.idToken)
+	o.strIf("issued_token_type", resp.issuedTokenType)
 	writeJSON(w, http.StatusOK, o.bytes(), noStore)
 }
 

@@ -39,6 +39,17 @@ func (p *Provider) scopeString(s scopeSet) string {
 	return b.String()
 }
 
+// scopeList is a set's scope names in config order; nil for the empty set.
+func (p *Provider) scopeList(s scopeSet) []string {
+	var out []string
+	for i, name := range p.cfg.Scopes {
+		if s&(1<<i) != 0 {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func (p *Provider) scopeHas(s scopeSet, name string) bool {
 	bit, ok := p.scopeBits[name]
 	return ok && s&(1<<bit) != 0

@@ -68,6 +68,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	case DeviceCodeGrantURN:
 		grantType = GrantDeviceCode
 		resp, oerr = p.grantDeviceCode(client, form, now)
+	case TokenExchangeGrantURN:
+		grantType = GrantTokenExchange
+		resp, oerr = p.grantTokenExchange(client, form, now)
 	default:
 		oerr = newError(oauth.UnsupportedGrantType, "grant_type "+truncate(grantType, 60)+" is not supported")
 		if p.defect(client, dWrongErrorCode) {

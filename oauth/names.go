@@ -21,6 +21,15 @@ const (
 	TokenTypeDPoP   = "DPoP"
 )
 
+// Token type identifiers of token exchange (RFC 8693 3): subject_token_type,
+// actor_token_type, requested_token_type and issued_token_type.
+const (
+	TokenTypeURNAccessToken  = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeURNRefreshToken = "urn:ietf:params:oauth:token-type:refresh_token"
+	TokenTypeURNIDToken      = "urn:ietf:params:oauth:token-type:id_token"
+	TokenTypeURNJWT          = "urn:ietf:params:oauth:token-type:jwt"
+)
+
 // Token type hints of RFC 7009 2.1 and RFC 7662 2.1.
 const (
 	HintAccessToken  = "access_token"
