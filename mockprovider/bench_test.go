@@ -15,6 +15,26 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 			serveClientCredentials(b, f.p)
 		})
 	}
+	// Issue 15's bar: several issuers configured and a sticky claims
+	// override on the benchmarked client.
+	b.Run("ES256+issuers+overrides", func(b *testing.B) {
+		f := newFixture(b, func(c *Config) {
+			c.SigningAlg = AlgES256
+			for _, id := range []string{"tenant-a", "tenant-b", "tenant-c"} {
+				ic := IssuerConfig{ID: id}
+				var err error
+				if ic.Config, err = DefaultConfig(); err != nil {
+					b.Fatal(err)
+				}
+				c.Issuers = append(c.Issuers, ic)
+			}
+		})
+		if err := f.p.AddClaimsOverride(ClaimsOverride{ClientID: "demo", Sticky: true,
+			AccessToken: map[string]any{"roles": []any{"reader", "writer"}, "tenant": "acme"}}); err != nil {
+			b.Fatal(err)
+		}
+		serveClientCredentials(b, f.p)
+	})
 }
 
 // BenchmarkTokenFloor is the yardstick for BenchmarkTokenClientCredentials

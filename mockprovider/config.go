@@ -86,6 +86,10 @@ type Config struct {
 	Defects []string `yaml:"defects"`
 	// Faults make endpoints slow, failing or dropping connections.
 	Faults []Fault `yaml:"faults"`
+
+	// Issuers are further issuers served under /{id}/, each with keys,
+	// clients, users and claims of its own (issuers.go).
+	Issuers []IssuerConfig `yaml:"issuers"`
 }
 
 // Lifetimes of what the provider issues.
@@ -309,6 +313,9 @@ func fieldErr(field, format string, args ...any) error {
 // Validate checks the configuration; the first error names the field. The
 // issuer may be empty here (StartLocal fills it in); New requires it.
 func (c *Config) Validate() error {
+	if err := c.validateIssuers(); err != nil {
+		return err
+	}
 	if c.Issuer != "" {
 		if err := validateIssuer(c.Issuer); err != nil {
 			return fieldErr("issuer", "%v", err)

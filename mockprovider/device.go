@@ -126,7 +126,7 @@ func (p *Provider) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 		client: p.client(rec.clientID), scopes: rec.scopes, device: rec}
 	id := p.saveInteraction(in, now)
 	setPageHeaders(w.Header(), p.defect(in.client, dFrameableLogin))
-	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), http.StatusSeeOther)
+	http.Redirect(w, r, p.basePath+"/consent?interaction="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
 // decideDevice records the user's decision for the polling device.

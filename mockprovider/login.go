@@ -85,7 +85,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if p.defect(in.client, dRedirect307) {
 		status = http.StatusTemporaryRedirect
 	}
-	http.Redirect(w, r, "/consent?interaction="+url.QueryEscape(id), status)
+	http.Redirect(w, r, p.basePath+"/consent?interaction="+url.QueryEscape(id), status)
 }
 
 // loginAppCookie binds the login page of the login_app behaviour to the
@@ -96,13 +96,13 @@ const loginAppCookie = "gb_login_app"
 // the login page, as providers with a separate login application do. The
 // redirect itself carries no framing headers: only the page does.
 func (p *Provider) redirectToLoginApp(w http.ResponseWriter, r *http.Request, id string) {
-	http.SetCookie(w, &http.Cookie{Name: loginAppCookie, Value: p.csrfFor("login-app:" + id), Path: "/login",
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(loginAppCookie), Value: p.csrfFor("login-app:" + id), Path: p.cookiePath("/login"),
 		HttpOnly: true, Secure: p.secureCookies(), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, "/login?interaction="+url.QueryEscape(id), http.StatusSeeOther)
+	http.Redirect(w, r, p.basePath+"/login?interaction="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
 func (p *Provider) hasLoginAppCookie(r *http.Request, id string) bool {
-	c, err := r.Cookie(loginAppCookie)
+	c, err := r.Cookie(p.cookieName(loginAppCookie))
 	return err == nil && hmac.Equal([]byte(c.Value), []byte(p.csrfFor("login-app:"+id)))
 }

@@ -23,7 +23,7 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 {{define "login"}}{{template "head" .}}
 {{if .ClientName}}<p>Sign in to continue to <strong>{{.ClientName}}</strong>.</p>{{end}}
 {{if .Error}}<p id="login-error" class="error">{{.Error}}</p>{{end}}
-<form id="login-form" method="post" action="/login">
+<form id="login-form" method="post" action="{{.Base}}/login">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" autofocus required>
@@ -33,7 +33,7 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 {{define "consent"}}{{template "head" .}}
 <p><strong>{{.ClientName}}</strong> asks for access{{if .Username}} as <strong>{{.Username}}</strong>{{end}}:</p>
 <ul id="scopes">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<form id="consent-form" method="post" action="/consent">
+<form id="consent-form" method="post" action="{{.Base}}/consent">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 <div class="row"><button id="approve" name="decision" value="approve" type="submit">Approve</button>
@@ -42,7 +42,7 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 {{define "device"}}{{template "head" .}}
 <p>Enter the code shown on your device.</p>
 {{if .Error}}<p id="device-error" class="error">{{.Error}}</p>{{end}}
-<form id="device-form" method="post" action="/device">
+<form id="device-form" method="post" action="{{.Base}}/device">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <label for="user-code">Code</label><input id="user-code" name="user_code" value="{{.UserCode}}" autocomplete="off" autofocus required>
 <button id="device-submit" type="submit">Continue</button>
@@ -53,7 +53,7 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 <p id="device-denied">The request was denied.</p><p>You can return to your device.</p></body></html>{{end}}
 {{define "custom-login"}}{{template "head" .}}
 {{if .Error}}<p class="error">{{.Error}}</p>{{end}}
-<form class="signin" method="post" action="/login">
+<form class="signin" method="post" action="{{.Base}}/login">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 <label>Email or user name <input name="login" autocomplete="username" required></label>
@@ -62,7 +62,7 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 </form></body></html>{{end}}
 {{define "custom-consent"}}{{template "head" .}}
 <p>{{.ClientName}} would like to use your account{{if .Username}} ({{.Username}}){{end}}.</p>
-<form class="grant" method="post" action="/consent">
+<form class="grant" method="post" action="{{.Base}}/consent">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 <input type="hidden" name="login" value="{{.Username}}">
@@ -89,6 +89,8 @@ type pageData struct {
 	Result      string
 	Error       string
 	Description string
+	// Base is the issuer's base path ("" or "/tenant") the forms post under.
+	Base string
 	// client, when known, selects per-client defects (frameable_login).
 	client *Client
 }
@@ -116,6 +118,7 @@ func setPageHeaders(h http.Header, frameable bool) {
 // renderPage writes one of the templates. The CSRF token is filled in here:
 // an HMAC of a per-browser cookie, set now when the browser has none.
 func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
+	data.Base = p.basePath
 	if name != "error" && name != "device-done" && name != "device-denied" {
 		data.CSRF = p.csrfToken(w, r)
 	}
@@ -144,11 +147,11 @@ func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, code oaut
 
 func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	browser := ""
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+	if c, err := r.Cookie(p.cookieName(csrfCookie)); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
 		browser = c.Value
 	} else {
 		browser = newSecret()
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: browser, Path: "/", HttpOnly: true,
+		http.SetCookie(w, &http.Cookie{Name: p.cookieName(csrfCookie), Value: browser, Path: p.cookiePath("/"), HttpOnly: true,
 			Secure: p.secureCookies(), SameSite: http.SameSiteLaxMode})
 	}
 	return p.csrfFor(browser)
@@ -162,7 +165,7 @@ func (p *Provider) csrfFor(browser string) string {
 
 // checkCSRF verifies a posted csrf_token against the browser's cookie.
 func (p *Provider) checkCSRF(r *http.Request, posted string) bool {
-	c, err := r.Cookie(csrfCookie)
+	c, err := r.Cookie(p.cookieName(csrfCookie))
 	if err != nil || c.Value == "" || posted == "" {
 		return false
 	}

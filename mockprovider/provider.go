@@ -61,6 +61,13 @@ type Provider struct {
 	assertionReplay replayCache
 	// overrides are the claims overrides in force (claims.go).
 	overrides overrideSet
+
+	// basePath is the path of an issuer with one ("/tenant"), cookieSuffix
+	// the suffix its cookie names get; issuers are the further issuers of
+	// Config.Issuers by id (issuers.go).
+	basePath     string
+	cookieSuffix string
+	issuers      map[string]*Provider
 }
 
 // Option configures a Provider; an invalid option makes New fail.
@@ -130,6 +137,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		log:    slog.New(slog.DiscardHandler),
 	}
 	p.counters = newCounters()
+	if err := p.setBasePath(); err != nil {
+		return nil, err
+	}
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
 			return nil, err
@@ -194,6 +204,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if p.metrics, err = newMetricsHandler(p); err != nil {
 		return nil, fmt.Errorf("mockprovider: metrics: %w", err)
 	}
+	if err := p.newIssuers(opts); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -211,6 +224,11 @@ func (p *Provider) now() time.Time {
 // ServeHTTP routes a request to its endpoint, under the endpoint's fault
 // if one is set.
 func (p *Provider) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if p.basePath != "" || p.issuers != nil {
+		if r = p.dispatch(rw, r); r == nil {
+			return
+		}
+	}
 	endpoint, handler := p.route(r.URL.Path)
 	p.counters.countRequest(endpoint)
 	w := &countingWriter{ResponseWriter: rw}

@@ -77,7 +77,7 @@ func (p *Provider) takeInteraction(id string, now time.Time) *interaction {
 
 // session returns the login session of the request's cookie, if alive.
 func (p *Provider) session(r *http.Request, now time.Time) *sessionRecord {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(p.cookieName(sessionCookie))
 	if err != nil || c.Value == "" {
 		return nil
 	}
@@ -96,6 +96,6 @@ func (p *Provider) startSession(w http.ResponseWriter, u *User, now time.Time) {
 	p.store.mu.Lock()
 	p.store.sessions.put(keyOf(id), s, now)
 	p.store.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(sessionCookie), Value: id, Path: p.cookiePath("/"), HttpOnly: true,
 		Secure: p.secureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: int(p.cfg.Lifetimes.Session / time.Second)})
 }

@@ -167,4 +167,3 @@ func TestTokenExchangeDiscovery(t *testing.T) {
 		t.Fatalf("grant_types_supported %v lacks token exchange", md.GrantTypes)
 	}
 }
-

@@ -270,27 +270,14 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, adminSource stri
 	fmt.Fprintf(w, "  issuer:    %s\n", srv.Issuer())
 	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", srv.Issuer())
 	fmt.Fprintf(w, "  signing:   %s, access tokens: %s\n", cfg.SigningAlg, cfg.AccessTokenFormat)
-	fmt.Fprintf(w, "clients:\n")
-	for _, c := range cfg.Clients {
-		kind := "confidential, secret " + c.Secret
-		switch {
-		case c.Public:
-			kind = "public (PKCE, no secret)"
-		case c.TokenEndpointAuthMethod == mockprovider.AuthPrivateKeyJWT:
-			kind = "confidential, private_key_jwt (its registered keys)"
-		case c.TokenEndpointAuthMethod != "":
-			kind += " (" + c.TokenEndpointAuthMethod + ")"
-		}
-		fmt.Fprintf(w, "  %-12s %s\n", c.ID, kind)
-		fmt.Fprintf(w, "  %-12s grants: %s\n", "", strings.Join(c.GrantTypes, ", "))
-		if len(c.RedirectURIs) > 0 {
-			fmt.Fprintf(w, "  %-12s redirect URIs: %s (loopback: any port)\n", "", strings.Join(c.RedirectURIs, ", "))
-		}
-		fmt.Fprintf(w, "  %-12s scopes: %s\n", "", strings.Join(c.Scopes, " "))
-	}
-	fmt.Fprintf(w, "users:\n")
-	for _, u := range cfg.Users {
-		fmt.Fprintf(w, "  %-12s password %s\n", u.Username, u.Password)
+	printClientsAndUsers(w, cfg, "")
+	for _, id := range srv.Provider().IssuerIDs() {
+		sub := srv.Provider().IssuerByID(id)
+		fmt.Fprintf(w, "issuer %s:\n", id)
+		fmt.Fprintf(w, "  issuer:    %s\n", sub.Issuer())
+		fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", sub.Issuer())
+		fmt.Fprintf(w, "  signing:   %s, access tokens: %s\n", sub.Config().SigningAlg, sub.Config().AccessTokenFormat)
+		printClientsAndUsers(w, sub.Config(), "  ")
 	}
 	if adminSource != "" {
 		fmt.Fprintf(w, "admin API: on at %s/admin/ (bearer token from %s)\n", srv.Issuer(), adminSource)
@@ -305,4 +292,30 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, adminSource stri
 		}
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}
+
+// printClientsAndUsers lists an issuer's clients and users, indented.
+func printClientsAndUsers(w io.Writer, cfg mockprovider.Config, indent string) {
+	fmt.Fprintf(w, "%sclients:\n", indent)
+	for _, c := range cfg.Clients {
+		kind := "confidential, secret " + c.Secret
+		switch {
+		case c.Public:
+			kind = "public (PKCE, no secret)"
+		case c.TokenEndpointAuthMethod == mockprovider.AuthPrivateKeyJWT:
+			kind = "confidential, private_key_jwt (its registered keys)"
+		case c.TokenEndpointAuthMethod != "":
+			kind += " (" + c.TokenEndpointAuthMethod + ")"
+		}
+		fmt.Fprintf(w, "%s  %-12s %s\n", indent, c.ID, kind)
+		fmt.Fprintf(w, "%s  %-12s grants: %s\n", indent, "", strings.Join(c.GrantTypes, ", "))
+		if len(c.RedirectURIs) > 0 {
+			fmt.Fprintf(w, "%s  %-12s redirect URIs: %s (loopback: any port)\n", indent, "", strings.Join(c.RedirectURIs, ", "))
+		}
+		fmt.Fprintf(w, "%s  %-12s scopes: %s\n", indent, "", strings.Join(c.Scopes, " "))
+	}
+	fmt.Fprintf(w, "%susers:\n", indent)
+	for _, u := range cfg.Users {
+		fmt.Fprintf(w, "%s  %-12s password %s\n", indent, u.Username, u.Password)
+	}
 }

@@ -273,3 +273,33 @@ func TestProviderWarnsAboutTheAdminAPIOffLoopback(t *testing.T) {
 		t.Errorf("with the admin API: %q", w)
 	}
 }
+
+func TestProviderCommandServesSeveralIssuers(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "issuers.yaml")
+	yaml := "issuers:\n  - id: tenant-a\n    signing_alg: ES256\n    users:\n      - {username: bob, password: builder-pw, subject: bob}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	issuer, stdout, _ := startProvider(t, "--config", cfg)
+	banner := stdout.String()
+	for _, want := range []string{"issuer tenant-a:", issuer + "/tenant-a/.well-known/openid-configuration", "bob", "builder-pw"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	for _, iss := range []string{issuer, issuer + "/tenant-a"} {
+		resp, err := http.Get(iss + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Issuer string   `json:"issuer"`
+			Algs   []string `json:"id_token_signing_alg_values_supported"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if err != nil || doc.Issuer != iss {
+			t.Errorf("discovery at %s: issuer %q (%v)", iss, doc.Issuer, err)
+		}
+	}
+}
