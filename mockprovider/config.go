@@ -77,6 +77,11 @@ type Config struct {
 
 	Clients []Client `yaml:"clients"`
 	Users   []User   `yaml:"users"`
+	// Login is who the login page lets in: "users" (the default: the
+	// configured users with their passwords) or "any_user" (any other
+	// username too, without a password, with the claims typed into the
+	// page's claims field), for trying roles by hand.
+	Login string `yaml:"login"`
 
 	// Behaviour picks among behaviours the specifications allow.
 	Behaviour Behaviour `yaml:"behaviour"`
@@ -320,6 +325,11 @@ func (c *Config) Validate() error {
 		if err := validateIssuer(c.Issuer); err != nil {
 			return fieldErr("issuer", "%v", err)
 		}
+	}
+	switch c.Login {
+	case "", LoginUsers, LoginAnyUser:
+	default:
+		return fieldErr("login", "%q is not %s or %s", c.Login, LoginUsers, LoginAnyUser)
 	}
 	switch c.SigningAlg {
 	case AlgRS256, AlgES256:

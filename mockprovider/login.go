@@ -37,7 +37,7 @@ func (p *Provider) readPageForm(w http.ResponseWriter, r *http.Request) (url.Val
 // errorText ("" for none) above the form.
 func (p *Provider) renderLogin(w http.ResponseWriter, r *http.Request, id string, client *Client, errorText string) {
 	p.renderPage(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Interaction: id,
-		ClientName: clientName(client), Error: errorText, client: client})
+		ClientName: clientName(client), Error: errorText, client: client, AnyUser: p.cfg.Login == LoginAnyUser})
 }
 
 // handleLogin serves the login page (GET, for the device flow) and takes its
@@ -74,6 +74,14 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		username, password = form.Get(customLoginUser), form.Get(customLoginPassword)
 	}
 	user := p.checkPassword(username, password)
+	if user == nil && p.cfg.Login == LoginAnyUser && p.users[username] == nil {
+		var err error
+		if user, err = adHocUser(username, form.Get("claims")); err != nil {
+			p.renderLogin(w, r, id, in.client, err.Error())
+			return
+		}
+		p.log.Info("login as a user not configured (login: any_user)", "username", truncate(username, 64))
+	}
 	if user == nil {
 		p.log.Info("login failed", "username", truncate(username, 64))
 		p.renderLogin(w, r, id, in.client, "Wrong username or password.")

@@ -17,7 +17,7 @@ var pageTemplates = template.Must(template.New("layout").Parse(`{{define "head"}
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · grantbench mock provider</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
-label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}button{padding:.5rem 1rem}
+label,input,textarea,button{display:block;margin:.4rem 0}input,textarea{width:100%;padding:.4rem}button{padding:.5rem 1rem}
 .error{color:#b00020}.row{display:flex;gap:1rem}</style></head><body>
 <h1>{{.Title}}</h1>{{end}}
 {{define "login"}}{{template "head" .}}
@@ -27,8 +27,11 @@ label,input,button{display:block;margin:.4rem 0}input{width:100%;padding:.4rem}b
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">
 <input type="hidden" name="interaction" value="{{.Interaction}}">
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" autofocus required>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button id="login-submit" type="submit">Sign in</button>
+{{if .AnyUser}}<p id="any-user-hint">Any username signs in; a configured user needs its password.</p>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
+<label for="claims">Claims (JSON, optional)</label><textarea id="claims" name="claims" rows="4" placeholder='{"roles": ["admin"]}'></textarea>
+{{else}}<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+{{end}}<button id="login-submit" type="submit">Sign in</button>
 </form></body></html>{{end}}
 {{define "consent"}}{{template "head" .}}
 <p><strong>{{.ClientName}}</strong> asks for access{{if .Username}} as <strong>{{.Username}}</strong>{{end}}:</p>
@@ -89,6 +92,9 @@ type pageData struct {
 	Result      string
 	Error       string
 	Description string
+	// AnyUser shows the login page of login: any_user (claims field,
+	// password optional).
+	AnyUser bool
 	// Base is the issuer's base path ("" or "/tenant") the forms post under.
 	Base string
 	// client, when known, selects per-client defects (frameable_login).
