@@ -206,6 +206,10 @@ type Client struct {
 	Name         string   `yaml:"name"`
 	GrantTypes   []string `yaml:"grant_types"`
 	RedirectURIs []string `yaml:"redirect_uris"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to (OpenID Connect RP-Initiated Logout 1.0 3.1), matched
+	// exactly.
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 	// Scopes the client may request; each must be in Config.Scopes.
 	Scopes []string `yaml:"scopes"`
 	// DefaultScopes are granted when a request names no scope.
@@ -478,6 +482,11 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 	for j, u := range c.RedirectURIs {
 		if err := validateRedirectURI(u); err != nil {
 			return fieldErr(fmt.Sprintf("%s.redirect_uris[%d]", field, j), "%v", err)
+		}
+	}
+	for j, u := range c.PostLogoutRedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return fieldErr(fmt.Sprintf("%s.post_logout_redirect_uris[%d]", field, j), "%v", err)
 		}
 	}
 	for j, s := range c.Scopes {

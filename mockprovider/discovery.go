@@ -48,6 +48,7 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 		"introspection_endpoint":                iss + "/introspect",
 		"revocation_endpoint":                   iss + "/revoke",
 		"device_authorization_endpoint":         iss + "/device_authorization",
+		"end_session_endpoint":                  iss + "/end_session",
 		"scopes_supported":                      p.cfg.Scopes,
 		"response_types_supported":              responseTypes,
 		"response_modes_supported":              []string{"query", "fragment"},

@@ -75,6 +75,8 @@ label,input,textarea,button{display:block;margin:.4rem 0}input,textarea{width:10
 {{define "custom-error"}}{{template "head" .}}
 <div class="oauth-error"><p>Something went wrong: <span class="code">{{.Error}}</span></p>{{if .Description}}<p class="detail">{{.Description}}</p>{{end}}</div>
 </body></html>{{end}}
+{{define "logged-out"}}{{template "head" .}}
+<p id="logged-out">You are logged out.</p></body></html>{{end}}
 {{define "error"}}{{template "head" .}}
 <p>The request cannot continue.</p>
 <p><code id="error">{{.Error}}</code></p>{{if .Description}}<p id="error-description">{{.Description}}</p>{{end}}
@@ -125,7 +127,7 @@ func setPageHeaders(h http.Header, frameable bool) {
 // an HMAC of a per-browser cookie, set now when the browser has none.
 func (p *Provider) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	data.Base = p.basePath
-	if name != "error" && name != "device-done" && name != "device-denied" {
+	if name != "error" && name != "device-done" && name != "device-denied" && name != "logged-out" {
 		data.CSRF = p.csrfToken(w, r)
 	}
 	if p.cfg.Behaviour.CustomPages && (name == "login" || name == "consent" || name == "error") {

@@ -279,6 +279,8 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 		return endpointRevoke, p.handleRevoke
 	case "/userinfo":
 		return endpointUserinfo, p.handleUserinfo
+	case "/end_session":
+		return endpointEndSession, p.handleEndSession
 	case "/metrics":
 		return endpointMetrics, p.metrics.ServeHTTP
 	}

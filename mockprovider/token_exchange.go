@@ -127,29 +127,35 @@ func (p *Provider) exchangeParty(client *Client, token, tokenType, field string,
 // ownJWTClaims are the claims of a JWT the provider signed with a key it
 // still publishes, with an issuer of its own and not expired.
 func (p *Provider) ownJWTClaims(token string, now time.Time) (exchangeClaims, bool) {
-	if strings.Count(token, ".") != 2 {
+	payload, ok := p.ownJWT(token, now)
+	if !ok {
 		return exchangeClaims{}, false
+	}
+	var c exchangeClaims
+	if json.Unmarshal(payload, &c) != nil || c.Issuer != p.issuer || c.Expiry == 0 || now.Unix() >= c.Expiry {
+		return exchangeClaims{}, false
+	}
+	return c, true
+}
+
+// ownJWT is the payload of a compact JWS the provider signed with a key it
+// still publishes; the claims are the caller's to check.
+func (p *Provider) ownJWT(token string, now time.Time) ([]byte, bool) {
+	if strings.Count(token, ".") != 2 {
+		return nil, false
 	}
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{p.keys.alg})
 	if err != nil || len(jws.Signatures) != 1 {
-		return exchangeClaims{}, false
+		return nil, false
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	for _, k := range p.keys.published(now, false, false) {
-		if k.KeyID != kid {
-			continue
+		if k.KeyID == kid {
+			payload, err := jws.Verify(k.Key)
+			return payload, err == nil
 		}
-		payload, err := jws.Verify(k.Key)
-		if err != nil {
-			return exchangeClaims{}, false
-		}
-		var c exchangeClaims
-		if json.Unmarshal(payload, &c) != nil || c.Issuer != p.issuer || c.Expiry == 0 || now.Unix() >= c.Expiry {
-			return exchangeClaims{}, false
-		}
-		return c, true
 	}
-	return exchangeClaims{}, false
+	return nil, false
 }
 
 // exchangeClaims are the claims token exchange reads from a JWT.
