@@ -83,6 +83,9 @@ type Config struct {
 	// page's claims field), for trying roles by hand.
 	Login string `yaml:"login"`
 
+	// Registration turns on dynamic client registration (RFC 7591).
+	Registration Registration `yaml:"registration"`
+
 	// Behaviour picks among behaviours the specifications allow.
 	Behaviour Behaviour `yaml:"behaviour"`
 
@@ -418,6 +421,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Behaviour.validate(); err != nil {
+		return err
+	}
+	if err := c.Registration.validate(); err != nil {
 		return err
 	}
 	names := map[string]bool{}

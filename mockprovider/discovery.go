@@ -71,6 +71,9 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 			"name", "given_name", "family_name", "preferred_username", "email", "email_verified"},
 		"prompt_values_supported": []string{"none", "login", "consent"},
 	}
+	if p.cfg.Registration.Enabled {
+		doc["registration_endpoint"] = iss + "/register"
+	}
 	if p.cfg.AccessTokenFormat == AccessTokenJWT {
 		doc["access_token_signing_alg_values_supported"] = []string{alg}
 	}

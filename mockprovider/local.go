@@ -20,6 +20,9 @@ type LocalOptions struct {
 	// AdminToken, when true, protects the admin API with a fresh random token
 	// (Local.AdminToken), which conformance checks need to reset state.
 	AdminToken bool
+	// Registration turns on dynamic client registration (RFC 7591), which
+	// the default configuration leaves off.
+	Registration bool
 	// Options are passed on to the server (clock, logger, ...).
 	Options []Option
 }
@@ -55,6 +58,7 @@ func StartBundled(ctx context.Context, opts LocalOptions) (*Local, error) {
 			return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
 		}
 	}
+	cfg.Registration.Enabled = cfg.Registration.Enabled || opts.Registration
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLocalConfig, err)
 	}

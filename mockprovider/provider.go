@@ -281,6 +281,8 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 		return endpointUserinfo, p.handleUserinfo
 	case "/end_session":
 		return endpointEndSession, p.handleEndSession
+	case "/register":
+		return endpointRegister, p.handleRegister
 	case "/metrics":
 		return endpointMetrics, p.metrics.ServeHTTP
 	}
