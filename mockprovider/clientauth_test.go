@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -387,9 +388,11 @@ func TestClientAuthMethodConfig(t *testing.T) {
 				c.GrantTypes = []string{GrantDeviceCode}
 			}
 			cfg.Clients = append(cfg.Clients, c)
+			// The default's clients come first: the new one is the last.
+			field := strings.Replace(tc.field, "clients[3]", fmt.Sprintf("clients[%d]", len(cfg.Clients)-1), 1)
 			var fe *FieldError
-			if err := cfg.Validate(); !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
+			if err := cfg.Validate(); !errors.As(err, &fe) || fe.Field != field {
+				t.Fatalf("err = %v, want a FieldError on %s", err, field)
 			}
 		})
 	}

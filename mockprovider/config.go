@@ -37,16 +37,21 @@ const (
 	// GrantTokenExchange is short for RFC 8693's grant URN
 	// (TokenExchangeGrantURN, which may also be written).
 	GrantTokenExchange = "token_exchange"
+	// GrantJWTBearer is short for RFC 7523's grant URN (JWTBearerGrantURN,
+	// which may also be written).
+	GrantJWTBearer = "jwt_bearer"
 
 	// DeviceCodeGrantURN is the grant_type the token endpoint expects for the
 	// device grant (RFC 8628 3.4).
 	DeviceCodeGrantURN = string(oauth.GrantDeviceCode)
 	// TokenExchangeGrantURN is the grant_type of token exchange (RFC 8693 2.1).
 	TokenExchangeGrantURN = string(oauth.GrantTokenExchange)
+	// JWTBearerGrantURN is the grant_type of the JWT bearer grant (RFC 7523 2.1).
+	JWTBearerGrantURN = string(oauth.GrantJWTBearer)
 )
 
 var knownGrants = [...]string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken,
-	GrantPassword, GrantDeviceCode, GrantImplicit, GrantTokenExchange}
+	GrantPassword, GrantDeviceCode, GrantImplicit, GrantTokenExchange, GrantJWTBearer}
 
 // Signing algorithms and access-token formats.
 const (
@@ -82,6 +87,9 @@ type Config struct {
 	// username too, without a password, with the claims typed into the
 	// page's claims field), for trying roles by hand.
 	Login string `yaml:"login"`
+	// TrustedIssuers sign the assertions of the JWT bearer grant
+	// (token_jwtbearer.go).
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
 
 	// Registration turns on dynamic client registration (RFC 7591).
 	Registration Registration `yaml:"registration"`
@@ -410,6 +418,9 @@ func (c *Config) Validate() error {
 		}
 		ids[c.Clients[i].ID] = true
 	}
+	if err := c.validateTrustedIssuers(known); err != nil {
+		return err
+	}
 	for i, name := range c.Defects {
 		if _, err := checkDefect(name, false); err != nil {
 			return fieldErr(fmt.Sprintf("defects[%d]", i), "%v", err)
@@ -473,6 +484,9 @@ func (c *Client) validate(field string, knownScopes map[string]bool) error {
 		case TokenExchangeGrantURN:
 			c.GrantTypes[j] = GrantTokenExchange
 			g = GrantTokenExchange
+		case JWTBearerGrantURN:
+			c.GrantTypes[j] = GrantJWTBearer
+			g = GrantJWTBearer
 		}
 		if !slices.Contains(knownGrants[:], g) {
 			return fieldErr(fmt.Sprintf("%s.grant_types[%d]", field, j), "%q is not one of %s", g, strings.Join(knownGrants[:], ", "))

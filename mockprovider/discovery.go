@@ -27,6 +27,8 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 				grants = append(grants, DeviceCodeGrantURN)
 			case GrantTokenExchange:
 				grants = append(grants, TokenExchangeGrantURN)
+			case GrantJWTBearer:
+				grants = append(grants, JWTBearerGrantURN)
 			case GrantImplicit:
 				grants = append(grants, GrantImplicit)
 				responseTypes = append(responseTypes, "token")

@@ -59,6 +59,8 @@ type Provider struct {
 	rp rpState
 	// assertionReplay holds the jti of accepted assertions (assertion.go).
 	assertionReplay replayCache
+	// trustedIssuers sign jwt-bearer grant assertions, by iss (token_jwtbearer.go).
+	trustedIssuers map[string]*TrustedIssuer
 	// overrides are the claims overrides in force (claims.go).
 	overrides overrideSet
 
@@ -159,6 +161,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		clients = append(clients, &c)
 	}
 	p.clientReg.init(clients)
+	p.trustedIssuers = prepareTrustedIssuers(cfg.TrustedIssuers)
 	p.scopeBits = make(map[string]uint, len(cfg.Scopes))
 	for i, s := range cfg.Scopes {
 		p.scopeBits[s] = uint(i)

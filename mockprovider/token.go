@@ -71,6 +71,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	case TokenExchangeGrantURN:
 		grantType = GrantTokenExchange
 		resp, oerr = p.grantTokenExchange(client, form, now)
+	case JWTBearerGrantURN:
+		grantType = GrantJWTBearer
+		resp, oerr = p.grantJWTBearer(r.Context(), client, form, now)
 	default:
 		oerr = newError(oauth.UnsupportedGrantType, "grant_type "+truncate(grantType, 60)+" is not supported")
 		if p.defect(client, dWrongErrorCode) {

@@ -314,6 +314,9 @@ func printClientsAndUsers(w io.Writer, cfg mockprovider.Config, indent string) {
 		}
 		fmt.Fprintf(w, "%s  %-12s scopes: %s\n", indent, "", strings.Join(c.Scopes, " "))
 	}
+	for _, ti := range cfg.TrustedIssuers {
+		fmt.Fprintf(w, "%strusted issuer (jwt-bearer grant): %s\n", indent, ti.Issuer)
+	}
 	fmt.Fprintf(w, "%susers:\n", indent)
 	for _, u := range cfg.Users {
 		fmt.Fprintf(w, "%s  %-12s password %s\n", indent, u.Username, u.Password)
