@@ -50,6 +50,17 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, oauth.InvalidClient, "unknown client")
 		return
 	}
+	fromPAR := false
+	if q.Has("request_uri") {
+		// RFC 9126 4: the pushed parameters stand in for the query's.
+		pushed, oerr := p.pushedParams(q, client)
+		if oerr != nil {
+			p.renderError(w, r, oerr.code, oerr.description)
+			return
+		}
+		q, fromPAR = pushed, true
+		dupName, dup, dupsAllowed = "", false, false // the PAR endpoint refused repeats
+	}
 	p.rpSeeAuthorization(client.ID, q, p.now())
 	var target redirectTarget
 	if states, ok := q["state"]; ok && (len(states) == 1 || dupsAllowed) {
@@ -74,6 +85,10 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	target.uri = redirectURI
 	// Implicit responses, errors included, go in the fragment (RFC 6749 4.2.2.1).
 	target.fragment = q.Get("response_type") == oauth.ResponseTypeToken && p.allows(client, GrantImplicit)
+	if !fromPAR && p.requiresPAR(client) {
+		p.redirectError(w, r, target, oauth.InvalidRequest, "this client must push its authorization requests to the pushed authorization request endpoint (RFC 9126 5, 6)")
+		return
+	}
 	// From here on the client and redirect URI are trusted: errors go back
 	// to the client (RFC 6749 4.1.2.1). A provider may check the rest of the
 	// request only after the user logged in (the defer_authorization_errors

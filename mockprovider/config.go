@@ -106,6 +106,10 @@ type Config struct {
 	// Issuers are further issuers served under /{id}/, each with keys,
 	// clients, users and claims of its own (issuers.go).
 	Issuers []IssuerConfig `yaml:"issuers"`
+	// RequirePushedAuthorizationRequests refuses every authorization request
+	// that does not come through the PAR endpoint (RFC 9126 5); a client's
+	// own require_pushed_authorization_requests does it for that client.
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests"`
 }
 
 // Lifetimes of what the provider issues.
@@ -119,6 +123,9 @@ type Lifetimes struct {
 	Session            time.Duration `yaml:"session"`
 	// Interaction bounds how long a login or consent page stays usable.
 	Interaction time.Duration `yaml:"interaction"`
+	// RequestURI is how long a pushed authorization request's request_uri
+	// stays usable (RFC 9126 2.2).
+	RequestURI time.Duration `yaml:"request_uri"`
 }
 
 // Behaviour chooses among behaviours the specifications allow where the
@@ -240,6 +247,9 @@ type Client struct {
 	// JWKSURI is where the provider fetches the client's public keys for
 	// private_key_jwt (one of jwks and jwks_uri).
 	JWKSURI string `yaml:"jwks_uri"`
+	// RequirePushedAuthorizationRequests: the client's authorization
+	// requests must come through the PAR endpoint (RFC 9126 6).
+	RequirePushedAuthorizationRequests bool `yaml:"require_pushed_authorization_requests"`
 
 	// AccessTokenClaims and IDTokenClaims are extra claims in every access
 	// token and ID token issued to this client (any JSON: nested objects,
@@ -374,6 +384,7 @@ func (c *Config) Validate() error {
 		{"device_poll_interval", c.Lifetimes.DevicePollInterval},
 		{"session", c.Lifetimes.Session},
 		{"interaction", c.Lifetimes.Interaction},
+		{"request_uri", c.Lifetimes.RequestURI},
 	}
 	for _, l := range lifetimes {
 		if l.d <= 0 {

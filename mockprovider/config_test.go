@@ -22,7 +22,7 @@ func TestDefaultConfig(t *testing.T) {
 	for _, c := range cfg.Clients {
 		ids = append(ids, c.ID)
 	}
-	if strings.Join(ids, ",") != "demo,demo-public,demo-legacy,demo-private-key-jwt,demo-client-secret-jwt" || cfg.Users[0].Username != "alice" {
+	if strings.Join(ids, ",") != "demo,demo-public,demo-legacy,demo-fapi,demo-private-key-jwt,demo-client-secret-jwt" || cfg.Users[0].Username != "alice" {
 		t.Fatalf("clients %v", ids)
 	}
 	if _, err := New(cfg); err == nil {

@@ -13,7 +13,7 @@ import (
 // Endpoint names for the request counters; a fixed set, so the admin API's
 // counters stay bounded.
 var endpointNames = [...]string{"discovery", "jwks", "authorize", "login", "consent", "token",
-	"device_authorization", "device", "introspect", "revoke", "userinfo", "end_session", "register", "metrics", "admin", "other"}
+	"device_authorization", "device", "introspect", "revoke", "userinfo", "end_session", "register", "par", "metrics", "admin", "other"}
 
 // Indexes into endpointNames.
 const (
@@ -30,6 +30,7 @@ const (
 	endpointUserinfo
 	endpointEndSession
 	endpointRegister
+	endpointPAR
 	endpointMetrics
 	endpointAdmin
 	endpointOther

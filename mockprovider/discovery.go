@@ -51,6 +51,9 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 		"revocation_endpoint":                   iss + "/revoke",
 		"device_authorization_endpoint":         iss + "/device_authorization",
 		"end_session_endpoint":                  iss + "/end_session",
+		// RFC 9126 5.
+		"pushed_authorization_request_endpoint": iss + "/par",
+		"require_pushed_authorization_requests": p.cfg.RequirePushedAuthorizationRequests,
 		"scopes_supported":                      p.cfg.Scopes,
 		"response_types_supported":              responseTypes,
 		"response_modes_supported":              []string{"query", "fragment"},

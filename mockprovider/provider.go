@@ -286,6 +286,8 @@ func (p *Provider) route(path string) (int, http.HandlerFunc) {
 		return endpointEndSession, p.handleEndSession
 	case "/register":
 		return endpointRegister, p.handleRegister
+	case "/par":
+		return endpointPAR, p.handlePAR
 	case "/metrics":
 		return endpointMetrics, p.metrics.ServeHTTP
 	}

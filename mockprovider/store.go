@@ -378,6 +378,7 @@ type store struct {
 	devices      *table[*deviceRecord]
 	userCodes    *table[*deviceRecord]
 	interactions *table[*interaction]
+	pushed       *table[*pushedRequest]
 	all          []tableStats
 }
 
@@ -428,7 +429,16 @@ func newStore(maxBytes int64) *store {
 		return sizeOf(*r) + sliceBytes(r.scopes) + strBytes(r.redirect.uri, r.redirect.state, r.redirectParam,
 			r.responseType, r.nonce, r.challenge, r.method)
 	})
-	s.all = []tableStats{s.codes, s.access, s.families, s.refresh, s.sessions, s.devices, s.userCodes, s.interactions}
+	s.pushed = newTable(b, "pushed_requests", func(r *pushedRequest) int64 {
+		own(&r.clientID)
+		n := sizeOf(*r) + emptyMapBytes + strBytes(r.clientID)
+		for k, v := range r.params {
+			r.params[k] = ownSlice(v)
+			n += strBytes(k) + sliceBytes(v)
+		}
+		return n
+	})
+	s.all = []tableStats{s.codes, s.access, s.families, s.refresh, s.sessions, s.devices, s.userCodes, s.interactions, s.pushed}
 	return s
 }
 
