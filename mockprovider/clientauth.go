@@ -101,10 +101,14 @@ func (c *Client) authMethodAllows(method string) bool {
 // a request mixing secret methods (invalid_request, RFC 6749 5.2).
 func (p *Provider) authenticateClient(r *http.Request, form url.Values) (*Client, *oauthError) {
 	c, oerr := p.authenticate(r, form)
+	if oerr == nil {
+		oerr = p.profileRefusesAuth(c)
+	}
 	if oerr != nil {
 		oerr.clientID = clientHint(r, form)
+		return nil, oerr
 	}
-	return c, oerr
+	return c, nil
 }
 
 // readClientRequest starts the JSON endpoints a client calls with its
@@ -318,6 +322,9 @@ func (p *Provider) authenticate(r *http.Request, form url.Values) (*Client, *oau
 // allows reports whether client c may use grant (a Grant* name), which its
 // registration decides unless a defect lifts the restriction.
 func (p *Provider) allows(c *Client, grant string) bool {
+	if !p.profileAllowsGrant(grant) {
+		return false
+	}
 	if c.Allows(grant) {
 		return true
 	}

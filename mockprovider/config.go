@@ -65,6 +65,10 @@ const (
 // Config is the provider configuration. DefaultConfig gives the embedded
 // default; LoadConfig and ParseConfig read YAML in the same shape.
 type Config struct {
+	// Profile switches a security profile on: "fapi2" (profile.go) makes the
+	// provider a FAPI 2.0 authorization server, overriding what this
+	// configuration says where the profile fixes it. Empty: none.
+	Profile string `yaml:"profile"`
 	// Issuer is the base URL the provider serves, without a trailing slash.
 	// New requires it; StartLocal fills it in when empty.
 	Issuer string `yaml:"issuer"`
@@ -355,6 +359,9 @@ func (c *Config) Validate() error {
 	case "", LoginUsers, LoginAnyUser:
 	default:
 		return fieldErr("login", "%q is not %s or %s", c.Login, LoginUsers, LoginAnyUser)
+	}
+	if err := validateProfile(c.Profile); err != nil {
+		return err
 	}
 	switch c.SigningAlg {
 	case AlgRS256, AlgES256:

@@ -18,7 +18,7 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 	seen := map[string]bool{}
 	for _, c := range p.cfg.Clients {
 		for _, g := range c.GrantTypes {
-			if seen[g] {
+			if seen[g] || !p.profileAllowsGrant(g) {
 				continue
 			}
 			seen[g] = true
@@ -52,24 +52,21 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 		"device_authorization_endpoint":         iss + "/device_authorization",
 		"end_session_endpoint":                  iss + "/end_session",
 		// RFC 9126 5.
-		"pushed_authorization_request_endpoint": iss + "/par",
-		"require_pushed_authorization_requests": p.cfg.RequirePushedAuthorizationRequests,
-		"scopes_supported":                      p.cfg.Scopes,
-		"response_types_supported":              responseTypes,
-		"response_modes_supported":              []string{"query", "fragment"},
-		"grant_types_supported":                 grants,
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{alg},
-		"token_endpoint_auth_methods_supported": []string{AuthClientSecretBasic, AuthClientSecretPost,
-			AuthClientSecretJWT, AuthPrivateKeyJWT, AuthNone},
-		"introspection_endpoint_auth_methods_supported": []string{AuthClientSecretBasic, AuthClientSecretPost,
-			AuthClientSecretJWT, AuthPrivateKeyJWT},
-		"revocation_endpoint_auth_methods_supported": []string{AuthClientSecretBasic, AuthClientSecretPost,
-			AuthClientSecretJWT, AuthPrivateKeyJWT, AuthNone},
+		"pushed_authorization_request_endpoint":         iss + "/par",
+		"require_pushed_authorization_requests":         p.cfg.RequirePushedAuthorizationRequests,
+		"scopes_supported":                              p.cfg.Scopes,
+		"response_types_supported":                      responseTypes,
+		"response_modes_supported":                      []string{"query", "fragment"},
+		"grant_types_supported":                         grants,
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{alg},
+		"token_endpoint_auth_methods_supported":         p.authMethodsSupported(true),
+		"introspection_endpoint_auth_methods_supported": p.authMethodsSupported(false),
+		"revocation_endpoint_auth_methods_supported":    p.authMethodsSupported(true),
 		// The algorithms of client assertions (OIDC Discovery 3, RFC 8414 2).
-		"token_endpoint_auth_signing_alg_values_supported":         AssertionSigningAlgs(),
-		"introspection_endpoint_auth_signing_alg_values_supported": AssertionSigningAlgs(),
-		"revocation_endpoint_auth_signing_alg_values_supported":    AssertionSigningAlgs(),
+		"token_endpoint_auth_signing_alg_values_supported":         p.assertionAlgsSupported(),
+		"introspection_endpoint_auth_signing_alg_values_supported": p.assertionAlgsSupported(),
+		"revocation_endpoint_auth_signing_alg_values_supported":    p.assertionAlgsSupported(),
 		"code_challenge_methods_supported":                         []string{oauth.PKCES256},
 		"authorization_response_iss_parameter_supported":           true,
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash",

@@ -132,6 +132,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if cfg.Issuer == "" {
 		return nil, fieldErr("issuer", "required: the base URL the provider is served at")
 	}
+	cfg = cfg.withProfile()
 	p := &Provider{
 		cfg:    cfg,
 		issuer: cfg.Issuer,
@@ -155,6 +156,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	for i := range cfg.Clients {
 		c := cfg.Clients[i] // a copy: the caller's config stays theirs
 		prepareClient(&c)
+		if cfg.Profile == ProfileFAPI2 && c.TokenEndpointAuthMethod == AuthPrivateKeyJWT {
+			c.assertionKeys.algs = fapi2AssertionAlgs
+		}
 		if err := prepareClientClaims(&c); err != nil {
 			return nil, fieldErr(fmt.Sprintf("clients[%d]", i), "claims: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +25,7 @@ type providerOptions struct {
 	addr          string
 	configFile    string
 	alg           string
+	profile       string
 	accessToken   string
 	adminToken    string
 	adminFile     string
@@ -60,6 +62,7 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.addr, "addr", defaultProviderAddr(), "listen address `host:port` (port 0 picks a free one; the default is $"+providerAddrEnv+" when set)")
 	fs.StringVar(&o.configFile, "config", "", "provider configuration YAML `file` (default: the embedded demo config)")
 	fs.StringVar(&o.alg, "alg", "", "signing algorithm `alg`: RS256 or ES256 (overrides the config)")
+	fs.StringVar(&o.profile, "profile", "", "security `profile`: fapi2 makes it a FAPI 2.0 authorization server (PAR required, private_key_jwt only, ES256, 60 s codes, no implicit or password; overrides the config)")
 	fs.StringVar(&o.accessToken, "access-token", "", "access-token `format`: jwt or opaque (overrides the config)")
 	fs.StringVar(&o.adminToken, "admin-token", "", "turn on the admin API under /admin/, guarded by this bearer `token` (visible to ps: prefer --admin-token-file or $"+adminTokenEnv+")")
 	fs.StringVar(&o.adminFile, "admin-token-file", "", "read the admin API's bearer token from the first line of this `file`")
@@ -70,7 +73,7 @@ func runProvider(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&o.defects, "defect", "switch on a defect `mode` for the whole provider, or CLIENT:MODE for one client (repeatable; see --list-defects)")
 	fs.BoolVar(&o.listDefects, "list-defects", false, "print every defect mode with the checks it breaks, and exit")
 	setHelp(fs, helpText{
-		usage: "grantbench provider [--addr HOST:PORT] [--config FILE] [--alg ALG] [--access-token FORMAT] [--admin-token TOKEN | --admin-token-file FILE] [--defect MODE ...] " +
+		usage: "grantbench provider [--addr HOST:PORT] [--config FILE] [--alg ALG] [--profile fapi2] [--access-token FORMAT] [--admin-token TOKEN | --admin-token-file FILE] [--defect MODE ...] " +
 			"[--tls-cert FILE --tls-key FILE | --tls-self-signed] [-v] | --list-defects",
 		purpose: "Runs the bundled mock OAuth 2.0 / OpenID Connect authorization server until interrupted, printing its issuer, demo clients and user. " +
 			"Point an application or grantbench conform --target at it; --defect makes it misbehave on purpose, and an admin token (--admin-token, --admin-token-file or $GRANTBENCH_ADMIN_TOKEN) turns on the admin API " +
@@ -143,6 +146,12 @@ func (o *providerOptions) config() (mockprovider.Config, *mockprovider.TLSConfig
 			return cfg, nil, usageErrorf("provider: --alg: %q is not RS256 or ES256", o.alg)
 		}
 		cfg.SigningAlg = o.alg
+	}
+	if o.profile != "" {
+		if !slices.Contains(mockprovider.Profiles, o.profile) {
+			return cfg, nil, usageErrorf("provider: --profile: %q is not one of %v", o.profile, mockprovider.Profiles)
+		}
+		cfg.Profile = o.profile
 	}
 	if o.accessToken != "" {
 		if o.accessToken != mockprovider.AccessTokenJWT && o.accessToken != mockprovider.AccessTokenOpaque {
@@ -270,6 +279,9 @@ func printProviderBanner(w io.Writer, srv *mockprovider.Server, adminSource stri
 	fmt.Fprintf(w, "  issuer:    %s\n", srv.Issuer())
 	fmt.Fprintf(w, "  discovery: %s/.well-known/openid-configuration\n", srv.Issuer())
 	fmt.Fprintf(w, "  signing:   %s, access tokens: %s\n", cfg.SigningAlg, cfg.AccessTokenFormat)
+	if cfg.Profile == mockprovider.ProfileFAPI2 {
+		fmt.Fprintf(w, "  profile:   fapi2 (FAPI 2.0: PAR required, private_key_jwt only, 60 s codes; clients with secrets cannot authenticate)\n")
+	}
 	printClientsAndUsers(w, cfg, "")
 	for _, id := range srv.Provider().IssuerIDs() {
 		sub := srv.Provider().IssuerByID(id)
@@ -306,6 +318,9 @@ func printClientsAndUsers(w io.Writer, cfg mockprovider.Config, indent string) {
 			kind = "confidential, private_key_jwt (its registered keys)"
 		case c.TokenEndpointAuthMethod != "":
 			kind += " (" + c.TokenEndpointAuthMethod + ")"
+		}
+		if c.RequirePushedAuthorizationRequests {
+			kind += ", PAR required"
 		}
 		fmt.Fprintf(w, "%s  %-12s %s\n", indent, c.ID, kind)
 		fmt.Fprintf(w, "%s  %-12s grants: %s\n", indent, "", strings.Join(c.GrantTypes, ", "))

@@ -109,6 +109,30 @@ func TestProviderCommandServes(t *testing.T) {
 	}
 }
 
+func TestProviderCommandFAPI2Profile(t *testing.T) {
+	issuer, stdout, stop := startProvider(t, "--profile", "fapi2")
+	if !strings.Contains(stdout.String(), "profile:   fapi2") {
+		t.Errorf("banner lacks the profile:\n%s", stdout.String())
+	}
+	resp, err := http.Get(issuer + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		RequirePAR  bool     `json:"require_pushed_authorization_requests"`
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || !doc.RequirePAR || strings.Join(doc.AuthMethods, ",") != "private_key_jwt" || strings.Join(doc.SigningAlgs, ",") != "ES256" {
+		t.Fatalf("fapi2 metadata %+v (%v)", doc, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestProviderCommandTLS(t *testing.T) {
 	issuer, _, stop := startProvider(t, "--tls-self-signed")
 	if !strings.HasPrefix(issuer, "https://127.0.0.1:") {
@@ -138,6 +162,7 @@ func TestProviderCommandUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--alg", "HS256"}, "--alg"},
 		{[]string{"--access-token", "paseto"}, "--access-token"},
+		{[]string{"--profile", "fapi1"}, "--profile"},
 		{[]string{"--config", badConfig}, "clients[0].grant_types[0]"},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 		{[]string{"--admin-token", "short"}, "--admin-token"},
