@@ -42,15 +42,15 @@ func (p *Provider) renderMetadata(issuerField, alg string) ([]byte, error) {
 	}
 	iss := p.issuer
 	doc := map[string]any{
-		"issuer":                                issuerField,
-		"authorization_endpoint":                iss + "/authorize",
-		"token_endpoint":                        iss + "/token",
-		"jwks_uri":                              iss + "/jwks",
-		"userinfo_endpoint":                     iss + "/userinfo",
-		"introspection_endpoint":                iss + "/introspect",
-		"revocation_endpoint":                   iss + "/revoke",
-		"device_authorization_endpoint":         iss + "/device_authorization",
-		"end_session_endpoint":                  iss + "/end_session",
+		"issuer":                        issuerField,
+		"authorization_endpoint":        iss + "/authorize",
+		"token_endpoint":                iss + "/token",
+		"jwks_uri":                      iss + "/jwks",
+		"userinfo_endpoint":             iss + "/userinfo",
+		"introspection_endpoint":        iss + "/introspect",
+		"revocation_endpoint":           iss + "/revoke",
+		"device_authorization_endpoint": iss + "/device_authorization",
+		"end_session_endpoint":          iss + "/end_session",
 		// RFC 9126 5.
 		"pushed_authorization_request_endpoint":         iss + "/par",
 		"require_pushed_authorization_requests":         p.cfg.RequirePushedAuthorizationRequests,
