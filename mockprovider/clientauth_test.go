@@ -366,15 +366,15 @@ func TestClientAuthMethodConfig(t *testing.T) {
 		name, field string
 		client      Client
 	}{
-		{"private_key_jwt without keys", "clients[N].jwks", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT}},
-		{"both jwks and jwks_uri", "clients[N].jwks_uri", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: key.jwks(), JWKSURI: "http://127.0.0.1/jwks"}},
-		{"a private key in jwks", "clients[N].jwks.keys[0]", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: priv}},
-		{"jwks_uri not a URL", "clients[N].jwks_uri", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKSURI: "file:///etc/keys"}},
-		{"private_key_jwt with a secret", "clients[N].secret", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: key.jwks(), Secret: "s"}},
-		{"client_secret_jwt with a short secret", "clients[N].secret", Client{TokenEndpointAuthMethod: AuthClientSecretJWT, Secret: "short"}},
-		{"keys without private_key_jwt", "clients[N].jwks", Client{Secret: "s", JWKS: key.jwks()}},
-		{"public with an assertion method", "clients[N].token_endpoint_auth_method", Client{Public: true, TokenEndpointAuthMethod: AuthPrivateKeyJWT}},
-		{"unknown method", "clients[N].token_endpoint_auth_method", Client{Secret: "s", TokenEndpointAuthMethod: "tls_client_auth"}},
+		{"private_key_jwt without keys", "clients[3].jwks", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT}},
+		{"both jwks and jwks_uri", "clients[3].jwks_uri", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: key.jwks(), JWKSURI: "http://127.0.0.1/jwks"}},
+		{"a private key in jwks", "clients[3].jwks.keys[0]", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: priv}},
+		{"jwks_uri not a URL", "clients[3].jwks_uri", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKSURI: "file:///etc/keys"}},
+		{"private_key_jwt with a secret", "clients[3].secret", Client{TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: key.jwks(), Secret: "s"}},
+		{"client_secret_jwt with a short secret", "clients[3].secret", Client{TokenEndpointAuthMethod: AuthClientSecretJWT, Secret: "short"}},
+		{"keys without private_key_jwt", "clients[3].jwks", Client{Secret: "s", JWKS: key.jwks()}},
+		{"public with an assertion method", "clients[3].token_endpoint_auth_method", Client{Public: true, TokenEndpointAuthMethod: AuthPrivateKeyJWT}},
+		{"unknown method", "clients[3].token_endpoint_auth_method", Client{Secret: "s", TokenEndpointAuthMethod: "tls_client_auth"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -387,8 +387,6 @@ func TestClientAuthMethodConfig(t *testing.T) {
 			if c.Public {
 				c.GrantTypes = []string{GrantDeviceCode}
 			}
-			// clients[N] is the client appended after the default ones.
-			field := strings.Replace(tc.field, "clients[N]", fmt.Sprintf("clients[%d]", len(cfg.Clients)), 1)
 			cfg.Clients = append(cfg.Clients, c)
 			// The default's clients come first: the new one is the last.
 			field := strings.Replace(tc.field, "clients[3]", fmt.Sprintf("clients[%d]", len(cfg.Clients)-1), 1)

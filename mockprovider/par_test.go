@@ -2,6 +2,7 @@ package mockprovider
 
 import (
 	"net/http"
+	"os"
 	"net/url"
 	"strings"
 	"testing"
@@ -264,4 +265,22 @@ func TestPushedAuthorizationRequestBadInput(t *testing.T) {
 		resp, body := f.push(t, form, "", "")
 		wantOAuthError(t, resp, body, http.StatusUnauthorized, oauth.InvalidClient)
 	})
+}
+
+// TestDefaultFAPIClientPushesWithItsDemoKey: the default configuration's
+// demo-fapi client authenticates at the PAR endpoint with the demo key whose
+// private half is published in examples/targets.
+func TestDefaultFAPIClientPushesWithItsDemoKey(t *testing.T) {
+	raw, err := os.ReadFile("../examples/targets/mock-fapi-key.jwk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := demoKey(t, string(raw))
+	f := newFixture(t, nil)
+	conf := oauthConfig(f, "demo-fapi", "", "openid")
+	form := pushedAuthorization(t, conf, "s", oauth2.GenerateVerifier())
+	for k, v := range fapiAssertion(t, f, key, f.cfg.Issuer) {
+		form[k] = v
+	}
+	f.wantRequestURI(t, form, "", "")
 }
