@@ -134,6 +134,10 @@ func (r *run) exchange(ctx context.Context, code, redirectURI, verifier string, 
 	if verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(verifier))
 	}
+	params, err := r.t.withClientAssertion(ctx, r.client, params)
+	if err != nil {
+		return nil, err
+	}
 	for k, vs := range params {
 		for _, v := range vs {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
@@ -248,6 +252,17 @@ func (r *run) authorize(ctx context.Context, req authorizeRequest) (*Authorizati
 	}
 	u.RawQuery = q.Encode()
 	authz.URL = u.String()
+	if r.client.PAR {
+		// RFC 9126 4: the parameters go to the PAR endpoint, the front
+		// channel carries client_id and the request_uri.
+		pushed, err := r.push(ctx, q)
+		if err != nil {
+			return authz, err
+		}
+		if authz.URL, err = pushedAuthorizeURL(r.md.AuthorizationEndpoint, r.client.ClientID, pushed.RequestURI); err != nil {
+			return authz, err
+		}
+	}
 
 	var cb *CallbackResponse
 	if mode == ConsentBrowser {

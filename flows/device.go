@@ -57,6 +57,11 @@ func DeviceCode(ctx context.Context, t *Target, opts DeviceOptions) (*Result, er
 		return r.done(err)
 	}
 	tok, err := r.pollDevice(ctx, da.DeviceCode)
+	if code := oauth.ErrorCode(ErrorCode(err)); (code == oauth.AuthorizationPending || code == oauth.SlowDown) && r.client.method() == AuthPrivateKeyJWT {
+		// x/oauth2's DeviceAccessToken repeats one request, and with it one
+		// client assertion, whose jti the provider refuses the second time.
+		return r.done(&UnsupportedError{What: "waiting for a device approval as a private_key_jwt client (poll with PollDevice)"})
+	}
 	if code := oauth.ErrorCode(ErrorCode(err)); code == oauth.AuthorizationPending || code == oauth.SlowDown {
 		conf := oauthConfig(r.md, r.client, nil, "")
 		tok, err = conf.DeviceAccessToken(r.deviceCtx(ctx, "device_poll"), da, deviceClientAuth(r.client)...)
@@ -115,6 +120,13 @@ func (r *run) deviceAuthorize(ctx context.Context, opts DeviceOptions) (*oauth2.
 	}
 	conf := oauthConfig(r.md, r.client, scopes, "")
 	authOpts := deviceClientAuth(r.client)
+	assertion, err := r.t.withClientAssertion(ctx, r.client, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range assertion {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam(k, vs[0]))
+	}
 	for k, vs := range opts.Params {
 		for _, v := range vs {
 			authOpts = append(authOpts, oauth2.SetAuthURLParam(k, v))

@@ -43,6 +43,10 @@ type Metadata struct {
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// PushedAuthorizationRequestEndpoint and RequirePushedAuthorizationRequests
+	// are RFC 9126 5's.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
 	// Source is the URL the document was read from.
 	Source string `json:"-"`
 	// Raw holds every member of the document, including the ones above.

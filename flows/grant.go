@@ -56,6 +56,10 @@ func (r *run) ctx(ctx context.Context, step string) context.Context {
 // which gives exactly one POST with the client's authentication and x/oauth2's
 // response parsing.
 func (r *run) tokenRequest(ctx context.Context, step string, scopes []string, params url.Values) (*oauth2.Token, error) {
+	params, err := r.t.withClientAssertion(ctx, r.client, params)
+	if err != nil {
+		return nil, err
+	}
 	cc := clientcredentials.Config{
 		ClientID:       r.client.ClientID,
 		ClientSecret:   r.client.ClientSecret,

@@ -311,7 +311,7 @@ func (t *Target) Secrets() []string {
 			secrets = append(secrets, token)
 		}
 	}
-	for _, c := range []*Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service} {
+	for _, c := range []*Client{t.Clients.Confidential, t.Clients.Public, t.Clients.Device, t.Clients.Legacy, t.Clients.Other, t.Clients.Service, t.Clients.FAPI} {
 		if c != nil {
 			secrets = append(secrets, c.ClientSecret)
 		}

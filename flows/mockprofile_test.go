@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"crypto/ecdsa"
 	"slices"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func TestMockTargetAgreesWithTheMocksDefaultConfig(t *testing.T) {
 		{"device", target.Clients.Device, []string{"device_code"}},
 		{"legacy", target.Clients.Legacy, []string{"password", "implicit", "refresh_token"}},
 		{"other", target.Clients.Other, nil}, // any registered client: the cross-client checks only present it
+		{"fapi", target.Clients.FAPI, []string{"authorization_code", "refresh_token"}},
 	}
 	for _, r := range roles {
 		if r.client == nil {
@@ -69,6 +71,22 @@ func TestMockTargetAgreesWithTheMocksDefaultConfig(t *testing.T) {
 			if !reg.Allows(g) {
 				t.Errorf("%s: client %q may not use the %s grant in default.yaml (%v)", r.role, reg.ID, g, reg.GrantTypes)
 			}
+		}
+	}
+
+	// The FAPI client signs with the key whose public half default.yaml
+	// registers, and says PAR is required where the registration does.
+	if fapi, reg := target.Clients.FAPI, registered(target.Clients.FAPI.ClientID); reg != nil {
+		if reg.TokenEndpointAuthMethod != string(AuthPrivateKeyJWT) || fapi.AuthMethod != AuthPrivateKeyJWT {
+			t.Errorf("fapi: auth method %q in MockTarget, %q in default.yaml", fapi.AuthMethod, reg.TokenEndpointAuthMethod)
+		}
+		if reg.RequirePushedAuthorizationRequests != fapi.PARRequired || !fapi.PAR {
+			t.Errorf("fapi: par %v par_required %v, default.yaml require_pushed_authorization_requests %v", fapi.PAR, fapi.PARRequired, reg.RequirePushedAuthorizationRequests)
+		}
+		pub := fapi.Key.Public()
+		if reg.JWKS == nil || len(reg.JWKS.Keys) != 1 || reg.JWKS.Keys[0].KeyID != pub.KeyID ||
+			!reg.JWKS.Keys[0].Key.(*ecdsa.PublicKey).Equal(pub.Key) {
+			t.Errorf("fapi: MockFAPIClientKey's public half is not default.yaml's demo-fapi key")
 		}
 	}
 

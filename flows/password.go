@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"net/url"
 
 	"golang.org/x/oauth2"
 )
@@ -40,10 +41,16 @@ func Password(ctx context.Context, t *Target, opts PasswordOptions) (*Result, er
 	if pass == "" {
 		pass = t.User.Password
 	}
-	conf := oauthConfig(r.md, r.client, scopes, "")
 	var tok *oauth2.Token
-	tok, err = conf.PasswordCredentialsToken(r.ctx(ctx, "token"), user, pass)
-	err = classifyTokenError("token", err, r.rec.takeTransportErr())
+	if r.client.method() == AuthPrivateKeyJWT {
+		// PasswordCredentialsToken takes no extra parameters: the client
+		// assertion goes through the one-request token call.
+		tok, err = r.tokenRequest(ctx, "token", scopes, url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}})
+	} else {
+		conf := oauthConfig(r.md, r.client, scopes, "")
+		tok, err = conf.PasswordCredentialsToken(r.ctx(ctx, "token"), user, pass)
+		err = classifyTokenError("token", err, r.rec.takeTransportErr())
+	}
 	r.res.setToken(tok)
 	return r.done(err)
 }

@@ -93,6 +93,9 @@ func PrepareTokenRequest(ctx context.Context, t *Target, opts TokenRequestOption
 	if err != nil || (tokenURL.Scheme != "http" && tokenURL.Scheme != "https") || tokenURL.Host == "" {
 		return nil, &ResponseError{Step: "discovery", Reason: fmt.Sprintf("token_endpoint %q is not an http(s) URL", md.TokenEndpoint), Err: err}
 	}
+	if c.method() == AuthPrivateKeyJWT {
+		return nil, &UnsupportedError{What: "a prepared token request as a private_key_jwt client (every request needs a fresh client assertion; use TokenRequest)"}
+	}
 	p := &PreparedTokenRequest{step: step, tokenURL: tokenURL}
 	// As x/oauth2's newTokenRequest: Basic with both parts form-encoded, or
 	// client_id (and the secret, if any) in the body.

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/grantbench/grantbench/internal/yamlenv"
@@ -41,10 +42,13 @@ const (
 	// that keep that grant to service accounts which cannot run the code flow
 	// (zitadel's example OP does). Without one, the confidential client serves.
 	RoleService Role = "service"
+	// RoleFAPI is a client of the FAPI 2.0 checks: one that authenticates
+	// with private_key_jwt and pushes its authorization requests (PAR).
+	RoleFAPI Role = "fapi"
 )
 
 // roles lists every role in the order profiles usually declare them.
-var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther, RoleService}
+var roles = [...]Role{RoleConfidential, RolePublic, RoleDevice, RoleLegacy, RoleOther, RoleService, RoleFAPI}
 
 // AuthMethod is how a client authenticates at the token endpoint (RFC 6749 2.3,
 // OIDC Core 9).
@@ -55,6 +59,9 @@ const (
 	AuthClientSecretBasic AuthMethod = "client_secret_basic"
 	AuthClientSecretPost  AuthMethod = "client_secret_post"
 	AuthNone              AuthMethod = "none"
+	// AuthPrivateKeyJWT signs a client assertion with the client's key
+	// (RFC 7523 2.2, OIDC Core 9): key_file in the profile.
+	AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
 )
 
 // Client is one registered client of the target.
@@ -68,6 +75,23 @@ type Client struct {
 	Scopes      []string `yaml:"scopes"`
 	// AuthMethod defaults to client_secret_basic with a secret, none without.
 	AuthMethod AuthMethod `yaml:"auth_method"`
+	// KeyFile is the private key of a private_key_jwt client: a JWK (JSON;
+	// its kid and alg go into the assertions) or PEM; a relative path is
+	// taken from the profile's folder.
+	KeyFile string `yaml:"key_file"`
+	// Key is the loaded private key (from KeyFile, or set in code).
+	Key *jose.JSONWebKey `yaml:"-"`
+	// AssertionAudience is the aud of the client's assertions; empty: the
+	// issuer.
+	AssertionAudience string `yaml:"assertion_audience"`
+	// PAR makes the flows push the client's authorization requests to the
+	// pushed_authorization_request_endpoint (RFC 9126) and authorize with
+	// the request_uri.
+	PAR bool `yaml:"par"`
+	// PARRequired says the provider refuses this client's authorization
+	// requests that do not come through PAR (its registration's
+	// require_pushed_authorization_requests): a check verifies it.
+	PARRequired bool `yaml:"par_required"`
 }
 
 // method is the client's auth method, defaulted as the profile loader does
@@ -92,6 +116,7 @@ type Clients struct {
 	Legacy       *Client `yaml:"legacy"`
 	Other        *Client `yaml:"other"`
 	Service      *Client `yaml:"service"`
+	FAPI         *Client `yaml:"fapi"`
 }
 
 // User is the test user the flows log in as.
@@ -397,6 +422,8 @@ func (t *Target) Client(role Role) (*Client, error) {
 		c = t.Clients.Other
 	case RoleService:
 		c = t.Clients.Service
+	case RoleFAPI:
+		c = t.Clients.FAPI
 	default:
 		return nil, fmt.Errorf("flows: unknown client role %q", role)
 	}
@@ -492,6 +519,11 @@ func parseTarget(data []byte, dir string) (*Target, error) {
 	}
 	if t.TLS.CAFile != "" && dir != "" && !filepath.IsAbs(t.TLS.CAFile) {
 		t.TLS.CAFile = filepath.Join(dir, t.TLS.CAFile)
+	}
+	for _, role := range roles {
+		if c, _ := t.Client(role); c != nil && c.KeyFile != "" && dir != "" && !filepath.IsAbs(c.KeyFile) {
+			c.KeyFile = filepath.Join(dir, c.KeyFile)
+		}
 	}
 	if err := t.normalize(); err != nil {
 		return nil, err
@@ -750,8 +782,28 @@ func (c *Client) normalize(field string) error {
 		if c.ClientSecret != "" {
 			return &ProfileError{Field: field + ".client_secret", Err: errors.New("must be empty with auth_method none")}
 		}
+	case AuthPrivateKeyJWT:
+		if c.ClientSecret != "" {
+			return &ProfileError{Field: field + ".client_secret", Err: errors.New("must be empty with auth_method private_key_jwt (the client signs with key_file)")}
+		}
+		if c.Key == nil && c.KeyFile == "" {
+			return &ProfileError{Field: field + ".key_file", Err: errors.New("is required with auth_method private_key_jwt")}
+		}
 	default:
-		return &ProfileError{Field: field + ".auth_method", Err: fmt.Errorf("%q is not one of client_secret_basic, client_secret_post, none", c.AuthMethod)}
+		return &ProfileError{Field: field + ".auth_method", Err: fmt.Errorf("%q is not one of client_secret_basic, client_secret_post, private_key_jwt, none", c.AuthMethod)}
+	}
+	if c.KeyFile != "" && c.Key == nil {
+		key, err := loadClientKey(c.KeyFile)
+		if err != nil {
+			return &ProfileError{Field: keyFileField(field), Err: err}
+		}
+		c.Key = key
+	}
+	if c.Key != nil && c.AuthMethod != AuthPrivateKeyJWT {
+		return &ProfileError{Field: keyFileField(field), Err: fmt.Errorf("is only for auth_method private_key_jwt (auth_method is %s)", c.AuthMethod)}
+	}
+	if c.AssertionAudience != "" && c.AuthMethod != AuthPrivateKeyJWT {
+		return &ProfileError{Field: field + ".assertion_audience", Err: fmt.Errorf("is only for auth_method private_key_jwt (auth_method is %s)", c.AuthMethod)}
 	}
 	if c.RedirectURI != "" {
 		u, err := url.Parse(c.RedirectURI)
@@ -790,6 +842,8 @@ func MockTarget(issuer, adminToken string) *Target {
 			// refresh_token) serves the cross-client checks.
 			Other: &Client{ClientID: "demo-legacy", ClientSecret: "legacy-secret", RedirectURI: "http://127.0.0.1/callback",
 				Scopes: []string{"openid", "profile", "api.read"}, AuthMethod: AuthClientSecretBasic},
+			FAPI: &Client{ClientID: "demo-fapi", RedirectURI: "http://127.0.0.1/callback", Scopes: []string{"openid", "profile", "api.read"},
+				AuthMethod: AuthPrivateKeyJWT, Key: MockFAPIClientKey(), PAR: true, PARRequired: true},
 		},
 		User:    User{Username: "alice", Password: "wonderland"},
 		Browser: DefaultSelectors(),

@@ -54,7 +54,7 @@ func TestParseTargetErrorsNameTheField(t *testing.T) {
 		{"issuer with query", "issuer: https://a/?x=1\nclients: {confidential: {client_id: a, client_secret: b}}", "issuer"},
 		{"no clients", "issuer: https://a", "clients"},
 		{"no client id", "issuer: https://a\nclients: {public: {auth_method: none}}", "clients.public.client_id"},
-		{"bad auth method", "issuer: https://a\nclients: {public: {client_id: p, auth_method: private_key_jwt}}", "clients.public.auth_method"},
+		{"bad auth method", "issuer: https://a\nclients: {public: {client_id: p, auth_method: tls_client_auth}}", "clients.public.auth_method"},
 		{"secret with none", "issuer: https://a\nclients: {public: {client_id: p, client_secret: x, auth_method: none}}", "clients.public.client_secret"},
 		{"post without secret", "issuer: https://a\nclients: {legacy: {client_id: p, auth_method: client_secret_post}}", "clients.legacy.client_secret"},
 		{"relative redirect", "issuer: https://a\nclients: {public: {client_id: p, redirect_uri: /cb}}", "clients.public.redirect_uri"},
@@ -146,6 +146,11 @@ func TestMockProfileMatchesMockTarget(t *testing.T) {
 	}
 	loaded.Admin = &Admin{Token: loaded.AdminToken()}
 	built := MockTarget("http://127.0.0.1:4321/", "tok")
+	// MockTarget holds the demo key itself; the file names where it is.
+	if loaded.Clients.FAPI == nil || loaded.Clients.FAPI.KeyFile == "" {
+		t.Fatal("mock.yaml has no fapi client with a key_file")
+	}
+	loaded.Clients.FAPI.KeyFile = ""
 	if !reflect.DeepEqual(loaded.Clients, built.Clients) {
 		t.Errorf("clients differ:\nyaml  %+v\nbuilt %+v", loaded.Clients, built.Clients)
 	}
