@@ -515,18 +515,22 @@ func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// niceStep rounds raw up to 1, 2 or 5 times a power of ten.
+// niceStep rounds raw to the nearest (on a log scale) of 1, 2 or 5 times a
+// power of ten. Rounding up, as it once did, gave 0..1234 a step of 500 and
+// three labels; the nearest step keeps the label count between about four
+// and nine.
 func niceStep(raw float64) float64 {
 	if raw <= 0 || !finite(raw) {
 		return 0
 	}
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	best, bestDist := mag, math.Inf(1)
 	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw*(1-1e-9) {
-			return m * mag
+		if d := math.Abs(math.Log(m * mag / raw)); d < bestDist {
+			best, bestDist = m*mag, d
 		}
 	}
-	return 10 * mag
+	return best
 }
 
 func formatTick(v float64) string {
@@ -582,7 +586,28 @@ func errorsPlot(errs []ErrorCount) (*chartPlot, error) {
 // is cut at the edge.
 func renderSVG(p *chartPlot) (string, error) {
 	canvas := vgsvg.New(chartWidth, chartHeight)
-	full := draw.New(canvas)
+	drawChart(draw.New(canvas), p)
+	var b bytes.Buffer
+	if _, err := canvas.WriteTo(&b); err != nil {
+		return "", err
+	}
+	svg := b.String()
+	start := strings.Index(svg, "<svg")
+	if start < 0 {
+		return "", fmt.Errorf("renderer wrote no <svg> element")
+	}
+	svg = svg[start:]
+	// The canvas names Liberation, whose metrics laid the text out; fall back
+	// to metric-compatible faces (Arimo, Arial), then to DejaVu's condensed
+	// face, about as wide, where neither is installed (many Linux machines
+	// have only DejaVu, whose regular face is wide enough to cut labels).
+	svg = strings.ReplaceAll(svg, "font-family:Liberation Sans", "font-family:'Liberation Sans',Arimo,Arial,Helvetica,'DejaVu Sans Condensed',sans-serif")
+	return svg, nil
+}
+
+// drawChart lays p out on a chart-sized canvas: the SVG's, or a recorder's
+// in the layout tests.
+func drawChart(full draw.Canvas, p *chartPlot) {
 	const margin = vg.Length(6)
 	area := draw.Crop(full, margin, -margin, margin/2, -margin)
 	if len(p.legend) > 0 {
@@ -602,20 +627,4 @@ func renderSVG(p *chartPlot) (string, error) {
 		}
 	}
 	p.Draw(area)
-	var b bytes.Buffer
-	if _, err := canvas.WriteTo(&b); err != nil {
-		return "", err
-	}
-	svg := b.String()
-	start := strings.Index(svg, "<svg")
-	if start < 0 {
-		return "", fmt.Errorf("renderer wrote no <svg> element")
-	}
-	svg = svg[start:]
-	// The canvas names Liberation, whose metrics laid the text out; fall back
-	// to metric-compatible faces (Arimo, Arial), then to DejaVu's condensed
-	// face, about as wide, where neither is installed (many Linux machines
-	// have only DejaVu, whose regular face is wide enough to cut labels).
-	svg = strings.ReplaceAll(svg, "font-family:Liberation Sans", "font-family:'Liberation Sans',Arimo,Arial,Helvetica,'DejaVu Sans Condensed',sans-serif")
-	return svg, nil
 }
